@@ -1,0 +1,1 @@
+"""The capital service: the shared capital database and its HTTP API."""

@@ -1,0 +1,20 @@
+"""Queries for assessments."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.assessments.models import Assessment
+
+
+def list_for_scheme(
+    session: Session, *, scheme_id: int, assessor_id: int | None = None
+) -> list[Assessment]:
+    statement = select(Assessment).where(Assessment.scheme_id == scheme_id)
+    if assessor_id is not None:
+        statement = statement.where(Assessment.assessor_id == assessor_id)
+    return list(session.scalars(statement.order_by(Assessment.id)))
+
+
+def get_own(session: Session, *, scheme_id: int, assessor_id: int) -> Assessment | None:
+    found = list_for_scheme(session, scheme_id=scheme_id, assessor_id=assessor_id)
+    return found[0] if found else None

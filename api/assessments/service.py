@@ -1,0 +1,60 @@
+"""Assessors score submitted schemes; a scheme's score is the mean of its assessments."""
+
+from sqlalchemy.orm import Session
+
+from api.assessments import repository
+from api.assessments.models import CRITERIA, Assessment
+from api.assessments.schemas import AssessmentRead, AssessmentWrite
+from api.audit import service as audit
+from api.db import utcnow
+from api.deps import Principal
+from api.errors import Conflict, Forbidden
+from api.schemes import service as schemes_service
+
+
+def assessment_view(assessment: Assessment) -> AssessmentRead:
+    return AssessmentRead(
+        id=assessment.id,
+        scheme_id=assessment.scheme_id,
+        assessor=assessment.assessor.name,
+        **{c: getattr(assessment, c) for c in CRITERIA},
+        rationale=assessment.rationale,
+        created_at=assessment.created_at,
+        updated_at=assessment.updated_at,
+    )
+
+
+def list_assessments(session: Session, *, principal: Principal, scheme_id: int) -> list[Assessment]:
+    """A scheme's assessments; an assessor sees only their own, so scoring stays independent."""
+    schemes_service.get_scheme(session, principal=principal, scheme_id=scheme_id)
+    own = principal.user.id if principal.role == "assessor" else None
+    return repository.list_for_scheme(session, scheme_id=scheme_id, assessor_id=own)
+
+
+def put_assessment(
+    session: Session, *, principal: Principal, scheme_id: int, body: AssessmentWrite
+) -> tuple[Assessment, bool]:
+    """Create or replace the caller's assessment of a submitted scheme; True if created."""
+    principal.require_role("assessor")
+    scheme = schemes_service.get_scheme(session, principal=principal, scheme_id=scheme_id)
+    if scheme.organisation_id == principal.organisation_id:
+        raise Forbidden("Assessors may not score their own organisation's schemes.")
+    if scheme.status != "submitted":
+        raise Conflict(f"Only submitted schemes are scored; this one is {scheme.status}.")
+    assessment = repository.get_own(session, scheme_id=scheme.id, assessor_id=principal.user.id)
+    created = assessment is None
+    before = None if created else assessment_view(assessment).model_dump(mode="json")
+    if created:
+        assessment = Assessment(scheme_id=scheme.id, assessor_id=principal.user.id)
+        session.add(assessment)
+    for name, value in body.model_dump().items():
+        setattr(assessment, name, value)
+    assessment.updated_at = utcnow()
+    session.flush()
+    session.refresh(assessment)
+    audit.record(
+        session, actor=principal.user, action="create" if created else "replace",
+        entity="assessment", entity_id=assessment.id, system_id=scheme.system_id, before=before,
+        after=assessment_view(assessment).model_dump(mode="json"),
+    )  # fmt: skip
+    return assessment, created

@@ -1,0 +1,265 @@
+"""A realistic, deterministic, fictional system to explore the product with.
+
+Wessex Vale ICS (QWV): eight organisations of every kind; the ambulance trust also serves
+the neighbouring Northbridge ICS (QNB). Schemes span 2026/27-2028/29 in every category,
+with mandatory schemes, dependencies, one alternative group and 2-3 independent
+assessments each. The same seed always gives the same data.
+"""
+
+import random
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from api.assessments import service as assessments_service
+from api.assessments.schemas import AssessmentWrite
+from api.deps import Principal, principal_for
+from api.schemes import service as schemes_service
+from api.schemes.schemas import SchemeCreate
+from api.systems import repository as systems_repository
+from api.systems import service as systems_service
+from api.systems.schemas import OrganisationCreate, SystemCreate
+from api.users import repository as users_repository
+from api.users import service as users_service
+from api.users.models import User
+
+SYSTEMS = [
+    ("QWV", "Wessex Vale Integrated Care System"),
+    ("QNB", "Northbridge Integrated Care System"),
+]
+ORGANISATIONS = [
+    ("R0A", "Wessex Vale University Hospitals NHS Foundation Trust", "acute", ["QWV"]),
+    ("R0B", "Kingsmead and Downs Hospitals NHS Trust", "acute", ["QWV"]),
+    ("R0C", "Vale Community Healthcare NHS Trust", "community", ["QWV"]),
+    ("R0D", "Wessex Vale Partnership NHS Foundation Trust", "mental_health", ["QWV"]),
+    ("R0E", "South Downs Ambulance Service NHS Foundation Trust", "ambulance", ["QWV", "QNB"]),
+    ("R0F", "Vale Primary Care Collaborative", "primary_care", ["QWV"]),
+    ("VCC", "Vale County Council", "local_authority", ["QWV"]),
+    ("Q0W", "NHS Wessex Vale Integrated Care Board", "icb", ["QWV"]),
+    ("R0H", "Northbridge General Hospital NHS Trust", "acute", ["QNB"]),
+]
+# name, role, system, organisation
+USERS = [
+    ("Demo Administrator", "admin", None, None),
+    ("Demo Trust Capital Lead (R0A)", "trust", None, "R0A"),
+    ("Demo Assessor (ICB)", "assessor", "QWV", "Q0W"),
+    ("Demo Assessor (R0C)", "assessor", "QWV", "R0C"),
+    ("Demo Assessor (R0D)", "assessor", "QWV", "R0D"),
+    ("Demo Finance Director", "ics_finance", "QWV", None),
+    ("Demo Auditor", "viewer", "QWV", None),
+]
+DEMO_ROLES = {"admin": 0, "trust": 1, "assessor": 2, "ics_finance": 5, "viewer": 6}
+
+SITES = {
+    "R0A": ["Vale General", "St Aldhelm's"],
+    "R0B": ["Kingsmead Hospital", "Downs Community Hospital"],
+    "R0C": ["Abbeyfield Health Centre", "Marsh Lane Clinic"],
+    "R0D": ["Elmwood Unit", "Harrow Hill"],
+    "R0E": ["Eastgate Station", "Vale Operations Centre"],
+    "R0F": ["Brookside Surgery", "Market Square Practice"],
+    "VCC": ["County Hall"],
+    "Q0W": ["Wessex House"],
+    "R0H": ["Northbridge General"],
+}
+TITLES = {
+    "estates_backlog": [
+        "Roof replacement", "Fire compartmentation works", "Electrical infrastructure upgrade",
+        "Critical ventilation upgrade", "Lift replacement", "Heating and hot water plant renewal",
+        "Window replacement", "Water safety remediation", "Drainage renewal",
+    ],
+    "estates_capacity": [
+        "Same day emergency care unit", "Additional day-case theatre", "Ward refurbishment to single rooms",
+        "Community diagnostic hub fit-out", "Crisis assessment suite", "Urgent treatment centre expansion",
+    ],
+    "digital": [
+        "Electronic patient record upgrade", "Cyber security hardening", "Network refresh",
+        "Digital pathology", "Patient portal", "Shared care record integration",
+    ],
+    "equipment": [
+        "MRI scanner replacement", "CT scanner replacement", "Ultrasound fleet refresh",
+        "Endoscopy stack replacement", "Defibrillator fleet replacement", "Patient monitoring refresh",
+    ],
+    "other": ["Solar PV and heat decarbonisation", "Electric vehicle charging", "Staff accommodation refurbishment"],
+}  # fmt: skip
+# category -> (median cost £, spread of log cost)
+COSTS = {
+    "estates_backlog": (900_000, 0.8),
+    "estates_capacity": (5_000_000, 0.7),
+    "digital": (1_200_000, 0.8),
+    "equipment": (1_300_000, 0.5),
+    "other": (800_000, 0.6),
+}
+YEARS = ["2026/27", "2027/28", "2028/29"]
+SCHEME_ORGANISATIONS = ["R0A", "R0A", "R0B", "R0B", "R0C", "R0D", "R0E", "R0F", "R0A", "R0B", "Q0W"]
+# scheme index -> (title, why it must be funded)
+MANDATORY = {
+    3: ("Fire compartmentation works", "Fire enforcement notice: works due by March 2027"),
+    12: ("Water safety remediation", "Statutory water safety: Legionella remediation ordered"),
+    24: ("High-voltage switchgear replacement", "Electrical safety: switchgear failed inspection"),
+}
+
+
+def _profile(rng: random.Random, category: str) -> dict[str, Decimal]:
+    median, spread = COSTS[category]
+    cost = min(max(rng.lognormvariate(0, spread) * median, 60_000), 28_000_000)
+    length = rng.choice([1, 1, 2, 2, 3]) if cost > 400_000 else 1
+    start = rng.choice([0, 0, 0, 1, 1, 2]) if length < 3 else 0
+    length = min(length, len(YEARS) - start)
+    weights = [rng.uniform(0.5, 1.5) for _ in range(length)]
+    profile, remaining = {}, round(cost, -3)
+    for index in range(length):
+        amount = (
+            remaining if index == length - 1 else round(cost * weights[index] / sum(weights), -3)
+        )
+        remaining -= amount
+        profile[YEARS[start + index]] = Decimal(amount).quantize(Decimal("0.01"))
+    return profile
+
+
+def _scheme_specs(rng: random.Random) -> list[dict]:
+    categories = list(TITLES)
+    specs = []
+    for index in range(66):
+        category = categories[index % len(categories)] if index % 3 else "estates_backlog"
+        organisation = SCHEME_ORGANISATIONS[index % len(SCHEME_ORGANISATIONS)]
+        if organisation == "R0E" and category in ("estates_capacity", "other"):
+            category = "equipment"
+        titles = TITLES[category]
+        title = f"{titles[(index * 7) % len(titles)]}, {rng.choice(SITES[organisation])}"
+        if organisation == "R0E" and category == "equipment":
+            title = f"Ambulance fleet replacement tranche {index // 11 + 1}"
+        spec = {
+            "system": "QWV",
+            "organisation": organisation,
+            "title": title,
+            "description": f"{title}. Fictional demonstration scheme {index + 1}.",
+            "category": category,
+            "cost_profile": _profile(rng, category),
+            "business_case_stage": rng.choice(["none", "soc", "obc", "obc", "fbc", "fbc"]),
+            "backlog_risk": (
+                rng.choice(["high", "significant", "significant", "moderate", "low"])
+                if category == "estates_backlog"
+                else None
+            ),
+            "max_deferral_years": rng.choice([0, 0, 1, 1, 2]),
+        }
+        if index in MANDATORY:
+            name, reason = MANDATORY[index]
+            spec.update(
+                title=f"{name}, {SITES[organisation][0]}", category="estates_backlog",
+                mandatory=True, mandatory_reason=reason, max_deferral_years=0, backlog_risk="high",
+            )  # fmt: skip
+        specs.append(spec)
+    # One alternative group: two ways to expand Kingsmead's diagnostics.
+    for option, (title, cost) in enumerate(
+        [("Diagnostic centre: new build, Kingsmead Hospital", 9_800_000),
+         ("Diagnostic centre: refurbish outpatients block, Kingsmead Hospital", 5_600_000)]
+    ):  # fmt: skip
+        specs.append({
+            "system": "QWV", "organisation": "R0B", "title": title, "category": "estates_capacity",
+            "description": f"Option {option + 1} of 2 for Kingsmead diagnostics.",
+            "cost_profile": {"2026/27": Decimal(cost * 4 // 10), "2027/28": Decimal(cost * 6 // 10)},
+            "business_case_stage": "obc", "alternative_group": "kingsmead-diagnostics",
+            "max_deferral_years": 1,
+        })  # fmt: skip
+    # Schemes in the neighbouring system, so scopes can be seen to hold.
+    for index, (organisation, title) in enumerate(
+        [("R0H", "Emergency department expansion, Northbridge General"),
+         ("R0H", "Theatre ventilation upgrade, Northbridge General"),
+         ("R0E", "Northbridge ambulance station rebuild")]
+    ):  # fmt: skip
+        specs.append({
+            "system": "QNB", "organisation": organisation, "title": title,
+            "category": "estates_capacity" if index != 1 else "estates_backlog",
+            "backlog_risk": "significant" if index == 1 else None,
+            "cost_profile": {"2026/27": Decimal("1500000.00"), "2027/28": Decimal("2500000.00")},
+        })  # fmt: skip
+    return specs
+
+
+# scheme index -> indices it depends on (digital pathology needs the network, and so on)
+DEPENDENCIES = {13: [7], 19: [13], 28: [22], 40: [34], 52: [46]}
+DRAFTS = {60, 61, 62}
+WITHDRAWN = {63}
+
+
+def _assess(rng: random.Random, quality: float) -> dict:
+    def score(bias: float) -> int:
+        return max(0, min(5, round(quality + bias + rng.gauss(0, 0.7))))
+
+    return {
+        "strategic_fit": score(0),
+        "safety_quality": score(0.3),
+        "value_for_money": score(-0.2),
+        "deliverability": score(0.2),
+    }
+
+
+RATIONALES = [
+    "Clear link to the system's strategic priorities; benefits are evidenced in the case.",
+    "Addresses a material safety risk; costs benchmarked against similar schemes.",
+    "Good value but delivery relies on a contractor framework not yet in place.",
+    "Strong clinical support; the programme is realistic for the proposed years.",
+    "Benefits are partly qualitative; deliverability depends on decant space.",
+]
+
+
+def is_loaded(session: Session) -> bool:
+    return systems_repository.count_systems(session) > 0
+
+
+def seed(session: Session) -> None:
+    """Load the demo systems, organisations, users, schemes and assessments."""
+    rng = random.Random(20260401)
+    root = principal_for(User(id=None, name="demo loader", role="admin"))
+    for code, name in SYSTEMS:
+        systems_service.create_system(
+            session, principal=root, body=SystemCreate(code=code, name=name)
+        )
+    for code, name, kind, systems in ORGANISATIONS:
+        body = OrganisationCreate(code=code, name=name, kind=kind, systems=systems)
+        systems_service.create_organisation(session, principal=root, body=body)
+    users = [
+        users_service.create_user(
+            session, name=name, role=role, system_code=system, organisation_code=organisation
+        )
+        for name, role, system, organisation in USERS
+    ]
+    admin = principal_for(users[0])
+    assessors = [principal_for(u) for u in users if u.role == "assessor"]
+    schemes = []
+    for index, spec in enumerate(_scheme_specs(rng)):
+        depends_on = [schemes[i].id for i in DEPENDENCIES.get(index, [])]
+        body = SchemeCreate(**spec, depends_on=depends_on)
+        schemes.append(schemes_service.create_scheme(session, principal=admin, body=body))
+    for index, scheme in enumerate(schemes):
+        if index in DRAFTS:
+            continue
+        schemes_service.change_status(
+            session, principal=admin, scheme_id=scheme.id, action="submit"
+        )
+        if scheme.system.code != "QWV":
+            continue
+        quality = rng.uniform(1.2, 4.3)
+        eligible = [a for a in assessors if a.organisation_id != scheme.organisation_id]
+        for assessor in rng.sample(eligible, k=min(len(eligible), rng.choice([2, 3, 3]))):
+            _score(session, assessor, scheme.id, rng, quality)
+        if index in WITHDRAWN:
+            schemes_service.change_status(
+                session, principal=admin, scheme_id=scheme.id, action="withdraw"
+            )
+
+
+def _score(session: Session, assessor: Principal, scheme_id: int, rng, quality: float) -> None:
+    body = AssessmentWrite(**_assess(rng, quality), rationale=rng.choice(RATIONALES))
+    assessments_service.put_assessment(session, principal=assessor, scheme_id=scheme_id, body=body)
+
+
+def demo_tokens(session: Session) -> list[tuple[str, str, str]]:
+    """A fresh token for one demo user of each role: (role, user name, token)."""
+    tokens = []
+    for role, index in DEMO_ROLES.items():
+        user = users_repository.get_user_by_name(session, name=USERS[index][0])
+        if user is not None:
+            tokens.append((role, user.name, users_service.issue_token(session, user=user)))
+    return tokens

@@ -1,0 +1,69 @@
+"""Request dependencies: the session, and who is calling with what scope."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.db import get_session
+from api.errors import Forbidden, NotAuthenticated
+from api.users import service as users_service
+from api.users.models import User
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `capital users create`.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: a user, their role and the systems and organisation they act for."""
+
+    user: User
+    role: str
+    organisation_id: int | None
+    # None means every system (administrators).
+    system_ids: frozenset[int] | None
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    def in_system(self, system_id: int) -> bool:
+        return self.system_ids is None or system_id in self.system_ids
+
+    def require_role(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"This needs the role {' or '.join(roles)}; you are {self.role}.")
+
+    def require_system(self, system_id: int) -> None:
+        if not self.in_system(system_id):
+            raise Forbidden("That system is outside your scope.")
+
+
+def principal_for(user: User) -> Principal:
+    if user.role == "admin":
+        system_ids = None
+    elif user.role == "trust":
+        system_ids = (
+            frozenset(s.id for s in user.organisation.systems) if user.organisation else frozenset()
+        )
+    else:
+        system_ids = frozenset({user.system_id}) if user.system_id else frozenset()
+    return Principal(
+        user=user, role=user.role, organisation_id=user.organisation_id, system_ids=system_ids
+    )
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated("Send 'Authorization: Bearer <token>'.")
+    return principal_for(users_service.authenticate(session, token=credentials.credentials))
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]

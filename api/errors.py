@@ -1,0 +1,91 @@
+"""Domain errors carry their HTTP status; one set of handlers renders RFC 9457 problems."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class CapitalError(Exception):
+    """Base of every error the service reports to a caller."""
+
+    status: int = 400
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotAuthenticated(CapitalError):
+    status, title = 401, "Not authenticated"
+
+
+class Forbidden(CapitalError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(CapitalError):
+    status, title = 404, "Not found"
+
+
+class Conflict(CapitalError):
+    status, title = 409, "Conflict"
+
+
+class PreconditionFailed(CapitalError):
+    status, title = 412, "Precondition failed"
+
+
+class PreconditionRequired(CapitalError):
+    status, title = 428, "Precondition required"
+
+
+class InvalidInput(CapitalError):
+    status, title = 422, "Validation failed"
+
+
+def field_error(loc: str, msg: str) -> dict[str, str]:
+    return {"loc": loc, "msg": msg}
+
+
+def problem(
+    status: int, title: str, detail: str, errors: list | None = None, headers=None
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "status": status, "title": title}
+    body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(parts) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CapitalError)
+    async def _capital_error(_request: Request, exc: CapitalError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(exc.status, exc.title, exc.detail, exc.errors, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError):
+        raw = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in raw):
+            return problem(400, "Malformed JSON", "The request body is not valid JSON.")
+        errors = [field_error(_loc(e["loc"]), e["msg"]) for e in raw]
+        fields = ", ".join(e["loc"] for e in errors)
+        return problem(422, "Validation failed", f"Invalid fields: {fields}", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException):
+        return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+
+
+_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}

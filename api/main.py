@@ -1,0 +1,38 @@
+"""The FastAPI application: routers under /api/v1, problem+json errors, /health."""
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from api.assessments.router import router as assessments_router
+from api.audit.router import router as audit_router
+from api.errors import install_error_handlers
+from api.schemes.router import router as schemes_router
+from api.systems.router import router as systems_router
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Capital prioritisation service",
+        version="1.0.0",
+        description="The shared capital database of an integrated care system, "
+        "with an optimiser that proposes the best portfolio within the capital envelope.",
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+    for router in (systems_router, schemes_router, assessments_router, audit_router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/health", tags=["health"], operation_id="health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,93 @@
+"""Queries for schemes and their dependency graph."""
+
+from collections import defaultdict
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from api.assessments.models import CRITERIA, Assessment
+from api.schemes.models import Scheme, scheme_dependencies
+from api.systems.models import Organisation, System
+
+
+def get_scheme(session: Session, *, scheme_id: int) -> Scheme | None:
+    return session.get(Scheme, scheme_id)
+
+
+def get_schemes(session: Session, *, ids: list[int]) -> list[Scheme]:
+    return list(session.scalars(select(Scheme).where(Scheme.id.in_(ids))))
+
+
+def visible_schemes(
+    *, system_ids: frozenset[int] | None, organisation_id: int | None, see_all_drafts: bool
+) -> Select:
+    """Schemes a caller may read: their systems' non-drafts, plus their own organisation's drafts."""
+    statement = select(Scheme)
+    if system_ids is not None:
+        statement = statement.where(Scheme.system_id.in_(system_ids))
+    if not see_all_drafts:
+        statement = statement.where(
+            or_(Scheme.status != "draft", Scheme.organisation_id == organisation_id)
+        )
+    return statement
+
+
+def list_schemes(
+    session: Session,
+    *,
+    visible: Select,
+    system_code: str | None,
+    organisation_code: str | None,
+    category: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Scheme], int]:
+    statement = visible
+    if system_code:
+        statement = statement.where(
+            Scheme.system_id.in_(select(System.id).where(System.code == system_code))
+        )
+    if organisation_code:
+        statement = statement.where(
+            Scheme.organisation_id.in_(
+                select(Organisation.id).where(Organisation.code == organisation_code)
+            )
+        )
+    if category:
+        statement = statement.where(Scheme.category == category)
+    if status:
+        statement = statement.where(Scheme.status == status)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    page = session.scalars(statement.order_by(Scheme.id).limit(limit).offset(offset))
+    return list(page), total
+
+
+def dependency_graph(session: Session, *, system_id: int) -> dict[int, set[int]]:
+    """scheme id -> ids it depends on, for every scheme of a system."""
+    rows = session.execute(
+        select(scheme_dependencies.c.scheme_id, scheme_dependencies.c.depends_on_id)
+        .join(Scheme, Scheme.id == scheme_dependencies.c.scheme_id)
+        .where(Scheme.system_id == system_id)
+    )
+    graph: dict[int, set[int]] = defaultdict(set)
+    for scheme_id, depends_on_id in rows:
+        graph[scheme_id].add(depends_on_id)
+    return graph
+
+
+def mean_scores(session: Session, *, scheme_ids: list[int]) -> dict[int, dict[str, float | int]]:
+    """Per scheme: the mean of each criterion over its assessments, and how many there are."""
+    if not scheme_ids:
+        return {}
+    columns = [func.avg(getattr(Assessment, c)) for c in CRITERIA]
+    rows = session.execute(
+        select(Assessment.scheme_id, func.count(Assessment.id), *columns)
+        .where(Assessment.scheme_id.in_(scheme_ids))
+        .group_by(Assessment.scheme_id)
+    )
+    scores: dict[int, dict[str, float | int]] = {}
+    for scheme_id, count, *means in rows:
+        scores[scheme_id] = {"assessments": count}
+        scores[scheme_id].update({c: float(m) for c, m in zip(CRITERIA, means, strict=True)})
+    return scores

@@ -1,0 +1,107 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from api.schemas_common import RequestModel, ResponseModel
+from api.types import FinancialYear, Money
+
+Category = Literal["estates_backlog", "estates_capacity", "digital", "equipment", "other"]
+BusinessCaseStage = Literal["none", "soc", "obc", "fbc"]
+BacklogRisk = Literal["high", "significant", "moderate", "low"]
+SchemeStatus = Literal["draft", "submitted", "withdrawn", "approved"]
+
+CostProfile = dict[FinancialYear, Money]
+MAX_DEFERRAL_YEARS = 5
+
+
+def _check_profile(profile: CostProfile | None) -> None:
+    if profile is not None and (not profile or sum(profile.values()) <= 0):
+        raise ValueError("cost_profile needs at least one year with a cost above zero")
+
+
+class SchemeFields(RequestModel):
+    """What a trust may set on a scheme (all optional: shared by create and update)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=20000)
+    category: Category | None = None
+    cost_profile: CostProfile | None = None
+    business_case_stage: BusinessCaseStage | None = None
+    backlog_risk: BacklogRisk | None = None
+    mandatory: bool | None = None
+    mandatory_reason: str | None = Field(default=None, max_length=2000)
+    depends_on: list[int] | None = None
+    alternative_group: str | None = Field(default=None, min_length=1, max_length=100)
+    max_deferral_years: int | None = Field(default=None, ge=0, le=MAX_DEFERRAL_YEARS)
+
+    @model_validator(mode="after")
+    def _profile_has_cost(self) -> Self:
+        _check_profile(self.cost_profile)
+        return self
+
+
+class SchemeCreate(SchemeFields):
+    system: str
+    organisation: str
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20000)
+    category: Category
+    cost_profile: CostProfile
+    business_case_stage: BusinessCaseStage = "none"
+    mandatory: bool = False
+    depends_on: list[int] = Field(default_factory=list)
+    max_deferral_years: int = Field(default=0, ge=0, le=MAX_DEFERRAL_YEARS)
+
+    @model_validator(mode="after")
+    def _mandatory_has_reason(self) -> Self:
+        if self.mandatory and not self.mandatory_reason:
+            raise ValueError("mandatory_reason is required when mandatory is true")
+        return self
+
+
+class SchemeUpdate(SchemeFields):
+    pass
+
+
+class Scores(ResponseModel):
+    strategic_fit: float | None
+    safety_quality: float | None
+    value_for_money: float | None
+    deliverability: float | None
+    assessments: int
+
+
+class SchemeRead(ResponseModel):
+    id: int
+    system: str
+    organisation: str
+    title: str
+    description: str
+    category: Category
+    cost_profile: CostProfile
+    total_cost: Money
+    business_case_stage: BusinessCaseStage
+    backlog_risk: BacklogRisk | None
+    mandatory: bool
+    mandatory_reason: str | None
+    depends_on: list[int]
+    alternative_group: str | None
+    max_deferral_years: int
+    status: SchemeStatus
+    version: int
+    scores: Scores
+    created_at: datetime
+    updated_at: datetime
+
+
+class SchemePage(ResponseModel):
+    items: list[SchemeRead]
+    total: int
+    limit: int
+    offset: int
+
+
+def total(profile: dict[str, Decimal]) -> Decimal:
+    return sum(profile.values(), Decimal("0.00"))

@@ -1,0 +1,317 @@
+"""Scheme register: trusts record schemes; everyone in a system reads the submitted ones."""
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from api.assessments.models import CRITERIA
+from api.audit import service as audit
+from api.db import utcnow
+from api.deps import Principal
+from api.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    field_error,
+)
+from api.schemes import repository
+from api.schemes.models import Scheme, SchemeCost
+from api.schemes.schemas import SchemeCreate, SchemePage, SchemeRead, SchemeUpdate, Scores, total
+from api.systems import repository as systems_repository
+
+EDITABLE_STATUSES = ("draft", "submitted")
+# action -> (statuses it may start from, status it leads to)
+_TRANSITIONS = {
+    "submit": (("draft",), "submitted"),
+    "withdraw": (("draft", "submitted"), "withdrawn"),
+}
+
+
+def scheme_view(scheme: Scheme, scores: dict | None = None) -> SchemeRead:
+    scores = scores or {"assessments": 0}
+    profile = scheme.cost_profile
+    return SchemeRead(
+        id=scheme.id,
+        system=scheme.system.code,
+        organisation=scheme.organisation.code,
+        title=scheme.title,
+        description=scheme.description,
+        category=scheme.category,
+        cost_profile=profile,
+        total_cost=total(profile),
+        business_case_stage=scheme.business_case_stage,
+        backlog_risk=scheme.backlog_risk,
+        mandatory=scheme.mandatory,
+        mandatory_reason=scheme.mandatory_reason,
+        depends_on=[d.id for d in scheme.depends_on],
+        alternative_group=scheme.alternative_group,
+        max_deferral_years=scheme.max_deferral_years,
+        status=scheme.status,
+        version=scheme.version,
+        scores=Scores(**{c: scores.get(c) for c in CRITERIA}, assessments=scores["assessments"]),
+        created_at=scheme.created_at,
+        updated_at=scheme.updated_at,
+    )
+
+
+def read_scheme(session: Session, scheme: Scheme) -> SchemeRead:
+    scores = repository.mean_scores(session, scheme_ids=[scheme.id]).get(scheme.id)
+    return scheme_view(scheme, scores)
+
+
+def _audit_view(scheme: Scheme) -> dict:
+    view = scheme_view(scheme).model_dump(mode="json", exclude={"scores", "created_at"})
+    return view
+
+
+def can_read(principal: Principal, scheme: Scheme) -> bool:
+    if not principal.in_system(scheme.system_id):
+        return False
+    return (
+        scheme.status != "draft"
+        or principal.role == "admin"
+        or scheme.organisation_id == principal.organisation_id
+    )
+
+
+def get_scheme(session: Session, *, principal: Principal, scheme_id: int) -> Scheme:
+    """The scheme, if the caller may read it (other organisations' drafts are private)."""
+    scheme = repository.get_scheme(session, scheme_id=scheme_id)
+    if scheme is None:
+        raise NotFound(f"No scheme with id {scheme_id}.")
+    if not can_read(principal, scheme):
+        raise Forbidden("That scheme is outside your scope.")
+    return scheme
+
+
+def list_schemes(
+    session: Session,
+    *,
+    principal: Principal,
+    system: str | None,
+    organisation: str | None,
+    category: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> SchemePage:
+    """A page of the schemes the caller may read, filtered."""
+    visible = repository.visible_schemes(
+        system_ids=principal.system_ids,
+        organisation_id=principal.organisation_id,
+        see_all_drafts=principal.role == "admin",
+    )
+    schemes, count = repository.list_schemes(
+        session, visible=visible, system_code=system, organisation_code=organisation,
+        category=category, status=status, limit=limit, offset=offset,
+    )  # fmt: skip
+    scores = repository.mean_scores(session, scheme_ids=[s.id for s in schemes])
+    items = [scheme_view(s, scores.get(s.id)) for s in schemes]
+    return SchemePage(items=items, total=count, limit=limit, offset=offset)
+
+
+def _require_writer(principal: Principal, *, system_id: int, organisation_id: int) -> None:
+    principal.require_role("trust", "admin")
+    principal.require_system(system_id)
+    if principal.role == "trust" and principal.organisation_id != organisation_id:
+        raise Forbidden("Trust users may only change their own organisation's schemes.")
+
+
+def _check_dependencies(
+    session: Session, *, scheme: Scheme, system_id: int, depends_on: list[int]
+) -> list[Scheme]:
+    """Dependencies must exist, be in the same system, and never form a cycle."""
+    errors = []
+    found = {s.id: s for s in repository.get_schemes(session, ids=depends_on)}
+    for index, dependency_id in enumerate(depends_on):
+        dependency = found.get(dependency_id)
+        loc = f"body.depends_on.{index}"
+        if dependency is None:
+            errors.append(field_error(loc, f"no scheme with id {dependency_id}"))
+        elif dependency.system_id != system_id:
+            errors.append(field_error(loc, f"scheme {dependency_id} is in another system"))
+        elif dependency_id == scheme.id:
+            errors.append(field_error(loc, "a scheme cannot depend on itself"))
+    if errors:
+        raise InvalidInput("Invalid dependencies.", errors=errors)
+    if scheme.id is not None:
+        graph = repository.dependency_graph(session, system_id=system_id)
+        graph[scheme.id] = set(depends_on)
+        cycle = _find_cycle(graph, scheme.id)
+        if cycle:
+            path = " -> ".join(str(i) for i in cycle)
+            raise InvalidInput(
+                f"Dependencies would form a cycle: {path}.",
+                errors=[field_error("body.depends_on", f"forms a cycle {path}")],
+            )
+    return [found[i] for i in dict.fromkeys(depends_on)]
+
+
+def _find_cycle(graph: dict[int, set[int]], start: int) -> list[int] | None:
+    """A path from `start` back to itself through the dependency graph, if there is one."""
+    stack = [(start, [start])]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == start:
+                return [*path, start]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*path, nxt]))
+    return None
+
+
+def _apply(scheme: Scheme, fields: dict) -> None:
+    for name in (
+        "title", "description", "category", "business_case_stage", "backlog_risk", "mandatory",
+        "mandatory_reason", "alternative_group", "max_deferral_years",
+    ):  # fmt: skip
+        if name in fields:
+            setattr(scheme, name, fields[name])
+    if "cost_profile" in fields:
+        scheme.costs = [
+            SchemeCost(year=year, amount=amount)
+            for year, amount in sorted(fields["cost_profile"].items())
+        ]
+
+
+def create_scheme(session: Session, *, principal: Principal, body: SchemeCreate) -> Scheme:
+    """Record a new draft scheme for an organisation in a system."""
+    system = systems_repository.get_system_by_code(session, code=body.system)
+    organisation = systems_repository.get_organisation_by_code(session, code=body.organisation)
+    errors = []
+    if system is None:
+        errors.append(field_error("body.system", f"no system with code {body.system}"))
+    if organisation is None:
+        errors.append(field_error("body.organisation", f"no organisation {body.organisation}"))
+    elif system is not None and system not in organisation.systems:
+        errors.append(
+            field_error("body.organisation", f"{organisation.code} is not in system {system.code}")
+        )
+    if errors:
+        raise InvalidInput("Unknown system or organisation.", errors=errors)
+    _require_writer(principal, system_id=system.id, organisation_id=organisation.id)
+    scheme = Scheme(system=system, organisation=organisation, created_by_id=principal.user.id)
+    fields = body.model_dump(exclude={"system", "organisation", "depends_on"})
+    _apply(scheme, fields)
+    scheme.depends_on = _check_dependencies(
+        session, scheme=scheme, system_id=system.id, depends_on=body.depends_on
+    )
+    session.add(scheme)
+    session.flush()
+    audit.record(
+        session, actor=principal.user, action="create", entity="scheme", entity_id=scheme.id,
+        system_id=scheme.system_id, after=_audit_view(scheme),
+    )  # fmt: skip
+    return scheme
+
+
+def parse_if_match(value: str | None) -> int:
+    """The version a writer last read, from `If-Match: 3` (quoted or weak forms accepted)."""
+    if value is None:
+        raise PreconditionRequired(
+            "Send If-Match with the version you last read, so no one else's change is lost."
+        )
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InvalidInput(
+            "If-Match must be the scheme's version number.",
+            errors=[field_error("header.If-Match", "must be a version number like 3")],
+        )
+    return int(text)
+
+
+def _flush_versioned(session: Session, scheme: Scheme) -> None:
+    # The version column makes this UPDATE conditional on the version we read:
+    # a concurrent writer who committed first leaves us no row to update.
+    scheme_id = scheme.id
+    scheme.updated_at = utcnow()
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise PreconditionFailed(
+            f"Scheme {scheme_id} was changed by someone else; read it again and retry."
+        ) from exc
+
+
+def _editable(
+    session: Session, *, principal: Principal, scheme_id: int, if_match: str | None
+) -> Scheme:
+    expected = parse_if_match(if_match)
+    scheme = get_scheme(session, principal=principal, scheme_id=scheme_id)
+    _require_writer(principal, system_id=scheme.system_id, organisation_id=scheme.organisation_id)
+    if scheme.version != expected:
+        raise PreconditionFailed(
+            f"Scheme {scheme.id} is at version {scheme.version}, not {expected}; "
+            "read it again and retry."
+        )
+    return scheme
+
+
+def update_scheme(
+    session: Session,
+    *,
+    principal: Principal,
+    scheme_id: int,
+    body: SchemeUpdate,
+    if_match: str | None,
+) -> Scheme:
+    """Change a draft or submitted scheme, if the caller has read its current version."""
+    scheme = _editable(session, principal=principal, scheme_id=scheme_id, if_match=if_match)
+    if scheme.status not in EDITABLE_STATUSES:
+        raise Conflict(f"A {scheme.status} scheme cannot be changed.")
+    before = _audit_view(scheme)
+    fields = body.model_dump(exclude_unset=True)
+    for name in ("title", "category", "cost_profile", "mandatory", "max_deferral_years"):
+        if name in fields and fields[name] is None:
+            raise InvalidInput(
+                f"{name} cannot be null.", errors=[field_error(f"body.{name}", "cannot be null")]
+            )
+    _apply(scheme, {k: v for k, v in fields.items() if k != "depends_on"})
+    if scheme.mandatory and not scheme.mandatory_reason:
+        raise InvalidInput(
+            "A mandatory scheme needs a reason.",
+            errors=[field_error("body.mandatory_reason", "required when mandatory is true")],
+        )
+    if "depends_on" in fields:
+        scheme.depends_on = _check_dependencies(
+            session, scheme=scheme, system_id=scheme.system_id,
+            depends_on=fields["depends_on"] or [],
+        )  # fmt: skip
+    _flush_versioned(session, scheme)
+    audit.record(
+        session, actor=principal.user, action="update", entity="scheme", entity_id=scheme.id,
+        system_id=scheme.system_id, before=before, after=_audit_view(scheme),
+    )  # fmt: skip
+    return scheme
+
+
+def change_status(
+    session: Session,
+    *,
+    principal: Principal,
+    scheme_id: int,
+    action: str,
+    if_match: str | None = None,
+) -> Scheme:
+    """Submit a draft to its system, or withdraw a draft or submitted scheme."""
+    scheme = get_scheme(session, principal=principal, scheme_id=scheme_id)
+    _require_writer(principal, system_id=scheme.system_id, organisation_id=scheme.organisation_id)
+    if if_match is not None:
+        expected = parse_if_match(if_match)
+        if scheme.version != expected:
+            raise PreconditionFailed(f"Scheme {scheme.id} is at version {scheme.version}.")
+    allowed, new_status = _TRANSITIONS[action]
+    if scheme.status not in allowed:
+        raise Conflict(f"A {scheme.status} scheme cannot be {new_status}.")
+    before = _audit_view(scheme)
+    scheme.status = new_status
+    _flush_versioned(session, scheme)
+    audit.record(
+        session, actor=principal.user, action=action, entity="scheme", entity_id=scheme.id,
+        system_id=scheme.system_id, before=before, after=_audit_view(scheme),
+    )  # fmt: skip
+    return scheme

@@ -1,0 +1,21 @@
+"""All configuration in one place, read from the environment (and an optional .env file)."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # SQLite in the working directory by default; PostgreSQL in production.
+    database_url: str = "sqlite:///./capital.db"
+    # Upper bounds a caller may ask of the optimiser through the API.
+    max_time_limit_s: float = 600.0
+    default_time_limit_s: float = 60.0
+    default_mip_gap: float = 1e-4
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,135 @@
+"""Systems and organisations: the structure every scheme hangs from."""
+
+from sqlalchemy.orm import Session
+
+from api.audit import service as audit
+from api.deps import Principal
+from api.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from api.systems import repository
+from api.systems.models import Organisation, System
+from api.systems.schemas import (
+    OrganisationCreate,
+    OrganisationRead,
+    OrganisationUpdate,
+    SystemCreate,
+    SystemRead,
+    SystemUpdate,
+)
+
+
+def system_view(system: System) -> SystemRead:
+    return SystemRead(
+        code=system.code, name=system.name, organisations=[o.code for o in system.organisations]
+    )
+
+
+def organisation_view(organisation: Organisation) -> OrganisationRead:
+    return OrganisationRead(
+        code=organisation.code,
+        name=organisation.name,
+        kind=organisation.kind,
+        systems=[s.code for s in organisation.systems],
+    )
+
+
+def get_system(session: Session, *, principal: Principal, code: str) -> System:
+    """The system with `code`, if the caller may see it."""
+    system = repository.get_system_by_code(session, code=code)
+    if system is None:
+        raise NotFound(f"No system with code {code}.")
+    principal.require_system(system.id)
+    return system
+
+
+def create_system(session: Session, *, principal: Principal, body: SystemCreate) -> System:
+    """Create a system (administrators only)."""
+    principal.require_role("admin")
+    if repository.get_system_by_code(session, code=body.code):
+        raise Conflict(f"A system with code {body.code} already exists.")
+    system = System(code=body.code, name=body.name)
+    session.add(system)
+    session.flush()
+    audit.record(
+        session, actor=principal.user, action="create", entity="system", entity_id=system.code,
+        system_id=system.id, after=body.model_dump(mode="json"),
+    )  # fmt: skip
+    return system
+
+
+def update_system(
+    session: Session, *, principal: Principal, code: str, body: SystemUpdate
+) -> System:
+    """Rename a system (administrators only)."""
+    principal.require_role("admin")
+    system = get_system(session, principal=principal, code=code)
+    before = system_view(system).model_dump(mode="json")
+    system.name = body.name
+    session.flush()
+    audit.record(
+        session, actor=principal.user, action="update", entity="system", entity_id=system.code,
+        system_id=system.id, before=before, after=system_view(system).model_dump(mode="json"),
+    )  # fmt: skip
+    return system
+
+
+def get_organisation(session: Session, *, principal: Principal, code: str) -> Organisation:
+    """The organisation with `code`, if it is in one of the caller's systems."""
+    organisation = repository.get_organisation_by_code(session, code=code)
+    if organisation is None:
+        raise NotFound(f"No organisation with code {code}.")
+    if not any(principal.in_system(s.id) for s in organisation.systems):
+        raise Forbidden("That organisation is outside your systems.")
+    return organisation
+
+
+def _systems_by_code(session: Session, codes: list[str]) -> list[System]:
+    systems, errors = [], []
+    for index, code in enumerate(codes):
+        system = repository.get_system_by_code(session, code=code)
+        if system is None:
+            errors.append(field_error(f"body.systems.{index}", f"no system with code {code}"))
+        else:
+            systems.append(system)
+    if errors:
+        raise InvalidInput("Unknown system codes.", errors=errors)
+    return systems
+
+
+def create_organisation(
+    session: Session, *, principal: Principal, body: OrganisationCreate
+) -> Organisation:
+    """Create an organisation in one or more systems (administrators only)."""
+    principal.require_role("admin")
+    if repository.get_organisation_by_code(session, code=body.code):
+        raise Conflict(f"An organisation with code {body.code} already exists.")
+    organisation = Organisation(code=body.code, name=body.name, kind=body.kind)
+    organisation.systems = _systems_by_code(session, body.systems)
+    session.add(organisation)
+    session.flush()
+    audit.record(
+        session, actor=principal.user, action="create", entity="organisation",
+        entity_id=organisation.code, after=body.model_dump(mode="json"),
+    )  # fmt: skip
+    return organisation
+
+
+def update_organisation(
+    session: Session, *, principal: Principal, code: str, body: OrganisationUpdate
+) -> Organisation:
+    """Change an organisation's name, kind or systems (administrators only)."""
+    principal.require_role("admin")
+    organisation = get_organisation(session, principal=principal, code=code)
+    before = organisation_view(organisation).model_dump(mode="json")
+    if body.name is not None:
+        organisation.name = body.name
+    if body.kind is not None:
+        organisation.kind = body.kind
+    if body.systems is not None:
+        organisation.systems = _systems_by_code(session, body.systems)
+    session.flush()
+    audit.record(
+        session, actor=principal.user, action="update", entity="organisation",
+        entity_id=organisation.code, before=before,
+        after=organisation_view(organisation).model_dump(mode="json"),
+    )  # fmt: skip
+    return organisation

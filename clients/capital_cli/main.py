@@ -1,0 +1,112 @@
+"""`capital`: administer the service, solve snapshots offline, and talk to a server."""
+
+from contextlib import contextmanager
+
+import typer
+
+app = typer.Typer(
+    help="Capital prioritisation for NHS integrated care systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One clear line on stderr and a non-zero exit: never a traceback for a user mistake."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _transaction():
+    from api.db import get_sessionmaker
+
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the database (DATABASE_URL) up to REVISION."""
+    from api.migrate import upgrade
+    from api.settings import get_settings
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(...)) -> None:
+    """Migrate the database down to REVISION (`base` empties it)."""
+    from api.migrate import downgrade
+    from api.settings import get_settings
+
+    downgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Serve the API (docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port)
+
+
+@users_app.command("create")
+def users_create(
+    name: str = typer.Option(..., "--name", help="Who the user is."),
+    role: str = typer.Option(..., "--role", help="admin, trust, assessor, ics_finance or viewer."),
+    system: str | None = typer.Option(None, "--system", help="System code (assessor, ics_finance, viewer)."),
+    organisation: str | None = typer.Option(None, "--organisation", help="Organisation code (trust; optional for assessor)."),
+) -> None:  # fmt: skip
+    """Create a user; the bearer token is printed once, on the last line."""
+    from api.errors import CapitalError
+    from api.users import service
+
+    try:
+        with _transaction() as session:
+            user = service.create_user(
+                session, name=name, role=role, system_code=system, organisation_code=organisation
+            )
+            token = service.issue_token(session, user=user)
+    except CapitalError as exc:
+        fail(exc.detail)
+    typer.echo(f"created user {user.id} ({role}); bearer token (shown once):")
+    typer.echo(token)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo system if the database is empty, and print a fresh token for each role."""
+    from api import demo as demo_data
+
+    with _transaction() as session:
+        if demo_data.is_loaded(session):
+            typer.echo("database already has data: demo not loaded again")
+        else:
+            demo_data.seed(session)
+            typer.echo("demo system QWV (Wessex Vale) loaded")
+        tokens = demo_data.demo_tokens(session)
+    if tokens:
+        typer.echo("demo tokens (shown once; new ones are issued on every `capital demo`):")
+        for role, user_name, token in tokens:
+            typer.echo(f"  {role:<12} {token}   # {user_name}")
+
+
+if __name__ == "__main__":
+    app()

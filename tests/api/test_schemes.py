@@ -1,0 +1,235 @@
+"""The scheme register over HTTP: roles, scopes, validation, versions and status changes."""
+
+import pytest
+
+from tests.conftest import scheme_body
+
+API = "/api/v1/schemes"
+
+
+def create(client, world, who="trust_a1", **overrides):
+    response = client.post(API, json=scheme_body(**overrides), headers=world.auth(who))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def submit(client, world, scheme, who="trust_a1"):
+    response = client.post(f"{API}/{scheme['id']}/submit", headers=world.auth(who))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_trust_creates_a_draft_with_an_exact_cost_profile(client, world):
+    scheme = create(client, world, cost_profile={"2026/27": "1200000.10", "2027/28": 300000.05})
+    assert scheme["status"] == "draft" and scheme["version"] == 1
+    assert scheme["cost_profile"] == {"2026/27": 1200000.1, "2027/28": 300000.05}
+    assert scheme["total_cost"] == 1500000.15
+    again = client.get(f"{API}/{scheme['id']}", headers=world.auth("trust_a1"))
+    assert again.headers["etag"] == '"1"'
+    assert again.json()["cost_profile"] == scheme["cost_profile"]
+
+
+def test_trust_cannot_create_for_another_organisation(client, world):
+    response = client.post(
+        API, json=scheme_body(organisation="RA2"), headers=world.auth("trust_a1")
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("who", ["assessor_a", "finance_a", "viewer_a"])
+def test_non_trust_roles_cannot_create_schemes(client, world, who):
+    assert client.post(API, json=scheme_body(), headers=world.auth(who)).status_code == 403
+
+
+def test_organisation_must_belong_to_the_system(client, world):
+    response = client.post(
+        API, json=scheme_body(system="SYB", organisation="RA1"), headers=world.auth("admin")
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == "body.organisation"
+
+
+def test_drafts_are_private_to_their_organisation(client, world):
+    draft = create(client, world)
+    for who in ("trust_a2", "assessor_a", "finance_a", "viewer_a"):
+        assert client.get(f"{API}/{draft['id']}", headers=world.auth(who)).status_code == 403
+        listed = client.get(API, headers=world.auth(who)).json()
+        assert draft["id"] not in [s["id"] for s in listed["items"]]
+    assert client.get(f"{API}/{draft['id']}", headers=world.auth("trust_a1")).status_code == 200
+
+
+def test_submitted_schemes_are_open_book_within_the_system_only(client, world):
+    scheme = submit(client, world, create(client, world))
+    for who in ("trust_a2", "trust_amb", "assessor_a", "finance_a", "viewer_a", "admin"):
+        assert client.get(f"{API}/{scheme['id']}", headers=world.auth(who)).status_code == 200
+    for who in ("trust_b1", "finance_b", "assessor_b"):
+        assert client.get(f"{API}/{scheme['id']}", headers=world.auth(who)).status_code == 403
+
+
+def test_list_filters_and_pagination(client, world):
+    for index in range(5):
+        scheme = create(
+            client, world, title=f"S{index}", category="digital" if index % 2 else "equipment"
+        )
+        submit(client, world, scheme)
+    create(client, world, who="trust_a2", organisation="RA2")
+    headers = world.auth("finance_a")
+    page = client.get(API, params={"limit": 2, "offset": 1}, headers=headers).json()
+    assert page["total"] == 5 and [s["title"] for s in page["items"]] == ["S1", "S2"]
+    digital = client.get(API, params={"category": "digital"}, headers=headers).json()
+    assert digital["total"] == 2
+    by_org = client.get(
+        API, params={"organisation": "RA2", "system": "SYA"}, headers=headers
+    ).json()
+    assert by_org["total"] == 0  # RA2's only scheme is a draft
+    assert (
+        client.get(API, params={"status": "draft"}, headers=world.auth("trust_a2")).json()["total"]
+        == 1
+    )
+    assert client.get(API, params={"limit": 0}, headers=headers).status_code == 422
+
+
+def test_update_requires_if_match(client, world):
+    scheme = create(client, world)
+    response = client.patch(
+        f"{API}/{scheme['id']}", json={"title": "x"}, headers=world.auth("trust_a1")
+    )
+    assert response.status_code == 428
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_stale_if_match_is_412_and_changes_nothing(client, world):
+    scheme = create(client, world)
+    headers = world.auth("trust_a1")
+    ok = client.patch(
+        f"{API}/{scheme['id']}", json={"title": "First"}, headers={**headers, "If-Match": '"1"'}
+    )
+    assert ok.status_code == 200 and ok.json()["version"] == 2 and ok.headers["etag"] == '"2"'
+    stale = client.patch(
+        f"{API}/{scheme['id']}", json={"title": "Second"}, headers={**headers, "If-Match": "1"}
+    )
+    assert stale.status_code == 412
+    assert client.get(f"{API}/{scheme['id']}", headers=headers).json()["title"] == "First"
+
+
+def test_update_replaces_the_cost_profile(client, world):
+    scheme = create(client, world)
+    response = client.patch(
+        f"{API}/{scheme['id']}",
+        json={"cost_profile": {"2028/29": 99.99}},
+        headers={**world.auth("trust_a1"), "If-Match": "1"},
+    )
+    assert response.status_code == 200
+    assert response.json()["cost_profile"] == {"2028/29": 99.99}
+
+
+def test_other_organisation_cannot_update_a_submitted_scheme(client, world):
+    scheme = submit(client, world, create(client, world))
+    response = client.patch(
+        f"{API}/{scheme['id']}", json={"title": "x"},
+        headers={**world.auth("trust_a2"), "If-Match": str(scheme["version"])},
+    )  # fmt: skip
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "loc"),
+    [
+        ("cost_profile", {"2026/2027": 1}, "body.cost_profile.2026/2027.[key]"),
+        ("cost_profile", {"2026/28": 1}, "body.cost_profile.2026/28.[key]"),
+        ("cost_profile", {"2026/27": -5}, "body.cost_profile.2026/27"),
+        ("cost_profile", {"2026/27": 1.234}, "body.cost_profile.2026/27"),
+        ("cost_profile", {"2026/27": "NaN"}, "body.cost_profile.2026/27"),
+        ("cost_profile", {"2026/27": "Infinity"}, "body.cost_profile.2026/27"),
+        ("cost_profile", {}, "body"),
+        ("category", "roads", "body.category"),
+        ("business_case_stage", "ppe", "body.business_case_stage"),
+        ("backlog_risk", "critical", "body.backlog_risk"),
+        ("max_deferral_years", -1, "body.max_deferral_years"),
+        ("colour", "red", "body.colour"),
+        ("title", "", "body.title"),
+    ],
+)
+def test_validation_names_the_offending_field(client, world, field, value, loc):
+    response = client.post(API, json=scheme_body(**{field: value}), headers=world.auth("trust_a1"))
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert loc in [e["loc"] for e in problem["errors"]], problem
+
+
+def test_mandatory_needs_a_reason(client, world):
+    response = client.post(API, json=scheme_body(mandatory=True), headers=world.auth("trust_a1"))
+    assert response.status_code == 422
+    scheme = create(client, world, mandatory=True, mandatory_reason="Fire notice")
+    assert scheme["mandatory"] is True
+
+
+def test_malformed_json_is_400_problem(client, world):
+    response = client.post(
+        API,
+        content=b'{"title": ',
+        headers={**world.auth("trust_a1"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_dependencies_must_exist_and_stay_in_the_system(client, world):
+    other = create(client, world, who="trust_amb", system="SYB", organisation="RAM")
+    response = client.post(
+        API, json=scheme_body(depends_on=[other["id"], 999999]), headers=world.auth("trust_a1")
+    )
+    assert response.status_code == 422
+    errors = {e["loc"]: e["msg"] for e in response.json()["errors"]}
+    assert "another system" in errors["body.depends_on.0"]
+    assert "no scheme" in errors["body.depends_on.1"]
+
+
+def test_dependency_cycles_are_rejected(client, world):
+    headers = world.auth("trust_a1")
+    first = create(client, world)
+    second = create(client, world, depends_on=[first["id"]])
+    third = create(client, world, depends_on=[second["id"]])
+    response = client.patch(
+        f"{API}/{first['id']}",
+        json={"depends_on": [third["id"]]},
+        headers={**headers, "If-Match": "1"},
+    )
+    assert response.status_code == 422
+    assert "cycle" in response.json()["detail"]
+    self_loop = client.patch(
+        f"{API}/{first['id']}",
+        json={"depends_on": [first["id"]]},
+        headers={**headers, "If-Match": "1"},
+    )
+    assert self_loop.status_code == 422
+    assert client.get(f"{API}/{first['id']}", headers=headers).json()["depends_on"] == []
+
+
+def test_submit_and_withdraw_transitions(client, world):
+    headers = world.auth("trust_a1")
+    scheme = submit(client, world, create(client, world))
+    assert scheme["status"] == "submitted"
+    assert client.post(f"{API}/{scheme['id']}/submit", headers=headers).status_code == 409
+    withdrawn = client.post(f"{API}/{scheme['id']}/withdraw", headers=headers)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    again = client.patch(
+        f"{API}/{scheme['id']}",
+        json={"title": "x"},
+        headers={**headers, "If-Match": str(withdrawn.json()["version"])},
+    )
+    assert again.status_code == 409
+    assert client.post(f"{API}/{scheme['id']}/withdraw", headers=headers).status_code == 409
+
+
+def test_only_the_owning_trust_submits(client, world):
+    scheme = create(client, world)
+    for who in ("trust_a2", "finance_a", "viewer_a", "assessor_a"):
+        assert (
+            client.post(f"{API}/{scheme['id']}/submit", headers=world.auth(who)).status_code == 403
+        )
+
+
+def test_unknown_scheme_is_404(client, world):
+    assert client.get(f"{API}/424242", headers=world.auth("admin")).status_code == 404

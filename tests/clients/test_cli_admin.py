@@ -1,0 +1,86 @@
+"""The administrative `capital` commands, run as a user would run them (a real process)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.db import get_session, make_engine
+from api.main import create_app
+
+
+def capital(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "capital_cli.main", *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def migrated(scratch_database_url):
+    result = capital(scratch_database_url, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    return scratch_database_url
+
+
+def _client_for(url: str) -> TestClient:
+    from sqlalchemy.orm import sessionmaker
+
+    factory = sessionmaker(bind=make_engine(url))
+    app = create_app()
+
+    def session():
+        with factory.begin() as s:
+            yield s
+
+    app.dependency_overrides[get_session] = session
+    return TestClient(app)
+
+
+def test_demo_then_users_create_prints_a_working_token_last(migrated):
+    demo = capital(migrated, "demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "loaded" in demo.stdout
+    created = capital(
+        migrated, "users", "create", "--name", "Tour", "--role", "ics_finance", "--system", "QWV"
+    )
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("cap_")
+    with _client_for(migrated) as client:
+        response = client.get("/api/v1/schemes", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and response.json()["total"] >= 60
+    again = capital(migrated, "demo")
+    assert "already" in again.stdout
+    # each role gets a fresh, working token every time
+    tokens = [
+        line.split()[1]
+        for line in again.stdout.splitlines()
+        if line.strip().startswith(("admin", "viewer"))
+    ]
+    assert len(tokens) == 2
+    with _client_for(migrated) as client:
+        assert (
+            client.get(
+                "/api/v1/systems", headers={"Authorization": f"Bearer {tokens[1]}"}
+            ).status_code
+            == 200
+        )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "x", "--role", "wizard"], "role must be one of"),
+        (["--name", "x", "--role", "trust"], "needs --organisation"),
+        (["--name", "x", "--role", "viewer", "--system", "NOPE"], "no system with code NOPE"),
+    ],
+)
+def test_users_create_mistakes_exit_2_without_traceback(migrated, args, message):
+    result = capital(migrated, "users", "create", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

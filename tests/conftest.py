@@ -1,0 +1,170 @@
+"""Test fixtures: a real database built by `alembic upgrade head`, rolled back after each test.
+
+Database tests run against SQLite always, and against PostgreSQL too when TEST_DATABASE_URL
+is set; an unreachable PostgreSQL fails those tests rather than skipping them.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from api.db import get_session, make_engine
+from api.main import create_app
+from api.migrate import upgrade
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'capital.db'}"
+    url = os.environ["TEST_DATABASE_URL"]
+    reset_postgres(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One connection per test inside a transaction that is always rolled back."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+def _session(connection: Connection) -> Session:
+    return Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    session = _session(connection)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def client(connection: Connection) -> Iterator[TestClient]:
+    """The real app; each request's session commits to a savepoint of the test transaction."""
+    app = create_app()
+
+    def test_session() -> Iterator[Session]:
+        session = _session(connection)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as client:
+        yield client
+
+
+@dataclass
+class World:
+    """Two systems, organisations in them (one in both), and a user of every role."""
+
+    tokens: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    from api.deps import principal_for
+    from api.systems import service as systems
+    from api.systems.schemas import OrganisationCreate, SystemCreate
+    from api.users import service as users
+    from api.users.models import User
+
+    root = principal_for(User(id=None, name="test loader", role="admin"))
+    for code in ("SYA", "SYB"):
+        systems.create_system(session, principal=root, body=SystemCreate(code=code, name=code))
+    for code, kind, member_of in [
+        ("RA1", "acute", ["SYA"]),
+        ("RA2", "community", ["SYA"]),
+        ("RAM", "ambulance", ["SYA", "SYB"]),
+        ("RB1", "acute", ["SYB"]),
+    ]:
+        body = OrganisationCreate(code=code, name=f"Org {code}", kind=kind, systems=member_of)
+        systems.create_organisation(session, principal=root, body=body)
+    people = {
+        "admin": ("admin", None, None),
+        "trust_a1": ("trust", None, "RA1"),
+        "trust_a2": ("trust", None, "RA2"),
+        "trust_amb": ("trust", None, "RAM"),
+        "trust_b1": ("trust", None, "RB1"),
+        "assessor_a": ("assessor", "SYA", "RA2"),
+        "assessor_a_plain": ("assessor", "SYA", None),
+        "assessor_b": ("assessor", "SYB", None),
+        "finance_a": ("ics_finance", "SYA", None),
+        "finance_b": ("ics_finance", "SYB", None),
+        "viewer_a": ("viewer", "SYA", None),
+    }
+    tokens = {}
+    for who, (role, system, organisation) in people.items():
+        user = users.create_user(
+            session, name=who, role=role, system_code=system, organisation_code=organisation
+        )
+        tokens[who] = users.issue_token(session, user=user)
+    session.commit()
+    return World(tokens=tokens)
+
+
+def scheme_body(**overrides) -> dict:
+    body = {
+        "system": "SYA",
+        "organisation": "RA1",
+        "title": "Roof replacement",
+        "category": "estates_backlog",
+        "cost_profile": {"2026/27": 1200000.00, "2027/28": 300000.00},
+        "backlog_risk": "high",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def scratch_database_url(database_url: str, tmp_path) -> Iterator[str]:
+    """An empty database of the same backend, for tests that must commit for real."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    base, _, _name = database_url.rpartition("/")
+    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS capital_scratch WITH (FORCE)"))
+        connection.execute(text("CREATE DATABASE capital_scratch"))
+    yield f"{base}/capital_scratch"
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS capital_scratch WITH (FORCE)"))
+    admin.dispose()
