@@ -1,6 +1,8 @@
 """`capital`: administer the service, solve snapshots offline, and talk to a server."""
 
 from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 
@@ -106,6 +108,45 @@ def demo() -> None:
         typer.echo("demo tokens (shown once; new ones are issued on every `capital demo`):")
         for role, user_name, token in tokens:
             typer.echo(f"  {role:<12} {token}   # {user_name}")
+
+
+class SolverChoice(StrEnum):
+    highs = "highs"
+    cbc = "cbc"
+
+
+@app.command()
+def optimise(
+    snapshot_file: Path = typer.Argument(..., metavar="SNAPSHOT.json", help="A round's snapshot."),
+    solver: SolverChoice = typer.Option(SolverChoice.highs, help="MILP solver."),
+    gap: float = typer.Option(1e-4, min=0, max=1, help="Relative optimality gap to stop at."),
+    time_limit: float = typer.Option(
+        60.0, "--time-limit", min=0.1, help="Seconds the solver may take."
+    ),
+) -> None:
+    """Solve a snapshot offline and print the result document as JSON."""
+    import json
+
+    from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, solve
+
+    try:
+        document = json.loads(snapshot_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{snapshot_file}: no such file")
+    except json.JSONDecodeError as exc:
+        fail(f"{snapshot_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{snapshot_file}: cannot be read ({exc})")
+    options = SolveOptions(solver=solver.value, mip_gap=gap, time_limit_s=time_limit)
+    try:
+        result = solve(document, options)
+    except SnapshotInvalid as exc:
+        for error in exc.errors:
+            typer.echo(f"error: {snapshot_file}: {error['path']}: {error['message']}", err=True)
+        raise typer.Exit(2) from None
+    except SolverFailed as exc:
+        fail(str(exc), code=1)
+    typer.echo(json.dumps(result.to_document(), indent=2))
 
 
 if __name__ == "__main__":

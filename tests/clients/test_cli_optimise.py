@@ -1,0 +1,74 @@
+"""`capital optimise SNAPSHOT.json`: solves offline and prints the result document."""
+
+import json
+import subprocess
+import sys
+
+from tests.optimiser.checker import assert_valid
+
+SNAPSHOT = {
+    "years": ["2026/27", "2027/28"],
+    "envelope": {"2026/27": 2000000, "2027/28": 2000000},
+    "schemes": [
+        {"id": "S-001", "organisation": "RX1", "category": "estates_backlog",
+         "cost_profile": {"2026/27": 1200000, "2027/28": 300000},
+         "scores": {"strategic_fit": 3.5, "safety_quality": 5, "value_for_money": 2.5, "deliverability": 4}},
+        {"id": "S-002", "organisation": "RX2", "category": "digital",
+         "cost_profile": {"2026/27": 1000000},
+         "scores": {"strategic_fit": 2, "safety_quality": 2, "value_for_money": 2, "deliverability": 2}},
+    ],
+}  # fmt: skip
+
+
+def capital(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "capital_cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_optimise_prints_the_result_as_json(tmp_path):
+    path = tmp_path / "round.json"
+    path.write_text(json.dumps(SNAPSHOT))
+    result = capital("optimise", str(path))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "optimal"
+    assert {s["id"]: s["outcome"] for s in document["schemes"]} == {
+        "S-001": "funded",
+        "S-002": "reserve",
+    }
+    assert_valid(SNAPSHOT, document)
+
+
+def test_solver_and_gap_options(tmp_path):
+    path = tmp_path / "round.json"
+    path.write_text(json.dumps(SNAPSHOT))
+    result = capital("optimise", str(path), "--solver", "cbc", "--gap", "0", "--time-limit", "10")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["solver"]["name"] == "cbc"
+
+
+def test_invalid_snapshot_exits_2_naming_paths_without_traceback(tmp_path):
+    bad = json.loads(json.dumps(SNAPSHOT))
+    bad["schemes"][1]["scores"]["deliverability"] = 9
+    bad["envelope"]["2026/27"] = -5
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    result = capital("optimise", str(path))
+    assert result.returncode == 2
+    assert "$.schemes[1].scores.deliverability" in result.stderr
+    assert "$.envelope.2026/27" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_malformed_json_and_missing_file_exit_2(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"years": [')
+    broken = capital("optimise", str(path))
+    assert broken.returncode == 2 and "line 1, column" in broken.stderr
+    missing = capital("optimise", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert "Traceback" not in broken.stderr + missing.stderr

@@ -1,0 +1,254 @@
+"""The result document: outcomes with specific reasons, breakdowns, prices, baseline, conflicts."""
+
+import copy
+
+import pytest
+
+from optimiser import SolveOptions, frontier, solve
+from tests.optimiser.checker import assert_valid
+
+SCORES = {"strategic_fit": 4, "safety_quality": 4, "value_for_money": 4, "deliverability": 4}
+
+
+def scheme(id, organisation="RX1", category="estates_backlog", profile=None, **extra):
+    return {"id": id, "organisation": organisation, "category": category,
+            "cost_profile": profile or {"2026/27": 1_000_000}, "scores": extra.pop("scores", SCORES),
+            **extra}  # fmt: skip
+
+
+def snapshot(schemes, **extra):
+    document = {
+        "years": ["2026/27", "2027/28"],
+        "envelope": {"2026/27": 2_000_000, "2027/28": 2_000_000},
+        "schemes": schemes,
+    }
+    document.update(extra)
+    return document
+
+
+def by_id(result):
+    return {s["id"]: s for s in result["schemes"]}
+
+
+def run(document, **options):
+    result = solve(document, SolveOptions(**options)).to_document()
+    if result["status"] in ("optimal", "feasible"):
+        assert_valid(document, result)
+    return result
+
+
+def test_envelope_reason_names_the_year_and_the_excess():
+    document = snapshot([
+        scheme("A", profile={"2026/27": 1_500_000}, scores={**SCORES, "strategic_fit": 5}),
+        scheme("B", profile={"2026/27": 1_200_000}),
+    ])  # fmt: skip
+    result = run(document)
+    assert by_id(result)["A"]["outcome"] == "funded"
+    b = by_id(result)["B"]
+    assert b["outcome"] == "reserve" and b["reserve_rank"] == 1
+    assert b["reason"] == "would exceed the 2026/27 envelope by £700k"
+
+
+def test_gateway_and_unscored_schemes_are_not_funded_with_their_reason():
+    document = snapshot(
+        [scheme("A", scores={**SCORES, "deliverability": 1.5}),
+         scheme("B", scores={"strategic_fit": 3}),
+         scheme("C", scores={**SCORES, "deliverability": 1}, mandatory=True)],
+        min_deliverability=2,
+    )  # fmt: skip
+    schemes = by_id(run(document))
+    assert schemes["A"] == schemes["A"] | {
+        "outcome": "not_funded",
+        "reason": "fails the deliverability gateway (1.5 < 2)",
+    }
+    assert schemes["B"]["reason"] == "not scored on safety quality, value for money, deliverability"
+    assert schemes["C"]["outcome"] == "funded" and "mandatory" in schemes["C"]["reason"]
+
+
+def test_dependency_on_an_ineligible_scheme_is_explained():
+    document = snapshot(
+        [scheme("A", scores={**SCORES, "deliverability": 0}), scheme("B", depends_on=["A"])],
+        min_deliverability=2,
+    )
+    reason = by_id(run(document))["B"]["reason"]
+    assert reason.startswith(
+        "depends on scheme A, which is not funded (fails the deliverability gateway"
+    )
+
+
+def test_alternatives_fund_at_most_one_and_say_which():
+    document = snapshot([
+        scheme("A", alternative_group="theatres", profile={"2026/27": 900_000}),
+        scheme("B", alternative_group="theatres", profile={"2026/27": 800_000}),
+    ])  # fmt: skip
+    schemes = by_id(run(document))
+    assert schemes["A"]["outcome"] == "funded"
+    assert schemes["B"]["reason"] == "is an alternative to funded scheme A (group 'theatres')"
+
+
+def test_deferral_is_used_when_the_first_year_is_full_and_explained():
+    document = snapshot([
+        scheme("A", profile={"2026/27": 1_800_000}, scores={**SCORES, "strategic_fit": 5}),
+        scheme("B", profile={"2026/27": 1_000_000}, max_deferral_years=1),
+    ], deferral_discount=0.1)  # fmt: skip
+    b = by_id(run(document))["B"]
+    assert b["outcome"] == "funded" and b["start_year"] == "2027/28" and b["deferral_years"] == 1
+    assert (
+        "deferred 1 year because starting on time would exceed the 2026/27 envelope by £800k"
+        in b["reason"]
+    )
+
+
+def test_band_ceiling_reason_and_price_of_fair_shares():
+    document = snapshot(
+        [scheme("A", organisation="RX1", profile={"2026/27": 1_000_000}, scores={**SCORES, "strategic_fit": 5}),
+         scheme("B", organisation="RX1", profile={"2027/28": 1_000_000}, scores={**SCORES, "strategic_fit": 5}),
+         scheme("C", organisation="RX2", profile={"2026/27": 1_000_000})],
+        fair_share_mode="band", tolerance_pct=0,
+        fair_shares={"RX1": 0.5, "RX2": 0.5},
+        envelope={"2026/27": 1_000_000, "2027/28": 1_000_000},
+    )  # fmt: skip
+    result = run(document)
+    schemes = by_id(result)
+    funded = {s for s, r in schemes.items() if r["outcome"] == "funded"}
+    assert funded == {"A", "C"} or funded == {"B", "C"}
+    loser = ({"A", "B"} - funded).pop()
+    assert (
+        "fair-share ceiling binds: RX1 would exceed its ceiling of £1m by £1m"
+        in schemes[loser]["reason"]
+    )
+    # without fair shares both RX1 schemes (score 0.85) would beat C (0.8)
+    assert result["price_of_rules"]["fair_shares"] == pytest.approx(0.85 * 2e6 - (0.85e6 + 0.8e6))
+    rx1 = next(o for o in result["by_organisation"] if o["organisation"] == "RX1")
+    assert rx1 == rx1 | {
+        "share": 0.5,
+        "target": 1_000_000,
+        "floor": 1_000_000,
+        "ceiling": 1_000_000,
+        "allocated": 1_000_000,
+    }
+
+
+def test_floor_is_capped_at_what_an_organisation_can_use():
+    document = snapshot(
+        [scheme("A", organisation="RX1"), scheme("B", organisation="RX2")],
+        fair_share_mode="floor",
+        tolerance_pct=0,
+        fair_shares={"RX1": 0.9, "RX2": 0.1},
+    )
+    rx1 = next(o for o in run(document)["by_organisation"] if o["organisation"] == "RX1")
+    assert rx1["floor"] == 1_000_000 and rx1["demand"] == 1_000_000 and rx1["target"] == 3_600_000
+
+
+def test_category_limits_and_their_price():
+    document = snapshot(
+        [scheme("A", category="digital", scores={**SCORES, "strategic_fit": 5}),
+         scheme("B", category="equipment", scores={**SCORES, "strategic_fit": 1})],
+        category_limits={"digital": {"max": 500_000}, "equipment": {"min": 1_000_000}},
+    )  # fmt: skip
+    result = run(document)
+    schemes = by_id(result)
+    assert schemes["A"]["outcome"] == "reserve"
+    assert "digital category maximum binds" in schemes["A"]["reason"]
+    assert result["price_of_rules"]["category_limits"] == pytest.approx(0.85e6)
+    assert result["price_of_rules"]["fair_shares"] == 0.0
+    digital = next(c for c in result["by_category"] if c["category"] == "digital")
+    assert digital == {"category": "digital", "min": None, "max": 500_000, "allocated": 0}
+
+
+def test_year_breakdown_applies_reserve_and_overcommitment():
+    document = snapshot([scheme("A")], reserve={"2026/27": 100_000}, overcommitment_pct=5)
+    year = run(document)["by_year"][0]
+    assert year == {"year": "2026/27", "envelope": 2_000_000, "reserve": 100_000,
+                    "limit": 2_000_000, "spend": 1_000_000, "headroom": 1_000_000}  # fmt: skip
+
+
+def test_greedy_baseline_is_reported_and_never_beats_the_optimum():
+    # Greedy takes the best score per £ (A) and then cannot fit B or C; the optimum takes B and C.
+    document = snapshot(
+        [scheme("A", profile={"2026/27": 1_100_000}, scores={**SCORES, "strategic_fit": 5}),
+         scheme("B", profile={"2026/27": 1_000_000}), scheme("C", profile={"2026/27": 1_000_000})],
+    )  # fmt: skip
+    result = run(document)
+    assert result["greedy"]["funded"] == 1 and result["greedy"]["rules_met"] is True
+    assert result["objective"] > result["greedy"]["objective"]
+
+
+def test_infeasible_mandatory_schemes_name_the_year_and_amounts():
+    document = snapshot(
+        [scheme("A", mandatory=True, profile={"2026/27": 1_500_000}),
+         scheme("B", mandatory=True, profile={"2026/27": 700_000})],
+        reserve={"2026/27": 100_000},
+    )  # fmt: skip
+    result = run(document)
+    assert result["status"] == "infeasible" and result["objective"] is None
+    assert result["conflicts"] == [
+        "mandatory schemes need at least £2.2m in 2026/27 but the envelope after reserve is £1.9m"
+    ]
+    assert {s["outcome"] for s in result["schemes"]} == {"not_funded"}
+
+
+def test_infeasible_floor_names_the_organisation():
+    document = snapshot(
+        [scheme("A", organisation="RX1", profile={"2026/27": 1_500_000}),
+         scheme("B", organisation="RX1", profile={"2026/27": 1_500_000}),
+         scheme("C", organisation="RX2", profile={"2027/28": 500_000})],
+        fair_share_mode="floor", tolerance_pct=0, fair_shares={"RX1": 0.9, "RX2": 0.1},
+    )  # fmt: skip
+    result = run(document)
+    assert result["status"] == "infeasible"
+    assert (
+        "RX1's fair-share floor (£3m) exceeds what its eligible schemes can use within the yearly envelopes (£1.5m)"
+        in result["conflicts"]
+    )
+
+
+def test_infeasible_category_minimum_is_named():
+    document = snapshot(
+        [scheme("A", category="digital")], category_limits={"digital": {"min": 3_000_000}}
+    )
+    result = run(document)
+    assert result["conflicts"] == [
+        "the digital minimum (£3m) exceeds what its eligible schemes can use (£1m)"
+    ]
+
+
+def test_highs_and_cbc_agree():
+    document = snapshot([scheme(f"S{i}", profile={"2026/27": 300_000 + 70_000 * i}, max_deferral_years=1,
+                                scores={**SCORES, "strategic_fit": i % 6}) for i in range(12)])  # fmt: skip
+    highs = run(document, mip_gap=0.0)
+    cbc = run(document, solver="cbc", mip_gap=0.0)
+    assert highs["solver"]["name"] == "highs" and cbc["solver"]["name"] == "cbc"
+    assert highs["objective"] == pytest.approx(cbc["objective"], rel=1e-9)
+
+
+def test_frontier_rises_with_the_envelope():
+    document = snapshot(
+        [scheme(f"S{i}", profile={"2026/27": 400_000 + 50_000 * i}) for i in range(8)]
+    )
+    points = frontier(document, [0.5, 1.0, 1.5])
+    assert [p.multiplier for p in points] == [0.5, 1.0, 1.5]
+    assert points[0].envelope == 2_000_000
+    objectives = [p.objective for p in points]
+    assert objectives == sorted(objectives) and objectives[0] < objectives[-1]
+    assert [p.funded for p in points] == sorted(p.funded for p in points)
+
+
+def test_input_document_is_not_changed():
+    document = snapshot([scheme("A")])
+    before = copy.deepcopy(document)
+    run(document)
+    assert document == before
+
+
+def test_band_that_no_combination_of_schemes_can_hit_is_named():
+    # RX1's only scheme costs £1.5m; its band is £0.9m-£1.1m: neither funding nor not funding fits.
+    document = snapshot(
+        [scheme("A", organisation="RX1", profile={"2026/27": 1_500_000}),
+         scheme("B", organisation="RX2", profile={"2027/28": 400_000}),
+         scheme("C", organisation="RX2", profile={"2027/28": 500_000})],
+        fair_share_mode="band", tolerance_pct=10, fair_shares={"RX1": 0.25, "RX2": 0.75},
+    )  # fmt: skip
+    result = run(document)
+    assert result["status"] == "infeasible"
+    assert "RX1's fair-share band (£900k to £1.1m) cannot be met" in result["conflicts"][0]
