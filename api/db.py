@@ -91,3 +91,9 @@ def get_session() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def end_read_phase(session: Session) -> None:
+    """Finish the request's reads so no transaction or connection is held during a long
+    computation (an optimisation); the session begins a fresh transaction when used again."""
+    session.commit()

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from api.assessments import service as assessments_service
 from api.assessments.schemas import AssessmentWrite
 from api.deps import Principal, principal_for
+from api.rounds import service as rounds_service
+from api.rounds.schemas import RoundCreate
 from api.schemes import service as schemes_service
 from api.schemes.schemas import SchemeCreate
 from api.systems import repository as systems_repository
@@ -248,6 +250,61 @@ def seed(session: Session) -> None:
             schemes_service.change_status(
                 session, principal=admin, scheme_id=scheme.id, action="withdraw"
             )
+    finance = principal_for(users[5])
+    rounds_service.create_round(session, principal=finance, body=RoundCreate(**DEMO_ROUND))
+
+
+# Formula inputs for the demo round's fair shares (fictional, £ and head counts).
+FORMULA = {
+    "weights": {"depreciation": 0.5, "backlog_high_significant": 0.3, "population": 0.2},
+    "inputs": {
+        "R0A": {
+            "depreciation": 21_500_000,
+            "backlog_high_significant": 38_000_000,
+            "population": 310_000,
+        },
+        "R0B": {
+            "depreciation": 16_200_000,
+            "backlog_high_significant": 29_500_000,
+            "population": 240_000,
+        },
+        "R0C": {
+            "depreciation": 4_100_000,
+            "backlog_high_significant": 6_200_000,
+            "population": 550_000,
+        },
+        "R0D": {
+            "depreciation": 5_300_000,
+            "backlog_high_significant": 9_800_000,
+            "population": 550_000,
+        },
+        "R0E": {
+            "depreciation": 6_900_000,
+            "backlog_high_significant": 2_100_000,
+            "population": 550_000,
+        },
+        "R0F": {
+            "depreciation": 1_200_000,
+            "backlog_high_significant": 800_000,
+            "population": 550_000,
+        },
+        "Q0W": {"depreciation": 900_000, "backlog_high_significant": 0, "population": 550_000},
+    },
+}
+DEMO_ROUND = {
+    "system": "QWV",
+    "name": "Wessex Vale capital plan 2026/27 to 2028/29",
+    "years": YEARS,
+    "envelope": {"2026/27": 36_000_000, "2027/28": 34_000_000, "2028/29": 33_000_000},
+    "reserve": {"2026/27": 1_500_000, "2027/28": 1_500_000, "2028/29": 1_500_000},
+    "overcommitment_pct": 5,
+    "fair_share_formula": FORMULA,
+    "fair_share_mode": "band",
+    "tolerance_pct": 25,
+    "category_limits": {"digital": {"min": 4_000_000}},
+    "min_deliverability": 2,
+    "deferral_discount": 0.03,
+}
 
 
 def _score(session: Session, assessor: Principal, scheme_id: int, rng, quality: float) -> None:

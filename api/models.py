@@ -3,6 +3,7 @@
 from api.assessments.models import Assessment
 from api.audit.models import AuditEvent
 from api.db import Base
+from api.rounds.models import Round, RoundYear, Run
 from api.schemes.models import Scheme, SchemeCost, scheme_dependencies
 from api.systems.models import Organisation, System, system_organisations
 from api.users.models import ApiToken, User
@@ -13,6 +14,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Organisation",
+    "Round",
+    "RoundYear",
+    "Run",
     "Scheme",
     "SchemeCost",
     "System",

@@ -85,7 +85,7 @@ def _eligibility(snapshot: Snapshot, scheme: SnapshotScheme) -> str | None:
         return f"not scored on {', '.join(c.replace('_', ' ') for c in missing)}"
     deliverability = scheme.scores["deliverability"]
     if deliverability < snapshot.min_deliverability:
-        return f"fails the deliverability gateway ({deliverability:g} < {snapshot.min_deliverability:g})"
+        return f"fails the deliverability gateway ({deliverability:.3g} < {snapshot.min_deliverability:.3g})"
     return None
 
 

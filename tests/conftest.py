@@ -168,3 +168,14 @@ def scratch_database_url(database_url: str, tmp_path) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text("DROP DATABASE IF EXISTS capital_scratch WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture
+def demo_world(session: Session) -> World:
+    """The demo system (with its draft round) and a fresh token for each demo role."""
+    from api import demo
+
+    demo.seed(session)
+    tokens = {role: token for role, _name, token in demo.demo_tokens(session)}
+    session.commit()
+    return World(tokens=tokens)

@@ -40,6 +40,12 @@ class Scheme(Base):
     alternative_group: Mapped[str | None] = mapped_column(String(100))
     max_deferral_years: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    # Set when a round is agreed: the run that approved the scheme and the deferral it agreed,
+    # so later rounds hold the scheme at the start the system committed to.
+    approved_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", use_alter=True, name="fk_schemes_approved_run_id_runs")
+    )
+    approved_deferral_years: Mapped[int | None]
     version: Mapped[int] = mapped_column(default=1)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

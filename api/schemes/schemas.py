@@ -90,6 +90,8 @@ class SchemeRead(ResponseModel):
     alternative_group: str | None
     max_deferral_years: int
     status: SchemeStatus
+    approved_run_id: int | None = None
+    approved_deferral_years: int | None = None
     version: int
     scores: Scores
     created_at: datetime

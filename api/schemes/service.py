@@ -49,6 +49,8 @@ def scheme_view(scheme: Scheme, scores: dict | None = None) -> SchemeRead:
         alternative_group=scheme.alternative_group,
         max_deferral_years=scheme.max_deferral_years,
         status=scheme.status,
+        approved_run_id=scheme.approved_run_id,
+        approved_deferral_years=scheme.approved_deferral_years,
         version=scheme.version,
         scores=Scores(**{c: scores.get(c) for c in CRITERIA}, assessments=scores["assessments"]),
         created_at=scheme.created_at,

@@ -1,0 +1,157 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from api.db import end_read_phase
+from api.deps import CurrentUser, SessionDep
+from api.rounds import reports, service
+from api.rounds.schemas import (
+    AgreeRequest,
+    FrontierRead,
+    FrontierRequest,
+    RoundCreate,
+    RoundRead,
+    RoundUpdate,
+    RunComparison,
+    RunRead,
+    RunRequest,
+    RunSummary,
+)
+from api.schemes import repository as schemes_repository
+
+router = APIRouter(tags=["rounds"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/rounds", operation_id="rounds_list")
+def list_rounds(
+    session: SessionDep, principal: CurrentUser, system: str | None = None
+) -> list[RoundRead]:
+    return [
+        service.round_view(r)
+        for r in service.list_rounds(session, principal=principal, system=system)
+    ]
+
+
+@router.post("/rounds", status_code=201, operation_id="rounds_create")
+def create_round(session: SessionDep, principal: CurrentUser, body: RoundCreate) -> RoundRead:
+    """Set up an allocation round (finance directors)."""
+    return service.round_view(service.create_round(session, principal=principal, body=body))
+
+
+@router.get("/rounds/{round_id}", operation_id="rounds_get")
+def get_round(session: SessionDep, principal: CurrentUser, round_id: int) -> RoundRead:
+    return service.round_view(service.get_round(session, principal=principal, round_id=round_id))
+
+
+@router.patch("/rounds/{round_id}", operation_id="rounds_update")
+def update_round(
+    session: SessionDep,
+    principal: CurrentUser,
+    round_id: int,
+    body: RoundUpdate,
+    if_match: Annotated[str | None, Header(description="Optional: the round's version.")] = None,
+) -> RoundRead:
+    """Change a draft or open round."""
+    round_ = service.update_round(
+        session, principal=principal, round_id=round_id, body=body, if_match=if_match
+    )
+    return service.round_view(round_)
+
+
+@router.post("/rounds/{round_id}/runs", status_code=201, operation_id="runs_create")
+def create_run(
+    session: SessionDep, principal: CurrentUser, round_id: int, body: RunRequest
+) -> RunRead:
+    """Optimise the round, with any parameter overridden for this run only (a what-if)."""
+    prepared = service.prepare_run(session, principal=principal, round_id=round_id, body=body)
+    end_read_phase(session)  # hold no transaction or connection while the solver works
+    result = service.solve_run(prepared=prepared)
+    run = service.record_run(session, principal=principal, prepared=prepared, result=result)
+    return service.run_view(run)
+
+
+@router.get("/rounds/{round_id}/runs", operation_id="runs_list")
+def list_runs(session: SessionDep, principal: CurrentUser, round_id: int) -> list[RunSummary]:
+    return [
+        service.run_summary(r)
+        for r in service.list_runs(session, principal=principal, round_id=round_id)
+    ]
+
+
+@router.post("/rounds/{round_id}/frontier", operation_id="rounds_frontier")
+def round_frontier(
+    session: SessionDep, principal: CurrentUser, round_id: int, body: FrontierRequest
+) -> FrontierRead:
+    """Objective, spend and funded count across envelope multipliers (not stored)."""
+    prepared = service.prepare_run(session, principal=principal, round_id=round_id, body=body)
+    end_read_phase(session)
+    points = service.solve_frontier(prepared=prepared, multipliers=body.multipliers)
+    return FrontierRead(round_id=round_id, points=points)
+
+
+@router.post("/rounds/{round_id}/agree", operation_id="rounds_agree")
+def agree_round(
+    session: SessionDep, principal: CurrentUser, round_id: int, body: AgreeRequest
+) -> RoundRead:
+    """Agree a run: its funded schemes are approved and the round accepts no more runs."""
+    return service.round_view(
+        service.agree(session, principal=principal, round_id=round_id, body=body)
+    )
+
+
+@router.get("/runs/{run_id}", operation_id="runs_get")
+def get_run(session: SessionDep, principal: CurrentUser, run_id: int) -> RunRead:
+    return service.run_view(service.get_run(session, principal=principal, run_id=run_id))
+
+
+@router.get("/runs/{run_id}/snapshot.json", operation_id="runs_snapshot")
+def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: int) -> dict:
+    """The exact problem the run solved: `capital optimise` reproduces its result offline."""
+    return service.get_run(session, principal=principal, run_id=run_id).snapshot
+
+
+@router.get("/runs/{run_id}/compare", operation_id="runs_compare")
+def compare_runs(
+    session: SessionDep,
+    principal: CurrentUser,
+    run_id: int,
+    other: Annotated[int, Query(alias="with")],
+) -> RunComparison:
+    """Differences from this run to another (`?with=ID`): b minus a."""
+    return service.compare_runs(session, principal=principal, run_id=run_id, other_id=other)
+
+
+def _schemes_of(session, run) -> dict:
+    ids = [int(s["id"]) for s in run.snapshot["schemes"]]
+    return {s.id: s for s in schemes_repository.get_schemes(session, ids=ids)}
+
+
+@router.get(
+    "/runs/{run_id}/report.xlsx",
+    operation_id="runs_report_xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
+def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: int) -> Response:
+    run = service.get_run(session, principal=principal, run_id=run_id)
+    round_ = service.get_round(session, principal=principal, round_id=run.round_id)
+    content = reports.to_xlsx(run, round_, _schemes_of(session, run))
+    headers = {"Content-Disposition": f'attachment; filename="run-{run.id}.xlsx"'}
+    return Response(content, media_type=XLSX, headers=headers)
+
+
+@router.get(
+    "/runs/{run_id}/report.csv",
+    operation_id="runs_report_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def run_report_csv(session: SessionDep, principal: CurrentUser, run_id: int) -> Response:
+    run = service.get_run(session, principal=principal, run_id=run_id)
+    headers = {"Content-Disposition": f'attachment; filename="run-{run.id}.csv"'}
+    return Response(
+        reports.to_csv(run, _schemes_of(session, run)),
+        media_type="text/csv; charset=utf-8",
+        headers=headers,
+    )

@@ -1,0 +1,503 @@
+"""Allocation rounds: set up, run (what-ifs included), compare, and agree."""
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from api.audit import service as audit
+from api.db import utcnow
+from api.deps import Principal
+from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, field_error
+from api.rounds import repository, snapshot
+from api.rounds.fair_shares import compute_shares
+from api.rounds.models import Round, RoundYear, Run
+from api.rounds.schemas import (
+    AgreeRequest,
+    FrontierRequest,
+    OrganisationDifference,
+    RoundCreate,
+    RoundParameters,
+    RoundRead,
+    RoundUpdate,
+    RunComparison,
+    RunRead,
+    RunRequest,
+    RunSummary,
+    YearDifference,
+)
+from api.schemes import repository as schemes_repository
+from api.schemes.service import parse_if_match
+from api.systems import repository as systems_repository
+from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, frontier, parse_snapshot, solve
+
+DEFAULT_WEIGHTS = dict.fromkeys(
+    ("strategic_fit", "safety_quality", "value_for_money", "deliverability"), 0.25
+)
+EDITABLE = ("draft", "open")
+
+
+def round_view(round_: Round) -> RoundRead:
+    return RoundRead(
+        id=round_.id,
+        system=round_.system.code,
+        name=round_.name,
+        status=round_.status,
+        years=[y.year for y in round_.years],
+        envelope={y.year: y.envelope for y in round_.years},
+        reserve={y.year: y.reserve for y in round_.years},
+        overcommitment_pct=float(round_.overcommitment_pct),
+        weights=round_.weights,
+        fair_shares=round_.fair_shares,
+        fair_share_formula=round_.fair_share_formula,
+        fair_share_mode=round_.fair_share_mode,
+        tolerance_pct=float(round_.tolerance_pct),
+        fairness_penalty=round_.fairness_penalty,
+        category_limits=round_.category_limits,
+        min_deliverability=round_.min_deliverability,
+        value_model=round_.value_model,
+        deferral_discount=round_.deferral_discount,
+        agreed_run_id=round_.agreed_run_id,
+        version=round_.version,
+        created_at=round_.created_at,
+        updated_at=round_.updated_at,
+    )
+
+
+def _audit_view(round_: Round) -> dict:
+    return round_view(round_).model_dump(mode="json", exclude={"created_at"})
+
+
+def get_round(session: Session, *, principal: Principal, round_id: int) -> Round:
+    """A round of one of the caller's systems (every role may read rounds and their runs)."""
+    round_ = repository.get_round(session, round_id=round_id)
+    if round_ is None:
+        raise NotFound(f"No round with id {round_id}.")
+    principal.require_system(round_.system_id)
+    return round_
+
+
+def _require_finance(
+    principal: Principal, round_: Round | None = None, system_id: int | None = None
+) -> None:
+    principal.require_role("ics_finance")
+    principal.require_system(round_.system_id if round_ else system_id)
+
+
+def list_rounds(session: Session, *, principal: Principal, system: str | None) -> list[Round]:
+    """Rounds of the caller's systems."""
+    return repository.list_rounds(session, system_ids=principal.system_ids, system_code=system)
+
+
+def _snapshot_errors(exc: SnapshotInvalid, prefix: str = "body") -> list[dict[str, str]]:
+    return [field_error(prefix + e["path"][1:], e["message"]) for e in exc.errors]
+
+
+def _check_parameters(parameters: dict[str, Any], *, organisations: set[str]) -> None:
+    """Round parameters are validated exactly like a snapshot's (one set of rules)."""
+    try:
+        parse_snapshot({**parameters, "schemes": []})
+    except SnapshotInvalid as exc:
+        raise InvalidInput(
+            "The round's parameters are not valid.", errors=_snapshot_errors(exc)
+        ) from None
+    unknown = [code for code in parameters.get("fair_shares", {}) if code not in organisations]
+    if unknown:
+        raise InvalidInput(
+            "Fair shares name organisations outside the system.",
+            errors=[
+                field_error(f"body.fair_shares.{c}", "not an organisation of this system")
+                for c in unknown
+            ],
+        )
+
+
+def _shares_from(body: RoundParameters) -> dict[str, float] | None:
+    if body.fair_share_formula is not None and body.fair_shares is not None:
+        raise InvalidInput(
+            "Give fair_shares or fair_share_formula, not both.",
+            errors=[field_error("body.fair_share_formula", "not with fair_shares")],
+        )
+    if body.fair_share_formula is None:
+        return None
+    formula = body.fair_share_formula
+    return compute_shares(weights=formula.weights, inputs=formula.inputs)
+
+
+def _formula_record(body: RoundParameters, shares: dict[str, float]) -> dict[str, Any]:
+    formula = body.fair_share_formula.model_dump(mode="json")
+    return {**formula, "computed_shares": shares}
+
+
+def _organisation_codes(round_or_system) -> set[str]:
+    return {o.code for o in round_or_system.organisations}
+
+
+def _apply(round_: Round, parameters: dict[str, Any]) -> None:
+    existing = {y.year: y for y in round_.years}
+    reserve = parameters.get("reserve", {})
+    round_.years = [
+        RoundYear(
+            year=year,
+            envelope=Decimal(str(parameters["envelope"][year])),
+            reserve=Decimal(str(reserve.get(year, 0))),
+        )
+        if year not in existing
+        else _update_year(existing[year], parameters["envelope"][year], reserve.get(year, 0))
+        for year in parameters["years"]
+    ]
+    round_.overcommitment_pct = Decimal(str(parameters["overcommitment_pct"]))
+    round_.tolerance_pct = Decimal(str(parameters["tolerance_pct"]))
+    for key in ("weights", "fair_shares", "fair_share_mode", "fairness_penalty", "min_deliverability",
+                "value_model", "deferral_discount"):  # fmt: skip
+        setattr(round_, key, parameters[key])
+    round_.category_limits = {
+        category: {bound: str(Decimal(str(v)).quantize(Decimal("0.01"))) if v is not None else None
+                   for bound, v in limit.items()}
+        for category, limit in parameters.get("category_limits", {}).items()
+    }  # fmt: skip
+
+
+def _update_year(row: RoundYear, envelope, reserve) -> RoundYear:
+    row.envelope, row.reserve = Decimal(str(envelope)), Decimal(str(reserve))
+    return row
+
+
+DEFAULTS: dict[str, Any] = {
+    "reserve": {}, "overcommitment_pct": 0.0, "weights": DEFAULT_WEIGHTS, "fair_shares": {},
+    "fair_share_mode": "off", "tolerance_pct": 10.0, "fairness_penalty": 1.0, "category_limits": {},
+    "min_deliverability": 0.0, "value_model": "weighted_spend", "deferral_discount": 0.0,
+}  # fmt: skip
+
+
+def create_round(session: Session, *, principal: Principal, body: RoundCreate) -> Round:
+    """Set up a round for a system (finance directors of that system)."""
+    system = systems_repository.get_system_by_code(session, code=body.system)
+    if system is None:
+        raise InvalidInput(
+            "Unknown system.", errors=[field_error("body.system", f"no system {body.system}")]
+        )
+    _require_finance(principal, system_id=system.id)
+    shares = _shares_from(body)
+    parameters = snapshot.apply_overrides(dict(DEFAULTS, years=[], envelope={}), body, shares)
+    _check_parameters(parameters, organisations=_organisation_codes(system))
+    round_ = Round(system=system, name=body.name, created_by_id=principal.user.id)
+    _apply(round_, parameters)
+    if shares is not None:
+        round_.fair_share_formula = _formula_record(body, shares)
+    session.add(round_)
+    session.flush()
+    audit.record(session, actor=principal.user, action="create", entity="round", entity_id=round_.id,
+                 system_id=round_.system_id, after=_audit_view(round_))  # fmt: skip
+    return round_
+
+
+def update_round(
+    session: Session,
+    *,
+    principal: Principal,
+    round_id: int,
+    body: RoundUpdate,
+    if_match: str | None,
+) -> Round:
+    """Change a draft or open round's parameters, name or status."""
+    round_ = get_round(session, principal=principal, round_id=round_id)
+    _require_finance(principal, round_)
+    if if_match is not None and parse_if_match(if_match) != round_.version:
+        raise PreconditionFailed(f"Round {round_.id} is at version {round_.version}.")
+    if round_.status not in EDITABLE:
+        raise Conflict(f"A {round_.status} round cannot be changed.")
+    before = _audit_view(round_)
+    shares = _shares_from(body)
+    parameters = snapshot.apply_overrides(snapshot.round_parameters(round_), body, shares)
+    _check_parameters(parameters, organisations=_organisation_codes(round_.system))
+    _apply(round_, parameters)
+    if shares is not None:
+        round_.fair_share_formula = _formula_record(body, shares)
+    elif body.fair_shares is not None:
+        round_.fair_share_formula = None
+    if body.name is not None:
+        round_.name = body.name
+    if body.status is not None:
+        round_.status = body.status
+    round_id = round_.id
+    round_.updated_at = utcnow()
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise PreconditionFailed(f"Round {round_id} was changed by someone else.") from exc
+    audit.record(session, actor=principal.user, action="update", entity="round", entity_id=round_.id,
+                 system_id=round_.system_id, before=before, after=_audit_view(round_))  # fmt: skip
+    return round_
+
+
+@dataclass
+class PreparedRun:
+    """Everything a run needs, read from the database; solving it touches no database."""
+
+    round_id: int
+    snapshot: dict[str, Any]
+    excluded: list[dict[str, Any]]
+    options: dict[str, Any]
+    scheme_versions: dict[str, int]
+    assemble_seconds: float
+    solve_seconds: float = 0.0
+
+
+def prepare_run(
+    session: Session, *, principal: Principal, round_id: int, body: RunRequest | FrontierRequest
+) -> PreparedRun:
+    """Read phase of a run: permissions, the round's parameters with overrides, the snapshot."""
+    started = time.perf_counter()
+    round_ = get_round(session, principal=principal, round_id=round_id)
+    _require_finance(principal, round_)
+    if round_.status == "agreed":
+        raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
+    shares = _shares_from(body)
+    parameters = snapshot.apply_overrides(snapshot.round_parameters(round_), body, shares)
+    _check_parameters(parameters, organisations=_organisation_codes(round_.system))
+    document, excluded = snapshot.assemble(session, round_=round_, parameters=parameters)
+    try:
+        parse_snapshot(document)
+    except SnapshotInvalid as exc:
+        errors = []
+        for error in exc.errors:
+            path = error["path"]
+            if path.startswith("$.schemes["):
+                index = int(path[len("$.schemes[") : path.index("]")])
+                scheme = document["schemes"][index]
+                errors.append(
+                    field_error(
+                        "body.fair_shares",
+                        f"scheme {scheme['id']} ({scheme['organisation']}): {error['message']}",
+                    )
+                )
+            else:
+                errors.append(field_error("body" + path[1:], error["message"]))
+        raise InvalidInput("The round cannot be run as it stands.", errors=errors) from None
+    overrides = body.model_dump(
+        mode="json",
+        exclude_unset=True,
+        exclude={"label", "solver", "mip_gap", "time_limit_s", "multipliers"},
+    )
+    options = {
+        "label": getattr(body, "label", None),
+        "solver": getattr(body, "solver", "highs"),
+        "mip_gap": body.mip_gap,
+        "time_limit_s": body.time_limit_s,
+        "overrides": overrides,
+    }
+    versions = {
+        str(s.id): s.version
+        for s in schemes_repository.get_schemes(
+            session, ids=[int(s["id"]) for s in document["schemes"]]
+        )
+    }
+    return PreparedRun(
+        round_.id, document, excluded, options, versions, time.perf_counter() - started
+    )
+
+
+def solve_run(*, prepared: PreparedRun) -> dict[str, Any]:
+    """Solve phase: pure computation on the snapshot, no database. Times itself (wall clock,
+    including the re-solves that price the rules) into `prepared.solve_seconds`."""
+    options = SolveOptions(
+        solver=prepared.options["solver"],
+        mip_gap=prepared.options["mip_gap"],
+        time_limit_s=prepared.options["time_limit_s"],
+    )
+    started = time.perf_counter()
+    try:
+        result = solve(prepared.snapshot, options).to_document()
+    except SolverFailed as exc:
+        raise Conflict(f"The solver failed: {exc}") from exc
+    prepared.solve_seconds = time.perf_counter() - started
+    return result
+
+
+def record_run(
+    session: Session, *, principal: Principal, prepared: PreparedRun, result: dict[str, Any]
+) -> Run:
+    """Write phase: store the immutable run with its snapshot, fingerprint and result."""
+    round_ = get_round(session, principal=principal, round_id=prepared.round_id)
+    if round_.status == "agreed":
+        raise Conflict(f"Round {round_.id} was agreed while this run was solving.")
+    run = Run(
+        round_id=round_.id,
+        created_by_id=principal.user.id,
+        created_by_name=principal.name,
+        options={**prepared.options, "scheme_versions": prepared.scheme_versions},
+        snapshot=prepared.snapshot,
+        snapshot_sha256=snapshot.fingerprint(prepared.snapshot),
+        excluded=prepared.excluded,
+        solver=result["solver"]["name"],
+        solver_version=result["solver"]["version"],
+        status=result["status"],
+        objective=result["objective"],
+        assemble_seconds=prepared.assemble_seconds,
+        solve_seconds=prepared.solve_seconds,
+        result=result,
+    )
+    session.add(run)
+    session.flush()
+    audit.record(session, actor=principal.user, action="run", entity="run", entity_id=run.id,
+                 system_id=round_.system_id,
+                 after={"round_id": round_.id, "status": run.status, "objective": run.objective,
+                        "snapshot_sha256": run.snapshot_sha256, "options": prepared.options})  # fmt: skip
+    return run
+
+
+def run_view(run: Run) -> RunRead:
+    options = {k: v for k, v in run.options.items() if k != "scheme_versions"}
+    return RunRead(
+        id=run.id, round_id=run.round_id, created_at=run.created_at, created_by=run.created_by_name,
+        options=options, snapshot_sha256=run.snapshot_sha256, solver=run.solver,
+        solver_version=run.solver_version, excluded=run.excluded,
+        timings={"assemble_seconds": round(run.assemble_seconds, 4), "solve_seconds": round(run.solve_seconds, 4)},
+        result=run.result,
+    )  # fmt: skip
+
+
+def run_summary(run: Run) -> RunSummary:
+    return RunSummary(
+        id=run.id, round_id=run.round_id, created_at=run.created_at, created_by=run.created_by_name,
+        label=run.options.get("label"), status=run.status, objective=run.objective,
+        snapshot_sha256=run.snapshot_sha256, solver=run.solver,
+    )  # fmt: skip
+
+
+def get_run(session: Session, *, principal: Principal, run_id: int) -> Run:
+    """A run of a round in one of the caller's systems."""
+    run = repository.get_run(session, run_id=run_id)
+    if run is None:
+        raise NotFound(f"No run with id {run_id}.")
+    get_round(session, principal=principal, round_id=run.round_id)
+    return run
+
+
+def list_runs(session: Session, *, principal: Principal, round_id: int) -> list[Run]:
+    get_round(session, principal=principal, round_id=round_id)
+    return repository.list_runs(session, round_id=round_id)
+
+
+def solve_frontier(*, prepared: PreparedRun, multipliers: list[float]) -> list[dict[str, Any]]:
+    """The efficient frontier of a prepared round (no database)."""
+    options = SolveOptions(
+        mip_gap=prepared.options["mip_gap"], time_limit_s=prepared.options["time_limit_s"]
+    )
+    try:
+        points = frontier(prepared.snapshot, multipliers, options)
+    except SolverFailed as exc:
+        raise Conflict(f"The solver failed: {exc}") from exc
+    return [p.model_dump(mode="json") for p in points]
+
+
+def _funded(run: Run) -> dict[str, str]:
+    return {s["id"]: s["start_year"] for s in run.result["schemes"] if s["outcome"] == "funded"}
+
+
+def compare_runs(
+    session: Session, *, principal: Principal, run_id: int, other_id: int
+) -> RunComparison:
+    """What changes between two runs: schemes in and out, years and organisations, objective."""
+    a = get_run(session, principal=principal, run_id=run_id)
+    b = get_run(session, principal=principal, run_id=other_id)
+    funded_a, funded_b = _funded(a), _funded(b)
+    years = {row["year"]: row for row in a.result["by_year"]}
+    other_years = {row["year"]: row for row in b.result["by_year"]}
+    by_year = [
+        YearDifference(
+            year=year,
+            spend_a=Decimal(str(years.get(year, {}).get("spend", 0))),
+            spend_b=Decimal(str(other_years.get(year, {}).get("spend", 0))),
+            difference=float(
+                Decimal(str(other_years.get(year, {}).get("spend", 0)))
+                - Decimal(str(years.get(year, {}).get("spend", 0)))
+            ),
+        )
+        for year in sorted(set(years) | set(other_years))
+    ]
+    orgs = {
+        row["organisation"]: Decimal(str(row["allocated"])) for row in a.result["by_organisation"]
+    }
+    other_orgs = {
+        row["organisation"]: Decimal(str(row["allocated"])) for row in b.result["by_organisation"]
+    }
+    by_organisation = [
+        OrganisationDifference(
+            organisation=code,
+            allocated_a=orgs.get(code, Decimal(0)),
+            allocated_b=other_orgs.get(code, Decimal(0)),
+            difference=float(other_orgs.get(code, Decimal(0)) - orgs.get(code, Decimal(0))),
+        )
+        for code in sorted(set(orgs) | set(other_orgs))
+    ]
+    moved = [
+        {"id": i, "start_year_a": funded_a[i], "start_year_b": funded_b[i]}
+        for i in sorted(set(funded_a) & set(funded_b), key=_id_key)
+        if funded_a[i] != funded_b[i]
+    ]
+    difference = None
+    if a.objective is not None and b.objective is not None:
+        difference = b.objective - a.objective
+    return RunComparison(
+        run_a=a.id, run_b=b.id, objective_a=a.objective, objective_b=b.objective,
+        objective_difference=difference,
+        funded_only_in_a=sorted(set(funded_a) - set(funded_b), key=_id_key),
+        funded_only_in_b=sorted(set(funded_b) - set(funded_a), key=_id_key),
+        start_year_changes=moved, by_year=by_year, by_organisation=by_organisation,
+    )  # fmt: skip
+
+
+def _id_key(scheme_id: str):
+    return (len(scheme_id), scheme_id)
+
+
+def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeRequest) -> Round:
+    """Agree one run: its funded schemes become approved and the round is locked."""
+    round_ = get_round(session, principal=principal, round_id=round_id)
+    _require_finance(principal, round_)
+    if round_.status == "agreed":
+        raise Conflict(f"Round {round_.id} is already agreed (run {round_.agreed_run_id}).")
+    run = repository.get_run(session, run_id=body.run_id)
+    if run is None or run.round_id != round_.id:
+        raise InvalidInput(
+            "That run is not of this round.",
+            errors=[
+                field_error("body.run_id", f"run {body.run_id} is not a run of round {round_.id}")
+            ],
+        )
+    if run.status not in ("optimal", "feasible"):
+        raise Conflict(f"Run {run.id} is {run.status}: it has no portfolio to agree.")
+    versions = run.options.get("scheme_versions", {})
+    deferrals = {
+        s["id"]: s["deferral_years"] for s in run.result["schemes"] if s["outcome"] == "funded"
+    }
+    funded = [int(i) for i in deferrals]
+    schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=funded)}
+    for scheme_id in funded:
+        scheme = schemes.get(scheme_id)
+        if scheme is None or scheme.version != versions.get(str(scheme_id)):
+            raise Conflict(
+                f"Scheme {scheme_id} has changed since run {run.id}; run the round again before agreeing."
+            )
+    before = _audit_view(round_)
+    for scheme_id in funded:
+        scheme = schemes[scheme_id]
+        if scheme.status == "approved":
+            continue  # committed by an earlier round
+        scheme.status, scheme.updated_at = "approved", utcnow()
+        scheme.approved_run_id, scheme.approved_deferral_years = run.id, deferrals[str(scheme_id)]
+        session.flush()
+        audit.record(session, actor=principal.user, action="approve", entity="scheme", entity_id=scheme.id,
+                     system_id=scheme.system_id, before={"status": "submitted"},
+                     after={"status": "approved", "round_id": round_.id, "run_id": run.id,
+                            "deferral_years": scheme.approved_deferral_years})  # fmt: skip
+    round_.status, round_.agreed_run_id, round_.updated_at = "agreed", run.id, utcnow()
+    session.flush()
+    audit.record(session, actor=principal.user, action="agree", entity="round", entity_id=round_.id,
+                 system_id=round_.system_id, before=before, after=_audit_view(round_))  # fmt: skip
+    return round_

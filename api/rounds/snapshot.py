@@ -1,0 +1,132 @@
+"""The one place where database rows become an optimiser snapshot (DESIGN.md section 4.1)."""
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.rounds import repository
+from api.rounds.models import Round
+from api.rounds.schemas import RoundParameters
+from api.schemes.models import Scheme
+from api.schemes.repository import mean_scores
+from api.types import financial_year, financial_year_start
+from optimiser.money import to_json_number
+
+PARAMETER_KEYS = (
+    "overcommitment_pct", "weights", "fair_shares", "fair_share_mode", "tolerance_pct",
+    "fairness_penalty", "category_limits", "min_deliverability", "value_model", "deferral_discount",
+)  # fmt: skip
+
+
+SNAPSHOT_KEYS = ("years", "envelope", "reserve", *PARAMETER_KEYS)
+
+
+def round_parameters(round_: Round) -> dict[str, Any]:
+    """A round's parameters as snapshot keys (everything but the schemes)."""
+    return {
+        "years": [y.year for y in round_.years],
+        "envelope": {y.year: to_json_number(y.envelope) for y in round_.years},
+        "reserve": {y.year: to_json_number(y.reserve) for y in round_.years if y.reserve},
+        "overcommitment_pct": float(round_.overcommitment_pct),
+        "weights": dict(round_.weights),
+        "fair_shares": dict(round_.fair_shares),
+        "fair_share_mode": round_.fair_share_mode,
+        "tolerance_pct": float(round_.tolerance_pct),
+        "fairness_penalty": round_.fairness_penalty,
+        "category_limits": {
+            category: {k: to_json_number(Decimal(v)) for k, v in limit.items() if v is not None}
+            for category, limit in round_.category_limits.items()
+        },
+        "min_deliverability": round_.min_deliverability,
+        "value_model": round_.value_model,
+        "deferral_discount": round_.deferral_discount,
+    }
+
+
+def apply_overrides(
+    parameters: dict[str, Any], overrides: RoundParameters, shares: dict | None
+) -> dict[str, Any]:
+    """Parameters with a what-if's overrides on top (`shares` from an overriding formula)."""
+    merged = dict(parameters)
+    changes = overrides.model_dump(mode="json", exclude_unset=True, exclude={"fair_share_formula"})
+    changes = {k: v for k, v in changes.items() if k in SNAPSHOT_KEYS}
+    if "years" in changes:
+        # Years leaving the horizon take their envelope and reserve with them.
+        kept = set(changes["years"])
+        for key in ("envelope", "reserve"):
+            merged[key] = {y: a for y, a in merged.get(key, {}).items() if y in kept}
+    for key, value in changes.items():
+        if key in ("envelope", "reserve"):
+            merged[key] = {**merged.get(key, {}), **value}  # per year: other years stay as they are
+        elif key in ("overcommitment_pct", "tolerance_pct"):
+            merged[key] = float(value)
+        elif key == "category_limits":
+            merged[key] = {
+                c: {k: v for k, v in limit.items() if v is not None} for c, limit in value.items()
+            }
+        else:
+            merged[key] = value
+    if shares is not None:
+        merged["fair_shares"] = shares
+    return merged
+
+
+def _profile_in(scheme: Scheme, years: list[str]) -> dict[str, Decimal]:
+    """The scheme's spend in the round's years; an approved scheme at the start it was agreed."""
+    shift = scheme.approved_deferral_years or 0 if scheme.status == "approved" else 0
+    profile = {financial_year(financial_year_start(c.year) + shift): c.amount for c in scheme.costs}
+    return {year: amount for year, amount in profile.items() if year in years and amount > 0}
+
+
+def assemble(
+    session: Session, *, round_: Round, parameters: dict[str, Any]
+) -> tuple[dict, list[dict]]:
+    """The snapshot for a round: submitted schemes touching its years, and approved schemes of
+    earlier agreed rounds as committed (mandatory, start fixed). Returns it and the excluded."""
+    years = list(parameters["years"])
+    candidates = repository.schemes_in_system(
+        session, system_id=round_.system_id, statuses=("submitted", "approved")
+    )
+    included = {s.id: s for s in candidates if _profile_in(s, years)}
+    approved = {s.id for s in candidates if s.status == "approved"}
+    excluded: list[dict] = []
+    # A scheme whose dependency is neither in the round nor already approved cannot be funded.
+    changed = True
+    while changed:
+        changed = False
+        for scheme in list(included.values()):
+            for dependency in scheme.depends_on:
+                if dependency.id not in included and dependency.id not in approved:
+                    why = f"depends on scheme {dependency.id}, which is {dependency.status}"
+                    if dependency.status in ("submitted", "approved"):
+                        why = f"depends on scheme {dependency.id}, which has no spend in this round's years"
+                    excluded.append({"id": str(scheme.id), "reason": why})
+                    del included[scheme.id]
+                    changed = True
+                    break
+    scores = mean_scores(session, scheme_ids=list(included))
+    schemes = []
+    for scheme in sorted(included.values(), key=lambda s: s.id):
+        committed = scheme.status == "approved"
+        means = scores.get(scheme.id, {})
+        schemes.append({
+            "id": str(scheme.id),
+            "organisation": scheme.organisation.code,
+            "category": scheme.category,
+            "cost_profile": {y: to_json_number(a) for y, a in sorted(_profile_in(scheme, years).items())},
+            "scores": {c: round(v, 6) for c, v in means.items() if c != "assessments"},
+            "mandatory": scheme.mandatory or committed,
+            "depends_on": [str(d.id) for d in scheme.depends_on if d.id in included],
+            "alternative_group": scheme.alternative_group,
+            "max_deferral_years": 0 if committed else scheme.max_deferral_years,
+        })  # fmt: skip
+    return {**parameters, "schemes": schemes}, excluded
+
+
+def fingerprint(snapshot: dict) -> str:
+    """sha256 of the snapshot's canonical JSON: equal snapshots, equal fingerprints."""
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
