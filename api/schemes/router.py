@@ -3,10 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import CurrentUser, SessionDep
-from api.schemes import service
+from api.schemes import imports, service
 from api.schemes.schemas import (
     Category,
     SchemeCreate,
+    SchemeImport,
+    SchemeImportResult,
     SchemePage,
     SchemeRead,
     SchemeStatus,
@@ -50,6 +52,15 @@ def create_scheme(
     """Record a draft scheme for your organisation."""
     scheme = service.create_scheme(session, principal=principal, body=body)
     return _with_etag(response, service.read_scheme(session, scheme))
+
+
+@router.post("/import", operation_id="schemes_import")
+def import_schemes(
+    session: SessionDep, principal: CurrentUser, body: SchemeImport
+) -> SchemeImportResult:
+    """Create many schemes in one transaction: every row is checked first, and any problem
+    (each named by its row and field) means nothing is written."""
+    return imports.import_schemes(session, principal=principal, body=body)
 
 
 @router.get("/{scheme_id}", operation_id="schemes_get")

@@ -107,3 +107,39 @@ class SchemePage(ResponseModel):
 
 def total(profile: dict[str, Decimal]) -> Decimal:
     return sum(profile.values(), Decimal("0.00"))
+
+
+class SchemeImportRow(SchemeFields):
+    """One scheme of a bulk import; `depends_on_rows` names other rows of the same import (0-based)."""
+
+    organisation: str
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20000)
+    category: Category
+    cost_profile: CostProfile
+    business_case_stage: BusinessCaseStage = "none"
+    mandatory: bool = False
+    depends_on: list[int] = Field(default_factory=list)
+    depends_on_rows: list[int] = Field(default_factory=list)
+    max_deferral_years: int = Field(default=0, ge=0, le=MAX_DEFERRAL_YEARS)
+
+    @model_validator(mode="after")
+    def _mandatory_has_reason(self) -> Self:
+        if self.mandatory and not self.mandatory_reason:
+            raise ValueError("mandatory_reason is required when mandatory is true")
+        return self
+
+
+class SchemeImport(RequestModel):
+    """Many schemes for one system in one transaction: all are created, or none."""
+
+    system: str
+    schemes: list[SchemeImportRow] = Field(min_length=1, max_length=50000)
+    submit: bool = Field(default=False, description="Submit every imported scheme at once.")
+    dry_run: bool = Field(default=False, description="Validate everything, write nothing.")
+
+
+class SchemeImportResult(ResponseModel):
+    dry_run: bool
+    created: int
+    ids: list[int]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from capital_cli.remote import rounds_app, runs_app, schemes_app
+
 app = typer.Typer(
     help="Capital prioritisation for NHS integrated care systems.",
     no_args_is_help=True,
@@ -15,6 +17,9 @@ db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(schemes_app, name="schemes")
+app.add_typer(rounds_app, name="rounds")
+app.add_typer(runs_app, name="runs")
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -1,0 +1,332 @@
+"""Scheme spreadsheets: the import template, reading a filled one (XLSX or CSV) and exporting.
+
+Every problem is reported by spreadsheet row number and column (letter and header), so a
+trust capital team can find and fix it in the file they filled in.
+"""
+
+import csv
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+COLUMNS = [
+    "organisation", "title", "description", "category", "business_case_stage", "backlog_risk",
+    "mandatory", "mandatory_reason", "depends_on", "alternative_group", "max_deferral_years",
+]  # fmt: skip
+EXPORT_EXTRA = ["id", "status"]  # written by export, ignored by import
+CATEGORIES = ["estates_backlog", "estates_capacity", "digital", "equipment", "other"]
+STAGES = ["none", "soc", "obc", "fbc"]
+RISKS = ["high", "significant", "moderate", "low"]
+YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0", ""}
+FY = re.compile(r"^(\d{4})/(\d{2})$")
+ROW_REFERENCE = re.compile(r"^row\s*(\d+)$", re.IGNORECASE)
+NOTES = [
+    ("organisation", "Required. Your organisation's code, e.g. R0A (choose from the list)."),
+    ("title", "Required. A short name for the scheme, up to 200 characters."),
+    ("description", "Optional. What the scheme is and why it is needed."),
+    ("category", "Required. estates_backlog, estates_capacity, digital, equipment or other."),
+    ("business_case_stage", "none, soc (strategic outline), obc (outline) or fbc (full). Blank means none."),
+    ("backlog_risk", "For backlog schemes: high, significant, moderate or low. May be blank."),
+    ("mandatory", "yes if the scheme must be funded (e.g. a statutory safety requirement); blank or no otherwise."),
+    ("mandatory_reason", "Required when mandatory is yes: why it must be funded."),
+    ("depends_on", "Schemes this one needs: ids of existing schemes (e.g. 17) and/or rows of this sheet (e.g. row 5), separated by commas."),
+    ("alternative_group", "Options of which at most one may be funded share the same group name. May be blank."),
+    ("max_deferral_years", "How many years the start may slip: 0 (fixed) to 5. Blank means 0."),
+    ("2026/27 and later years", "Capital cost in pounds for each financial year, at most 2 decimal places. Blank means nothing that year."),
+]  # fmt: skip
+
+
+def is_financial_year(text: str) -> bool:
+    match = FY.match(text)
+    return bool(match) and (int(match.group(1)) + 1) % 100 == int(match.group(2))
+
+
+def financial_years(first: str, count: int) -> list[str]:
+    start = int(first[:4])
+    return [f"{start + i}/{(start + i + 1) % 100:02d}" for i in range(count)]
+
+
+@dataclass
+class Problem:
+    row: int
+    column: str  # header name
+    letter: str
+    message: str
+
+    def __str__(self) -> str:
+        where = (
+            f"row {self.row}, column {self.letter} ({self.column})"
+            if self.letter
+            else f"row {self.row}"
+        )
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Sheet:
+    """A read spreadsheet: its header, and each data row with its spreadsheet row number."""
+
+    header: list[str]
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def letter(self, column: str) -> str:
+        return get_column_letter(self.header.index(column) + 1) if column in self.header else ""
+
+
+def write_template(path: Path, *, years: list[str], organisations: list[str]) -> None:
+    """An XLSX to fill in: header row, drop-downs for the enumerations, and a notes sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Schemes"
+    header = COLUMNS + years
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="005EB8")
+    lists = {
+        "organisation": organisations, "category": CATEGORIES, "business_case_stage": STAGES,
+        "backlog_risk": RISKS, "mandatory": ["yes", "no"],
+    }  # fmt: skip
+    for column, choices in lists.items():
+        if not choices:
+            continue
+        letter = get_column_letter(header.index(column) + 1)
+        validation = DataValidation(
+            type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True
+        )
+        validation.error, validation.errorTitle = f"Choose one of: {', '.join(choices)}", column
+        sheet.add_data_validation(validation)
+        validation.add(f"{letter}2:{letter}10001")
+    money = DataValidation(
+        type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True
+    )
+    money.error = "A cost in pounds, not negative"
+    sheet.add_data_validation(money)
+    for index in range(len(COLUMNS), len(header)):
+        letter = get_column_letter(index + 1)
+        money.add(f"{letter}2:{letter}10001")
+        sheet.column_dimensions[letter].width = 14
+    for column, width in {"B": 40, "C": 50, "H": 30, "I": 14}.items():
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "C2"
+    notes = book.create_sheet("Notes")
+    notes.append(["column", "what to enter"])
+    for cell in notes[1]:
+        cell.font = Font(bold=True)
+    for row in NOTES:
+        notes.append(list(row))
+    notes.column_dimensions["A"].width, notes.column_dimensions["B"].width = 26, 110
+    book.save(path)
+
+
+def read_sheet(path: Path, *, progress: Callable[[int], None] | None = None) -> Sheet:
+    """The first sheet of an XLSX, or a CSV, as header plus numbered rows (blank rows skipped)."""
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows: Iterator[list[Any]] = iter(list(csv.reader(handle)))
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        book = load_workbook(path, read_only=True, data_only=True)
+        rows = (list(r) for r in book.worksheets[0].iter_rows(values_only=True))
+    else:
+        raise ValueError(f"{path.name}: use an .xlsx or .csv file")
+    header_row = next(rows, None)
+    if not header_row:
+        raise ValueError(f"{path.name}: the first row must be the header")
+    header = [str(h).strip() if h is not None else "" for h in header_row]
+    while header and header[-1] == "":
+        header.pop()
+    sheet = Sheet(header=header)
+    for number, values in enumerate(rows, start=2):
+        if all(v is None or str(v).strip() == "" for v in values):
+            continue
+        sheet.rows.append((number, dict(zip(header, values, strict=False))))
+        if progress and number % 500 == 0:
+            progress(500)
+    return sheet
+
+
+def header_problems(sheet: Sheet) -> list[Problem]:
+    problems = []
+    for column in COLUMNS:
+        if column not in sheet.header:
+            problems.append(Problem(1, column, "", f"the header has no '{column}' column"))
+    for index, name in enumerate(sheet.header):
+        letter = get_column_letter(index + 1)
+        if name in COLUMNS or name in EXPORT_EXTRA or is_financial_year(name):
+            continue
+        problems.append(
+            Problem(
+                1,
+                name or "(blank)",
+                letter,
+                "not a column of the template (financial years are written like 2026/27)",
+            )
+        )
+    if not any(is_financial_year(h) for h in sheet.header):
+        problems.append(Problem(1, "years", "", "no financial-year columns (like 2026/27)"))
+    return problems
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _money(value: Any) -> Decimal:
+    if isinstance(value, float):
+        amount = Decimal(repr(value))
+    else:
+        text = _text(value).replace(",", "").replace("£", "")
+        amount = Decimal(text)
+    if not amount.is_finite():
+        raise InvalidOperation
+    return amount
+
+
+def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Validate every row; the API payload for each, and every problem found (not just the first)."""
+    problems = header_problems(sheet)
+    if problems:
+        return [], problems
+    years = [h for h in sheet.header if is_financial_year(h)]
+    index_of_row = {number: index for index, (number, _values) in enumerate(sheet.rows)}
+    payloads = []
+    for number, values in sheet.rows:
+
+        def problem(column: str, message: str, number: int = number) -> None:
+            problems.append(Problem(number, column, sheet.letter(column), message))
+
+        row: dict[str, Any] = {}
+        for column in ("organisation", "title", "category"):
+            row[column] = _text(values.get(column))
+            if not row[column]:
+                problem(column, "required")
+        row["description"] = _text(values.get("description"))
+        for column, allowed in (
+            ("category", CATEGORIES),
+            ("business_case_stage", STAGES),
+            ("backlog_risk", RISKS),
+        ):
+            text = _text(values.get(column)).lower()
+            if text and text not in allowed:
+                problem(column, f"'{text}' is not one of {', '.join(allowed)}")
+            row[column] = text or None
+        row["business_case_stage"] = row["business_case_stage"] or "none"
+        mandatory = _text(values.get("mandatory")).lower()
+        if mandatory not in YES | NO:
+            problem("mandatory", f"'{mandatory}' should be yes or no")
+        row["mandatory"] = mandatory in YES
+        row["mandatory_reason"] = _text(values.get("mandatory_reason")) or None
+        if row["mandatory"] and not row["mandatory_reason"]:
+            problem("mandatory_reason", "required when mandatory is yes")
+        row["alternative_group"] = _text(values.get("alternative_group")) or None
+        deferral = _text(values.get("max_deferral_years")) or "0"
+        if not deferral.isdigit() or int(deferral) > 5:
+            problem("max_deferral_years", f"'{deferral}' should be a whole number from 0 to 5")
+        else:
+            row["max_deferral_years"] = int(deferral)
+        row["depends_on"], row["depends_on_rows"] = [], []
+        for part in filter(None, (p.strip() for p in _text(values.get("depends_on")).split(","))):
+            reference = ROW_REFERENCE.match(part)
+            if part.isdigit():
+                row["depends_on"].append(int(part))
+            elif reference and int(reference.group(1)) in index_of_row:
+                row["depends_on_rows"].append(index_of_row[int(reference.group(1))])
+            else:
+                problem(
+                    "depends_on", f"'{part}' is neither a scheme id nor 'row N' of a filled row"
+                )
+        profile = {}
+        for year in years:
+            value = values.get(year)
+            if value is None or _text(value) == "":
+                continue
+            try:
+                amount = _money(value)
+            except (InvalidOperation, ValueError):
+                problem(year, f"'{_text(value)}' is not an amount in pounds")
+                continue
+            if amount < 0:
+                problem(year, "cannot be negative")
+            elif amount != amount.quantize(Decimal("0.01")):
+                problem(year, "at most 2 decimal places (pounds and pence)")
+            elif amount > 0:
+                profile[year] = amount
+        if not profile:
+            problem(years[0], "no cost in any year: fill at least one financial-year column")
+        row["cost_profile"] = profile
+        payloads.append(row)
+    return payloads, problems
+
+
+def server_problems(sheet: Sheet, errors: list[dict[str, str]]) -> list[Problem]:
+    """The server's field errors (`body.schemes[3].cost_profile.2026/27`) as rows and columns."""
+    problems = []
+    pattern = re.compile(r"^body\.schemes\[(\d+)\]\.?([^.\[]*)(?:[.\[](.*))?$")
+    for error in errors:
+        match = pattern.match(error.get("loc", ""))
+        if not match:
+            problems.append(Problem(0, error.get("loc", ""), "", error.get("msg", "")))
+            continue
+        index, column, rest = int(match.group(1)), match.group(2), match.group(3) or ""
+        number = sheet.rows[index][0] if index < len(sheet.rows) else 0
+        if column == "cost_profile" and rest:
+            column = rest.split(".")[0]
+        if column == "depends_on_rows":
+            column = "depends_on"
+        problems.append(
+            Problem(number, column or "(row)", sheet.letter(column), error.get("msg", ""))
+        )
+    return problems
+
+
+def scheme_rows(schemes: list[Any], years: list[str]) -> tuple[list[str], list[list[Any]]]:
+    """Export rows in the template's layout (plus id and status), money as exact Decimals."""
+    header = COLUMNS + years + EXPORT_EXTRA
+    rows = []
+    for scheme in schemes:
+        rows.append([
+            scheme.organisation, scheme.title, scheme.description, scheme.category,
+            scheme.business_case_stage, scheme.backlog_risk or "", "yes" if scheme.mandatory else "no",
+            scheme.mandatory_reason or "", ", ".join(str(d) for d in scheme.depends_on),
+            scheme.alternative_group or "", scheme.max_deferral_years,
+            *[scheme.cost_profile.get(y, "") for y in years], scheme.id, scheme.status,
+        ])  # fmt: skip
+    return header, rows
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    if path.suffix.lower() == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(
+                [[f"{v:.2f}" if isinstance(v, Decimal) else v for v in row] for row in rows]
+            )
+        return
+    if path.suffix.lower() != ".xlsx":
+        raise ValueError(f"{path.name}: use an .xlsx or .csv file")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Schemes"
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    for index, name in enumerate(header, start=1):
+        if is_financial_year(name):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = '"£"#,##0.00'
+    book.save(path)

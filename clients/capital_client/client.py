@@ -1,0 +1,271 @@
+"""CapitalClient: a typed Python client for the capital service's API (v1), over httpx."""
+
+import json
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from capital_client import models
+from capital_client.errors import BY_STATUS, ApiError, ServerUnavailable
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # Money goes out as an exact decimal number, never through a binary float.
+        return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
+    raise TypeError(f"cannot send {type(value).__name__}")
+
+
+class CapitalClient:
+    """One server, one token. Money comes back as `Decimal`, exactly as the server holds it.
+
+    Connection failures are retried (`retries` times, with backoff) for idempotent calls;
+    for others only when the connection was never made, so a write is never sent twice.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        solve_timeout: float = 660.0,
+        retries: int = 3,
+        backoff: float = 0.3,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.url = url.rstrip("/")
+        self.solve_timeout = solve_timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._http = httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "CapitalClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, *, json_body: Any = None, **kwargs
+    ) -> httpx.Response:
+        content = None
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if json_body is not None:
+            content = json.dumps(json_body, default=_json_default)
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method, path, content=content, headers=headers, **kwargs
+                )
+                break
+            except httpx.TransportError as exc:
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt >= self.retries or not (method in IDEMPOTENT or never_sent):
+                    raise ServerUnavailable(f"cannot reach {self.url}: {exc}") from exc
+                time.sleep(self.backoff * 2**attempt)
+                attempt += 1
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response
+
+    @staticmethod
+    def _error(response: httpx.Response) -> ApiError:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"title": response.reason_phrase, "detail": response.text[:500]}
+        detail = problem.get("detail") or problem.get("title") or response.reason_phrase
+        kind = BY_STATUS.get(response.status_code, ApiError)
+        return kind(
+            f"{response.status_code} {detail}", status=response.status_code, problem=problem
+        )
+
+    def _json(self, method: str, path: str, **kwargs) -> Any:
+        response = self._request(method, path, **kwargs)
+        return json.loads(response.text, parse_float=Decimal)
+
+    # -- systems and organisations ------------------------------------------------------
+
+    def list_systems(self) -> list[models.System]:
+        return [models.System.model_validate(s) for s in self._json("GET", "/systems")]
+
+    def list_organisations(self, *, system: str | None = None) -> list[models.Organisation]:
+        params = {"system": system} if system else None
+        return [
+            models.Organisation.model_validate(o)
+            for o in self._json("GET", "/organisations", params=params)
+        ]
+
+    # -- schemes --------------------------------------------------------------------------
+
+    def list_schemes(
+        self,
+        *,
+        system: str | None = None,
+        organisation: str | None = None,
+        category: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> models.SchemePage:
+        """One page of schemes you may read."""
+        params = {k: v for k, v in {"system": system, "organisation": organisation, "category": category,
+                                    "status": status, "limit": limit, "offset": offset}.items() if v is not None}  # fmt: skip
+        return models.SchemePage.model_validate(self._json("GET", "/schemes", params=params))
+
+    def iter_schemes(self, *, page_size: int = 500, **filters: Any) -> Iterator[models.Scheme]:
+        """Every scheme matching the filters, page by page."""
+        offset = 0
+        while True:
+            page = self.list_schemes(limit=page_size, offset=offset, **filters)
+            yield from page.items
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                return
+
+    def get_scheme(self, scheme_id: int) -> models.Scheme:
+        return models.Scheme.model_validate(self._json("GET", f"/schemes/{scheme_id}"))
+
+    def create_scheme(self, **fields: Any) -> models.Scheme:
+        """Record a draft scheme (`system`, `organisation`, `title`, `category`, `cost_profile`, ...)."""
+        return models.Scheme.model_validate(self._json("POST", "/schemes", json_body=fields))
+
+    def update_scheme(self, scheme_id: int, *, version: int, **fields: Any) -> models.Scheme:
+        """Change a scheme; `version` is the one you read (stale: PreconditionFailed)."""
+        return models.Scheme.model_validate(
+            self._json(
+                "PATCH",
+                f"/schemes/{scheme_id}",
+                json_body=fields,
+                headers={"If-Match": str(version)},
+            )
+        )
+
+    def submit_scheme(self, scheme_id: int) -> models.Scheme:
+        return models.Scheme.model_validate(self._json("POST", f"/schemes/{scheme_id}/submit"))
+
+    def withdraw_scheme(self, scheme_id: int) -> models.Scheme:
+        return models.Scheme.model_validate(self._json("POST", f"/schemes/{scheme_id}/withdraw"))
+
+    def import_schemes(
+        self,
+        *,
+        system: str,
+        schemes: list[dict[str, Any]],
+        submit: bool = False,
+        dry_run: bool = False,
+    ) -> models.ImportResult:
+        """Create many schemes in one transaction: all of them, or none (ValidationFailed)."""
+        body = {"system": system, "schemes": schemes, "submit": submit, "dry_run": dry_run}
+        return models.ImportResult.model_validate(
+            self._json("POST", "/schemes/import", json_body=body, timeout=self.solve_timeout)
+        )
+
+    # -- assessments ----------------------------------------------------------------------
+
+    def list_assessments(self, scheme_id: int) -> list[models.Assessment]:
+        return [
+            models.Assessment.model_validate(a)
+            for a in self._json("GET", f"/schemes/{scheme_id}/assessments")
+        ]
+
+    def assess(self, scheme_id: int, *, rationale: str, **scores: int) -> models.Assessment:
+        """Create or replace your assessment: strategic_fit, safety_quality, value_for_money, deliverability."""
+        body = {**scores, "rationale": rationale}
+        return models.Assessment.model_validate(
+            self._json("POST", f"/schemes/{scheme_id}/assessments", json_body=body)
+        )
+
+    # -- rounds and runs ------------------------------------------------------------------
+
+    def list_rounds(self, *, system: str | None = None) -> list[models.Round]:
+        params = {"system": system} if system else None
+        return [models.Round.model_validate(r) for r in self._json("GET", "/rounds", params=params)]
+
+    def get_round(self, round_id: int) -> models.Round:
+        return models.Round.model_validate(self._json("GET", f"/rounds/{round_id}"))
+
+    def create_round(self, **fields: Any) -> models.Round:
+        return models.Round.model_validate(self._json("POST", "/rounds", json_body=fields))
+
+    def update_round(self, round_id: int, **fields: Any) -> models.Round:
+        return models.Round.model_validate(
+            self._json("PATCH", f"/rounds/{round_id}", json_body=fields)
+        )
+
+    def run_round(self, round_id: int, **overrides: Any) -> models.Run:
+        """Optimise a round; keyword arguments override round parameters for this run only,
+        plus `label`, `solver`, `mip_gap` and `time_limit_s`."""
+        return models.Run.model_validate(
+            self._json(
+                "POST", f"/rounds/{round_id}/runs", json_body=overrides, timeout=self.solve_timeout
+            )
+        )
+
+    def list_runs(self, round_id: int) -> list[models.RunSummary]:
+        return [
+            models.RunSummary.model_validate(r)
+            for r in self._json("GET", f"/rounds/{round_id}/runs")
+        ]
+
+    def get_run(self, run_id: int) -> models.Run:
+        return models.Run.model_validate(self._json("GET", f"/runs/{run_id}"))
+
+    def run_snapshot(self, run_id: int) -> dict[str, Any]:
+        """The exact problem a run solved (solve it offline with `capital optimise`)."""
+        return self._json("GET", f"/runs/{run_id}/snapshot.json")
+
+    def compare_runs(self, run_id: int, other_id: int) -> dict[str, Any]:
+        return self._json("GET", f"/runs/{run_id}/compare", params={"with": other_id})
+
+    def frontier(
+        self, round_id: int, *, multipliers: list[float] | None = None, **overrides: Any
+    ) -> dict[str, Any]:
+        body = {**overrides, **({"multipliers": multipliers} if multipliers else {})}
+        return self._json(
+            "POST", f"/rounds/{round_id}/frontier", json_body=body, timeout=self.solve_timeout
+        )
+
+    def agree(self, round_id: int, *, run_id: int) -> models.Round:
+        return models.Round.model_validate(
+            self._json("POST", f"/rounds/{round_id}/agree", json_body={"run_id": run_id})
+        )
+
+    def run_report(self, run_id: int, *, format: str = "xlsx") -> bytes:
+        """The run's report as bytes: `xlsx` (the board workbook) or `csv`."""
+        if format not in ("xlsx", "csv"):
+            raise ValueError("format is xlsx or csv")
+        return self._request("GET", f"/runs/{run_id}/report.{format}").content
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit(
+        self, *, entity: str | None = None, entity_id: str | int | None = None, limit: int = 100
+    ) -> list[models.AuditEvent]:
+        params = {
+            k: v
+            for k, v in {"entity": entity, "entity_id": entity_id, "limit": limit}.items()
+            if v is not None
+        }
+        return [
+            models.AuditEvent.model_validate(e)
+            for e in self._json("GET", "/audit", params=params)["items"]
+        ]

@@ -1,0 +1,150 @@
+"""CapitalClient against the real, running app."""
+
+from decimal import Decimal
+
+import httpx
+import pytest
+from capital_client import (
+    CapitalClient,
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    ServerUnavailable,
+    ValidationFailed,
+)
+
+
+@pytest.fixture
+def finance(live):
+    with CapitalClient(live.url, live.tokens["ics_finance"]) as client:
+        yield client
+
+
+@pytest.fixture
+def trust(live):
+    with CapitalClient(live.url, live.tokens["trust"]) as client:
+        yield client
+
+
+def test_pagination_helper_reads_every_page(finance):
+    first = finance.list_schemes(system="QWV", limit=7)
+    everything = list(finance.iter_schemes(system="QWV", page_size=7))
+    assert len(first.items) == 7 and len(everything) == first.total
+    assert len({s.id for s in everything}) == first.total
+    assert all(isinstance(s.total_cost, Decimal) for s in everything)
+
+
+def test_money_round_trips_exactly(trust):
+    scheme = trust.create_scheme(system="QWV", organisation="R0A", title="Exact pennies",
+                                 category="equipment", cost_profile={"2026/27": Decimal("1234567.89")})  # fmt: skip
+    assert scheme.cost_profile == {"2026/27": Decimal("1234567.89")}
+    assert trust.get_scheme(scheme.id).total_cost == Decimal("1234567.89")
+
+
+def test_versions_and_problem_details(trust):
+    scheme = trust.create_scheme(system="QWV", organisation="R0A", title="Versioned",
+                                 category="digital", cost_profile={"2027/28": 10000})  # fmt: skip
+    updated = trust.update_scheme(scheme.id, version=scheme.version, title="Versioned v2")
+    assert updated.version == scheme.version + 1
+    with pytest.raises(PreconditionFailed) as stale:
+        trust.update_scheme(scheme.id, version=scheme.version, title="lost update")
+    assert (
+        stale.value.status == 412
+        and "changed" in stale.value.problem["detail"]
+        or "version" in str(stale.value)
+    )
+    with pytest.raises(ValidationFailed) as invalid:
+        trust.create_scheme(
+            system="QWV",
+            organisation="R0A",
+            title="x",
+            category="roads",
+            cost_profile={"2026/27": -1},
+        )
+    assert {"body.category", "body.cost_profile.2026/27"} <= {
+        e["loc"] for e in invalid.value.errors
+    }
+    assert trust.submit_scheme(scheme.id).status == "submitted"
+    assert trust.withdraw_scheme(scheme.id).status == "withdrawn"
+
+
+def test_errors_are_typed(live, trust):
+    with pytest.raises(NotAuthenticated), CapitalClient(live.url, "cap_wrong") as client:
+        client.list_systems()
+    with pytest.raises(Forbidden):
+        trust.create_round(system="QWV", name="x", years=["2026/27"], envelope={"2026/27": 1})
+    with pytest.raises(NotFound):
+        trust.get_scheme(99999999)
+
+
+def test_server_down_is_one_error_after_retries():
+    with (
+        pytest.raises(ServerUnavailable),
+        CapitalClient("http://127.0.0.1:9", "t", retries=1, backoff=0.01) as client,
+    ):
+        client.list_systems()
+
+
+class FlakyTransport(httpx.BaseTransport):
+    """Drops the first `failures` connections, then lets requests through to the real server."""
+
+    def __init__(self, failures: int, error: type[httpx.TransportError]):
+        self.failures, self.error, self.calls = failures, error, []
+        self.real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request.method)
+        if self.failures:
+            self.failures -= 1
+            raise self.error("dropped", request=request)
+        return self.real.handle_request(request)
+
+
+def test_idempotent_calls_are_retried_but_writes_are_not_sent_twice(live):
+    flaky = FlakyTransport(2, httpx.ReadError)
+    with CapitalClient(live.url, live.tokens["viewer"], transport=flaky, backoff=0.01) as client:
+        assert client.list_systems()[0].code == "QWV"
+    assert flaky.calls == ["GET", "GET", "GET"]
+    flaky = FlakyTransport(1, httpx.ReadError)  # the request may have reached the server
+    with (
+        CapitalClient(live.url, live.tokens["trust"], transport=flaky, backoff=0.01) as client,
+        pytest.raises(ServerUnavailable),
+    ):
+        client.create_scheme(
+            system="QWV",
+            organisation="R0A",
+            title="once",
+            category="other",
+            cost_profile={"2026/27": 1},
+        )
+    assert flaky.calls == ["POST"]
+    flaky = FlakyTransport(1, httpx.ConnectError)  # never connected: safe to try again
+    with CapitalClient(live.url, live.tokens["trust"], transport=flaky, backoff=0.01) as client:
+        assert client.create_scheme(system="QWV", organisation="R0A", title="after a refused connection",
+                                    category="other", cost_profile={"2026/27": 1}).status == "draft"  # fmt: skip
+    assert flaky.calls == ["POST", "POST"]
+
+
+def test_round_workflow_through_the_client(live, finance):
+    round_ = finance.create_round(system="QWV", name="Client round", years=["2026/27", "2027/28", "2028/29"],
+                                  envelope={"2026/27": 36000000, "2027/28": 34000000, "2028/29": 33000000},
+                                  min_deliverability=2)  # fmt: skip
+    base = finance.run_round(round_.id, label="base")
+    what_if = finance.run_round(round_.id, label="less", envelope={"2026/27": 30000000})
+    assert base.result["status"] == "optimal"
+    assert [r.label for r in finance.list_runs(round_.id)] == ["base", "less"]
+    comparison = finance.compare_runs(base.id, what_if.id)
+    assert comparison["objective_difference"] <= 0
+    snapshot = finance.run_snapshot(base.id)
+    assert snapshot["years"] == ["2026/27", "2027/28", "2028/29"]
+    assert finance.run_report(base.id, format="xlsx")[:2] == b"PK"
+    assert finance.run_report(base.id, format="csv").startswith(b"scheme_id,")
+    points = finance.frontier(round_.id, multipliers=[0.8, 1.2])["points"]
+    assert [p["multiplier"] for p in points] == [Decimal("0.8"), Decimal("1.2")]
+    assert finance.agree(round_.id, run_id=base.id).status == "agreed"
+    with pytest.raises(Conflict):
+        finance.run_round(round_.id)
+    events = finance.audit(entity="round", entity_id=round_.id)
+    assert [e.action for e in events] == ["create", "agree"]
