@@ -32,6 +32,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.optimiser_bench
+	$(BIN)/python -m benchmarks.api_bench
+	$(BIN)/python -m benchmarks.import_bench
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
