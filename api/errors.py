@@ -65,7 +65,14 @@ def problem(
 
 
 def _loc(parts) -> str:
-    return ".".join(str(p) for p in parts)
+    """A dotted path with list indices in brackets: `body.schemes[3].cost_profile.2026/27`.
+    Pydantic's `[key]` marker is dropped: the path already names the offending key."""
+    loc = ""
+    for part in parts:
+        if part == "[key]":
+            continue
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    return loc
 
 
 def install_error_handlers(app: FastAPI) -> None:

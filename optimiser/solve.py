@@ -1,6 +1,8 @@
 """Solve a snapshot: the optimal portfolio, why each scheme is in or out, and what each rule costs."""
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -98,16 +100,41 @@ def solve(snapshot: Snapshot | dict[str, Any], options: SolveOptions = SolveOpti
     return solve_problem(prepare(snapshot), options)
 
 
+def _solve_all(problem: Problem, options: SolveOptions) -> tuple[Optimum, dict[str, Optimum]]:
+    """The round with every rule, and (to price them) without each optional rule family.
+
+    The solves are independent, so they run side by side: HiGHS releases the GIL, and each
+    solve is single-threaded with a fixed seed, so the answers do not depend on the overlap.
+    """
+    snapshot = problem.snapshot
+    relaxations = {}
+    if options.price_rules and snapshot.fair_share_mode != "off":
+        relaxations["fair_shares"] = Rules(fair_shares=False, category_limits=True)
+    if options.price_rules and any(
+        limit.min is not None or limit.max is not None
+        for limit in snapshot.category_limits.values()
+    ):
+        relaxations["category_limits"] = Rules(fair_shares=True, category_limits=False)
+    if not relaxations:
+        return optimise(problem, Rules(), options), {}
+    workers = min(1 + len(relaxations), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        main = pool.submit(optimise, problem, Rules(), options)
+        relaxed = {
+            name: pool.submit(optimise, problem, rules, options)
+            for name, rules in relaxations.items()
+        }
+        return main.result(), {name: future.result() for name, future in relaxed.items()}
+
+
 def solve_problem(problem: Problem, options: SolveOptions) -> Result:
-    started = time.perf_counter()
-    main = optimise(problem, Rules(), options)
-    prepare_seconds = time.perf_counter() - started - sum(main.timings.values())
+    main, relaxed = _solve_all(problem, options)
     conflicts: list[str] = []
     if main.status == "infeasible":
         conflicts = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
     price = PriceOfRules(fair_shares=None, category_limits=None)
     if main.has_portfolio and options.price_rules:
-        price = _price_of_rules(problem, main, options)
+        price = _price_of_rules(main, relaxed)
     baseline = None
     if options.baseline:
         outcome = greedy(problem)
@@ -123,9 +150,7 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
         bound=_round(main.bound),
         gap=main.gap,
         solve_seconds=round(main.timings.get("solve", 0.0), 4),
-        build_seconds=round(
-            max(prepare_seconds, 0.0) + main.timings["build"] + main.timings.get("transfer", 0.0), 4
-        ),
+        build_seconds=round(main.timings["build"] + main.timings.get("transfer", 0.0), 4),
         solver=Solver(
             name=main.solver,
             version=main.version,
@@ -142,27 +167,19 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     )
 
 
-def _price_of_rules(problem: Problem, main: Optimum, options: SolveOptions) -> PriceOfRules:
-    """Value given up by each rule family: the objective without it, less the objective with it."""
-    snapshot = problem.snapshot
+def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum]) -> PriceOfRules:
+    """Value given up by each rule family: the objective without it, less the objective with it.
+    A family the round does not use costs nothing."""
 
-    def price(rules: Rules) -> float | None:
-        relaxed = optimise(problem, rules, options)
-        if not relaxed.has_portfolio:
+    def price(name: str) -> float | None:
+        if name not in relaxed:
+            return 0.0
+        if not relaxed[name].has_portfolio:
             return None
         # Both sides are solved to the same gap; a tiny negative difference is solver tolerance.
-        return max(relaxed.objective - main.objective, 0.0)
+        return max(relaxed[name].objective - main.objective, 0.0)
 
-    fair = 0.0
-    if snapshot.fair_share_mode != "off":
-        fair = price(Rules(fair_shares=False, category_limits=True))
-    categories = 0.0
-    if any(
-        limit.min is not None or limit.max is not None
-        for limit in snapshot.category_limits.values()
-    ):
-        categories = price(Rules(fair_shares=True, category_limits=False))
-    return PriceOfRules(fair_shares=fair, category_limits=categories)
+    return PriceOfRules(fair_shares=price("fair_shares"), category_limits=price("category_limits"))
 
 
 def _scheme_results(problem: Problem, main: Optimum) -> list[SchemeResult]:

@@ -129,7 +129,7 @@ def _check_dependencies(
     found = {s.id: s for s in repository.get_schemes(session, ids=depends_on)}
     for index, dependency_id in enumerate(depends_on):
         dependency = found.get(dependency_id)
-        loc = f"body.depends_on.{index}"
+        loc = f"body.depends_on[{index}]"
         if dependency is None:
             errors.append(field_error(loc, f"no scheme with id {dependency_id}"))
         elif dependency.system_id != system_id:

@@ -87,7 +87,7 @@ def _systems_by_code(session: Session, codes: list[str]) -> list[System]:
     for index, code in enumerate(codes):
         system = repository.get_system_by_code(session, code=code)
         if system is None:
-            errors.append(field_error(f"body.systems.{index}", f"no system with code {code}"))
+            errors.append(field_error(f"body.systems[{index}]", f"no system with code {code}"))
         else:
             systems.append(system)
     if errors:

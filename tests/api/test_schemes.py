@@ -135,8 +135,8 @@ def test_other_organisation_cannot_update_a_submitted_scheme(client, world):
 @pytest.mark.parametrize(
     ("field", "value", "loc"),
     [
-        ("cost_profile", {"2026/2027": 1}, "body.cost_profile.2026/2027.[key]"),
-        ("cost_profile", {"2026/28": 1}, "body.cost_profile.2026/28.[key]"),
+        ("cost_profile", {"2026/2027": 1}, "body.cost_profile.2026/2027"),
+        ("cost_profile", {"2026/28": 1}, "body.cost_profile.2026/28"),
         ("cost_profile", {"2026/27": -5}, "body.cost_profile.2026/27"),
         ("cost_profile", {"2026/27": 1.234}, "body.cost_profile.2026/27"),
         ("cost_profile", {"2026/27": "NaN"}, "body.cost_profile.2026/27"),
@@ -182,8 +182,8 @@ def test_dependencies_must_exist_and_stay_in_the_system(client, world):
     )
     assert response.status_code == 422
     errors = {e["loc"]: e["msg"] for e in response.json()["errors"]}
-    assert "another system" in errors["body.depends_on.0"]
-    assert "no scheme" in errors["body.depends_on.1"]
+    assert "another system" in errors["body.depends_on[0]"]
+    assert "no scheme" in errors["body.depends_on[1]"]
 
 
 def test_dependency_cycles_are_rejected(client, world):

@@ -52,7 +52,7 @@ def test_unknown_system_code_in_organisation_is_named(client, world):
     body = {"code": "RZ1", "name": "x", "kind": "acute", "systems": ["SYA", "NOPE"]}
     response = client.post("/api/v1/organisations", json=body, headers=world.auth("admin"))
     assert response.status_code == 422
-    assert response.json()["errors"][0]["loc"] == "body.systems.1"
+    assert response.json()["errors"][0]["loc"] == "body.systems[1]"
 
 
 def test_readers_see_only_their_systems(client, world):

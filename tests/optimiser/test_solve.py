@@ -1,6 +1,7 @@
 """The result document: outcomes with specific reasons, breakdowns, prices, baseline, conflicts."""
 
 import copy
+import importlib
 
 import pytest
 
@@ -252,3 +253,40 @@ def test_band_that_no_combination_of_schemes_can_hit_is_named():
     result = run(document)
     assert result["status"] == "infeasible"
     assert "RX1's fair-share band (£900k to £1.1m) cannot be met" in result["conflicts"][0]
+
+
+def test_a_portfolio_that_slips_a_limit_is_re_solved_with_tight_tolerances(monkeypatch):
+    solve_module = importlib.import_module("optimiser.solve")
+
+    calls, checks = [], []
+    real_run, real_violations = solve_module.run, solve_module.violations
+
+    def spy_run(model, **kwargs):
+        calls.append(kwargs.get("tight", False))
+        return real_run(model, **kwargs)
+
+    def first_check_fails(problem, chosen, rules):
+        checks.append(1)
+        return (
+            ["2026/27 spend exceeds its limit by £0.03"]
+            if len(checks) == 1
+            else real_violations(problem, chosen, rules)
+        )
+
+    monkeypatch.setattr(solve_module, "run", spy_run)
+    monkeypatch.setattr(solve_module, "violations", first_check_fails)
+    document = snapshot([scheme("A"), scheme("B", profile={"2027/28": 500_000})])
+    result = run(document, price_rules=False)
+    assert calls == [False, True]
+    assert result["status"] == "optimal"
+
+
+def test_a_portfolio_that_still_breaks_a_rule_is_an_error_not_a_result(monkeypatch):
+    solve_module = importlib.import_module("optimiser.solve")
+    from optimiser import SolverFailed
+
+    monkeypatch.setattr(
+        solve_module, "violations", lambda *args: ["2026/27 spend exceeds its limit"]
+    )
+    with pytest.raises(SolverFailed, match="breaks a rule"):
+        solve(snapshot([scheme("A")]), SolveOptions(price_rules=False))

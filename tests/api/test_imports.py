@@ -1,0 +1,77 @@
+"""POST /schemes/import: one transaction; any bad row means nothing is written."""
+
+from tests.conftest import scheme_body
+
+API = "/api/v1/schemes"
+
+
+def row(**overrides):
+    body = scheme_body(**overrides)
+    body.pop("system")
+    return body
+
+
+def total(client, world, who="admin"):
+    return client.get(API, headers=world.auth(who)).json()["total"]
+
+
+def test_import_creates_every_row_with_row_dependencies(client, world):
+    before = total(client, world)
+    body = {"system": "SYA", "submit": True, "schemes": [
+        row(title="Network"), row(title="Pathology", depends_on_rows=[0]), row(title="Ambulance", organisation="RAM"),
+    ]}  # fmt: skip
+    response = client.post(f"{API}/import", json=body, headers=world.auth("admin"))
+    assert response.status_code == 200, response.text
+    ids = response.json()["ids"]
+    assert response.json()["created"] == 3 and total(client, world) == before + 3
+    pathology = client.get(f"{API}/{ids[1]}", headers=world.auth("admin")).json()
+    assert pathology["depends_on"] == [ids[0]] and pathology["status"] == "submitted"
+    events = client.get(
+        "/api/v1/audit",
+        params={"entity": "scheme", "entity_id": ids[2]},
+        headers=world.auth("admin"),
+    ).json()
+    assert [e["action"] for e in events["items"]] == ["import"]
+
+
+def test_one_bad_row_writes_nothing_and_every_problem_is_named(client, world):
+    before = total(client, world)
+    body = {"system": "SYA", "schemes": [
+        row(title="Fine"), row(category="roads"), row(organisation="RB1"), row(depends_on_rows=[7]),
+        row(depends_on=[987654]),
+    ]}  # fmt: skip
+    response = client.post(f"{API}/import", json=body, headers=world.auth("admin"))
+    assert response.status_code == 422
+    assert {e["loc"] for e in response.json()["errors"]} == {"body.schemes[1].category"}
+    body["schemes"][1]["category"] = "digital"
+    response = client.post(f"{API}/import", json=body, headers=world.auth("admin"))
+    assert response.status_code == 422
+    assert {e["loc"] for e in response.json()["errors"]} == {
+        "body.schemes[2].organisation", "body.schemes[3].depends_on_rows[0]", "body.schemes[4].depends_on[0]"
+    }  # fmt: skip
+    assert total(client, world) == before
+
+
+def test_row_cycles_and_other_organisations_are_refused(client, world):
+    cycle = {"system": "SYA", "schemes": [row(depends_on_rows=[1]), row(depends_on_rows=[0])]}
+    response = client.post(f"{API}/import", json=cycle, headers=world.auth("trust_a1"))
+    assert response.status_code == 422 and "cycle" in response.json()["errors"][0]["msg"]
+    other = {"system": "SYA", "schemes": [row(organisation="RA2")]}
+    response = client.post(f"{API}/import", json=other, headers=world.auth("trust_a1"))
+    assert response.status_code == 422
+    assert "own organisation" in response.json()["errors"][0]["msg"]
+    for who in ("finance_a", "viewer_a", "assessor_a"):
+        assert client.post(f"{API}/import", json=other, headers=world.auth(who)).status_code == 403
+    outside = {"system": "SYB", "schemes": [row(organisation="RB1")]}
+    assert (
+        client.post(f"{API}/import", json=outside, headers=world.auth("trust_a1")).status_code
+        == 403
+    )
+
+
+def test_dry_run_writes_nothing(client, world):
+    before = total(client, world)
+    body = {"system": "SYA", "dry_run": True, "schemes": [row()]}
+    response = client.post(f"{API}/import", json=body, headers=world.auth("trust_a1"))
+    assert response.json() == {"dry_run": True, "created": 0, "ids": []}
+    assert total(client, world) == before
