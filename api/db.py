@@ -1,6 +1,7 @@
 """Engine, session factory and the declarative base shared by every model."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -80,9 +81,10 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
-    """The request's session: commits when the request succeeds, rolls back otherwise."""
-    session = get_sessionmaker()()
+@contextmanager
+def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
+    """A session that commits if the block succeeds and rolls back if it raises."""
+    session = factory()
     try:
         yield session
         session.commit()
@@ -91,6 +93,12 @@ def get_session() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def get_session() -> Iterator[Session]:
+    """The request's session: commits when the request succeeds, rolls back otherwise."""
+    with unit_of_work(get_sessionmaker()) as session:
+        yield session
 
 
 def end_read_phase(session: Session) -> None:

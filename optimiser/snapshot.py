@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optimiser.errors import SnapshotInvalid
+from optimiser.graphs import find_cycle
 from optimiser.money import Money
 
 CRITERIA = ("strategic_fit", "safety_quality", "value_for_money", "deliverability")
@@ -167,33 +168,8 @@ def _rule_errors(snapshot: Snapshot) -> list[dict[str, str]]:
             elif dependency == scheme.id:
                 error(f"{here}.depends_on[{position}]", "a scheme cannot depend on itself")
     if not errors:
-        cycle = _find_cycle({s.id: s.depends_on for s in snapshot.schemes})
+        cycle = find_cycle({s.id: s.depends_on for s in snapshot.schemes})
         if cycle:
             first = index_of[cycle[0]]
             error(f"$.schemes[{first}].depends_on", "dependency cycle: " + " -> ".join(cycle))
     return errors
-
-
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """A dependency cycle as a path of ids (first == last), or None. Iterative DFS."""
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    for root in sorted(graph):
-        if root in state:
-            continue
-        stack = [(root, iter(sorted(graph[root])))]
-        path = [root]
-        state[root] = 1
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                state[node] = 2
-                stack.pop()
-                path.pop()
-            elif state.get(child) == 1:
-                return [*path[path.index(child) :], child]
-            elif child not in state:
-                state[child] = 1
-                path.append(child)
-                stack.append((child, iter(sorted(graph.get(child, ())))))
-    return None

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from api.db import get_session, make_engine
+from api.db import get_session, make_engine, unit_of_work
 from api.main import create_app
 from api.migrate import upgrade
 
@@ -73,15 +73,8 @@ def client(connection: Connection) -> Iterator[TestClient]:
     app = create_app()
 
     def test_session() -> Iterator[Session]:
-        session = _session(connection)
-        try:
+        with unit_of_work(lambda: _session(connection)) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     app.dependency_overrides[get_session] = test_session
     with TestClient(app) as client:

@@ -9,6 +9,7 @@ from api.schemes import repository
 from api.schemes.models import Scheme, SchemeCost
 from api.schemes.schemas import SchemeImport, SchemeImportResult
 from api.systems import repository as systems_repository
+from optimiser.graphs import find_cycle
 
 
 def import_schemes(
@@ -62,7 +63,7 @@ def import_schemes(
                     )
                 )
     if not errors:
-        cycle = _row_cycle(body)
+        cycle = find_cycle({i: row.depends_on_rows for i, row in enumerate(body.schemes)})
         if cycle is not None:
             errors.append(
                 field_error(
@@ -107,26 +108,3 @@ def import_schemes(
     )  # fmt: skip
     session.flush()
     return SchemeImportResult(dry_run=False, created=len(schemes), ids=[s.id for s in schemes])
-
-
-def _row_cycle(body: SchemeImport) -> list[int] | None:
-    """A cycle among the import's row-to-row dependencies (existing schemes cannot point back)."""
-    graph = {i: row.depends_on_rows for i, row in enumerate(body.schemes)}
-    state: dict[int, int] = {}
-    for root in graph:
-        if root in state:
-            continue
-        path, stack = [root], [iter(graph[root])]
-        state[root] = 1
-        while stack:
-            child = next(stack[-1], None)
-            if child is None:
-                state[path.pop()] = 2
-                stack.pop()
-            elif state.get(child) == 1:
-                return [*path[path.index(child) :], child]
-            elif child not in state:
-                state[child] = 1
-                path.append(child)
-                stack.append(iter(graph[child]))
-    return None

@@ -42,8 +42,9 @@ class SchemeFields(RequestModel):
         return self
 
 
-class SchemeCreate(SchemeFields):
-    system: str
+class SchemeNew(SchemeFields):
+    """A new scheme's fields, with the required ones required."""
+
     organisation: str
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=20000)
@@ -59,6 +60,10 @@ class SchemeCreate(SchemeFields):
         if self.mandatory and not self.mandatory_reason:
             raise ValueError("mandatory_reason is required when mandatory is true")
         return self
+
+
+class SchemeCreate(SchemeNew):
+    system: str
 
 
 class SchemeUpdate(SchemeFields):
@@ -109,25 +114,10 @@ def total(profile: dict[str, Decimal]) -> Decimal:
     return sum(profile.values(), Decimal("0.00"))
 
 
-class SchemeImportRow(SchemeFields):
+class SchemeImportRow(SchemeNew):
     """One scheme of a bulk import; `depends_on_rows` names other rows of the same import (0-based)."""
 
-    organisation: str
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=20000)
-    category: Category
-    cost_profile: CostProfile
-    business_case_stage: BusinessCaseStage = "none"
-    mandatory: bool = False
-    depends_on: list[int] = Field(default_factory=list)
     depends_on_rows: list[int] = Field(default_factory=list)
-    max_deferral_years: int = Field(default=0, ge=0, le=MAX_DEFERRAL_YEARS)
-
-    @model_validator(mode="after")
-    def _mandatory_has_reason(self) -> Self:
-        if self.mandatory and not self.mandatory_reason:
-            raise ValueError("mandatory_reason is required when mandatory is true")
-        return self
 
 
 class SchemeImport(RequestModel):

@@ -20,6 +20,7 @@ from api.schemes import repository
 from api.schemes.models import Scheme, SchemeCost
 from api.schemes.schemas import SchemeCreate, SchemePage, SchemeRead, SchemeUpdate, Scores, total
 from api.systems import repository as systems_repository
+from optimiser.graphs import find_cycle
 
 EDITABLE_STATUSES = ("draft", "submitted")
 # action -> (statuses it may start from, status it leads to)
@@ -141,7 +142,7 @@ def _check_dependencies(
     if scheme.id is not None:
         graph = repository.dependency_graph(session, system_id=system_id)
         graph[scheme.id] = set(depends_on)
-        cycle = _find_cycle(graph, scheme.id)
+        cycle = find_cycle(graph)  # the graph was acyclic, so any cycle runs through this scheme
         if cycle:
             path = " -> ".join(str(i) for i in cycle)
             raise InvalidInput(
@@ -149,21 +150,6 @@ def _check_dependencies(
                 errors=[field_error("body.depends_on", f"forms a cycle {path}")],
             )
     return [found[i] for i in dict.fromkeys(depends_on)]
-
-
-def _find_cycle(graph: dict[int, set[int]], start: int) -> list[int] | None:
-    """A path from `start` back to itself through the dependency graph, if there is one."""
-    stack = [(start, [start])]
-    seen: set[int] = set()
-    while stack:
-        node, path = stack.pop()
-        for nxt in sorted(graph.get(node, ())):
-            if nxt == start:
-                return [*path, start]
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append((nxt, [*path, nxt]))
-    return None
 
 
 def _apply(scheme: Scheme, fields: dict) -> None:

@@ -1,6 +1,5 @@
 """`capital`: administer the service, solve snapshots offline, and talk to a server."""
 
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -28,19 +27,10 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-@contextmanager
 def _transaction():
-    from api.db import get_sessionmaker
+    from api.db import get_sessionmaker, unit_of_work
 
-    session = get_sessionmaker()()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return unit_of_work(get_sessionmaker())
 
 
 @db_app.command("upgrade")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from api.audit.models import AuditEvent
-from api.db import get_session, make_engine
+from api.db import get_session, make_engine, unit_of_work
 from api.main import create_app
 from api.migrate import upgrade
 from tests.conftest import scheme_body
@@ -35,15 +35,8 @@ def test_concurrent_writers_exactly_one_wins(scratch_database_url):
     app = create_app()
 
     def real_session():
-        session = factory()
-        try:
+        with unit_of_work(factory) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     app.dependency_overrides[get_session] = real_session
     headers = {"Authorization": f"Bearer {token}"}
