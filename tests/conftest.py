@@ -10,12 +10,19 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from api.db import get_session, make_engine, unit_of_work
 from api.main import create_app
 from api.migrate import upgrade
+
+# CI explores the same examples every run, so a red build is reproducible; locally each run
+# explores new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
