@@ -19,7 +19,9 @@ from api.systems.schemas import (
 
 def system_view(system: System) -> SystemRead:
     return SystemRead(
-        code=system.code, name=system.name, organisations=[o.code for o in system.organisations]
+        code=system.code,
+        name=system.name,
+        organisations=sorted(o.code for o in system.organisations),
     )
 
 
@@ -28,7 +30,7 @@ def organisation_view(organisation: Organisation) -> OrganisationRead:
         code=organisation.code,
         name=organisation.name,
         kind=organisation.kind,
-        systems=[s.code for s in organisation.systems],
+        systems=sorted(s.code for s in organisation.systems),
     )
 
 

@@ -107,6 +107,34 @@ class CapitalClient:
     def list_systems(self) -> list[models.System]:
         return [models.System.model_validate(s) for s in self._json("GET", "/systems")]
 
+    def get_system(self, code: str) -> models.System:
+        return models.System.model_validate(self._json("GET", f"/systems/{code}"))
+
+    def create_system(self, *, code: str, name: str) -> models.System:
+        """Administrators only."""
+        body = {"code": code, "name": name}
+        return models.System.model_validate(self._json("POST", "/systems", json_body=body))
+
+    def update_system(self, code: str, *, name: str) -> models.System:
+        body = {"name": name}
+        return models.System.model_validate(self._json("PATCH", f"/systems/{code}", json_body=body))
+
+    def get_organisation(self, code: str) -> models.Organisation:
+        return models.Organisation.model_validate(self._json("GET", f"/organisations/{code}"))
+
+    def create_organisation(
+        self, *, code: str, name: str, kind: str, systems: list[str]
+    ) -> models.Organisation:
+        """Administrators only; an organisation may belong to several systems."""
+        body = {"code": code, "name": name, "kind": kind, "systems": systems}
+        return models.Organisation.model_validate(
+            self._json("POST", "/organisations", json_body=body)
+        )
+
+    def update_organisation(self, code: str, **fields: Any) -> models.Organisation:
+        path = f"/organisations/{code}"
+        return models.Organisation.model_validate(self._json("PATCH", path, json_body=fields))
+
     def list_organisations(self, *, system: str | None = None) -> list[models.Organisation]:
         params = {"system": system} if system else None
         return [

@@ -148,3 +148,18 @@ def test_round_workflow_through_the_client(live, finance):
         finance.run_round(round_.id)
     events = finance.audit(entity="round", entity_id=round_.id)
     assert [e.action for e in events] == ["create", "agree"]
+
+
+def test_administration_through_the_client(live):
+    with CapitalClient(live.url, live.tokens["admin"]) as admin:
+        admin.create_system(code="QZZ", name="Client test system")
+        created = admin.create_organisation(
+            code="RZZ", name="Client test trust", kind="acute", systems=["QZZ", "QWV"]
+        )
+        assert created.systems == ["QWV", "QZZ"]
+        assert admin.update_organisation("RZZ", name="Renamed").name == "Renamed"
+        assert admin.update_system("QZZ", name="Renamed system").name == "Renamed system"
+        assert "RZZ" in admin.get_system("QZZ").organisations
+        assert admin.get_organisation("RZZ").kind == "acute"
+    with CapitalClient(live.url, live.tokens["ics_finance"]) as finance, pytest.raises(Forbidden):
+        finance.create_system(code="QYY", name="not allowed")
