@@ -1,5 +1,6 @@
 """OR-Library mknap1: published optima reproduced exactly, each constraint a year, each item a scheme."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,12 @@ import pytest
 from optimiser import SolveOptions, solve
 from tests.optimiser.checker import assert_valid
 
-MKNAP1 = Path(__file__).resolve().parents[3] / "shared" / "data" / "orlib" / "mknap1.txt"
+# The project's shared public benchmark data sits beside the repository (../shared/data),
+# as it does in CI; CAPITAL_SHARED_DATA points elsewhere if a clone lives somewhere else.
+SHARED_DATA = Path(
+    os.environ.get("CAPITAL_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
+)
+MKNAP1 = SHARED_DATA / "orlib" / "mknap1.txt"
 
 
 def read_mknap(path: Path) -> list[dict]:
