@@ -1,20 +1,14 @@
 """Exact money for the optimiser's documents: Decimal with at most 2 dp, JSON numbers."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, PlainSerializer
-
-PENNY = Decimal("0.01")
 
 
 def to_json_number(value: Decimal) -> int | float:
     # Amounts have at most 2 dp and stay below 1e13, so the shortest float text is exact.
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-def pounds(value: float | Decimal) -> Decimal:
-    return Decimal(str(value)).quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
 def format_pounds(value: Decimal | float) -> str:

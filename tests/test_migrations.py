@@ -25,3 +25,30 @@ def test_models_and_migrations_agree(engine):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_the_database_itself_refuses_out_of_range_values(session):
+    """Defence in depth: even a write that bypasses the API cannot store nonsense."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from api import demo
+
+    demo.seed(session)
+    session.flush()
+    statements = [
+        "UPDATE scheme_costs SET amount = -1 WHERE scheme_id = (SELECT MIN(id) FROM schemes)",
+        "UPDATE schemes SET status = 'lost' WHERE id = (SELECT MIN(id) FROM schemes)",
+        "UPDATE schemes SET category = 'roads' WHERE id = (SELECT MIN(id) FROM schemes)",
+        "UPDATE assessments SET deliverability = 6 WHERE id = (SELECT MIN(id) FROM assessments)",
+        "UPDATE round_years SET reserve = envelope + 1",
+        "UPDATE users SET role = 'superuser'",
+        "UPDATE organisations SET kind = 'hospital'",
+    ]
+    for statement in statements:
+        savepoint = session.begin_nested()
+        with pytest.raises(IntegrityError):
+            session.execute(text(statement))
+            session.flush()
+        savepoint.rollback()

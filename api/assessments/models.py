@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, UTCDateTime, utcnow
@@ -13,7 +13,10 @@ class Assessment(Base):
     """One assessor's scores (0-5) for one scheme on the four criteria."""
 
     __tablename__ = "assessments"
-    __table_args__ = (UniqueConstraint("scheme_id", "assessor_id"),)
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "assessor_id"),
+        *(CheckConstraint(f"{c} BETWEEN 0 AND 5", name=f"{c}_0_to_5") for c in CRITERIA),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="CASCADE"), index=True)

@@ -2,10 +2,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Numeric, String
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, UTCDateTime, utcnow
+from api.schemes.models import one_of
 from api.systems.models import System
 
 ROUND_STATUSES = ("draft", "open", "closed", "agreed")
@@ -16,6 +17,15 @@ class Round(Base):
     """An allocation exercise for one system: envelope, fair shares, weights and rules."""
 
     __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint(one_of("status", ROUND_STATUSES), name="status"),
+        CheckConstraint(
+            one_of("fair_share_mode", ("off", "floor", "band", "soft")), name="fair_share_mode"
+        ),
+        CheckConstraint(
+            one_of("value_model", ("weighted_spend", "benefit_points")), name="value_model"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
@@ -56,6 +66,9 @@ class RoundYear(Base):
     """One financial year of a round's horizon: its envelope (CDEL) and top-sliced reserve."""
 
     __tablename__ = "round_years"
+    __table_args__ = (
+        CheckConstraint("reserve >= 0 AND reserve <= envelope", name="reserve_within_envelope"),
+    )
 
     round_id: Mapped[int] = mapped_column(
         ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True

@@ -12,7 +12,6 @@ Criterion = Literal["strategic_fit", "safety_quality", "value_for_money", "deliv
 FairShareMode = Literal["off", "floor", "band", "soft"]
 ValueModel = Literal["weighted_spend", "benefit_points"]
 RoundStatus = Literal["draft", "open", "closed", "agreed"]
-Ratio = float
 
 
 class CategoryLimit(RequestModel):
@@ -79,12 +78,6 @@ class FrontierRequest(RoundParameters):
 
 class AgreeRequest(RequestModel):
     run_id: int
-
-
-class YearAmounts(ResponseModel):
-    year: str
-    envelope: Money
-    reserve: Money
 
 
 class RoundRead(ResponseModel):

@@ -1,7 +1,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Numeric, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, UTCDateTime, utcnow
@@ -22,10 +22,26 @@ scheme_dependencies = Table(
 )
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL for "column is one of values": enumerations are enforced by the database too."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 class Scheme(Base):
     """A capital scheme an organisation asks its system to fund."""
 
     __tablename__ = "schemes"
+    __table_args__ = (
+        CheckConstraint(one_of("category", CATEGORIES), name="category"),
+        CheckConstraint(
+            one_of("business_case_stage", BUSINESS_CASE_STAGES), name="business_case_stage"
+        ),
+        CheckConstraint(
+            f"backlog_risk IS NULL OR {one_of('backlog_risk', BACKLOG_RISKS)}", name="backlog_risk"
+        ),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint("max_deferral_years BETWEEN 0 AND 5", name="max_deferral_years"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
@@ -76,6 +92,7 @@ class SchemeCost(Base):
     """Capital cost of a scheme in one financial year, in pounds to the penny."""
 
     __tablename__ = "scheme_costs"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
 
     scheme_id: Mapped[int] = mapped_column(
         ForeignKey("schemes.id", ondelete="CASCADE"), primary_key=True

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, UTCDateTime, utcnow
@@ -44,6 +44,9 @@ class Organisation(Base):
     """An NHS body or partner (ODS-style code)."""
 
     __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in ORGANISATION_KINDS)})", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)

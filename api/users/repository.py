@@ -15,7 +15,3 @@ def get_active_token(session: Session, *, token_hash: str) -> ApiToken | None:
 
 def get_user_by_name(session: Session, *, name: str) -> User | None:
     return session.scalars(select(User).where(User.name == name).order_by(User.id)).first()
-
-
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.id)))

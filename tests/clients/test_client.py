@@ -163,3 +163,25 @@ def test_administration_through_the_client(live):
         assert admin.get_organisation("RZZ").kind == "acute"
     with CapitalClient(live.url, live.tokens["ics_finance"]) as finance, pytest.raises(Forbidden):
         finance.create_system(code="QYY", name="not allowed")
+
+
+def test_assessment_through_the_client(live, trust):
+    scheme = trust.create_scheme(system="QWV", organisation="R0A", title="To be scored",
+                                 category="equipment", cost_profile={"2026/27": 50000})  # fmt: skip
+    trust.submit_scheme(scheme.id)
+    with CapitalClient(live.url, live.tokens["assessor"]) as assessor:
+        scored = assessor.assess(scheme.id, rationale="Clear need", strategic_fit=4, safety_quality=5,
+                                 value_for_money=3, deliverability=4)  # fmt: skip
+        assert scored.scheme_id == scheme.id
+        assert [a.rationale for a in assessor.list_assessments(scheme.id)] == ["Clear need"]
+        with pytest.raises(ValidationFailed) as invalid:
+            assessor.assess(
+                scheme.id,
+                rationale="x",
+                strategic_fit=9,
+                safety_quality=5,
+                value_for_money=3,
+                deliverability=4,
+            )
+        assert invalid.value.errors[0]["loc"] == "body.strategic_fit"
+    assert trust.get_scheme(scheme.id).scores.strategic_fit == 4
