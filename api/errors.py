@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -48,6 +49,35 @@ class PreconditionRequired(CapitalError):
 
 class InvalidInput(CapitalError):
     status, title = 422, "Validation failed"
+
+
+class FieldError(BaseModel):
+    loc: str
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type: str = "about:blank"
+    status: int
+    title: str
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+
+
+# Documented on every /api/v1 operation, so generated clients know the error shape.
+API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("Malformed request body"),
+    401: _problem_response("Missing or invalid bearer token"),
+    403: _problem_response("Role or scope does not allow this"),
+    404: _problem_response("No such resource"),
+    422: _problem_response("Validation failed; `errors` names each field"),
+}
 
 
 def field_error(loc: str, msg: str) -> dict[str, str]:

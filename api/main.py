@@ -5,7 +5,7 @@ from fastapi.routing import APIRoute
 
 from api.assessments.router import router as assessments_router
 from api.audit.router import router as audit_router
-from api.errors import install_error_handlers
+from api.errors import API_ERROR_RESPONSES, install_error_handlers
 from api.rounds.router import router as rounds_router
 from api.schemes.router import router as schemes_router
 from api.systems.router import router as systems_router
@@ -27,7 +27,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     for router in (systems_router, schemes_router, assessments_router, rounds_router, audit_router):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
 
     @app.get("/health", tags=["health"], operation_id="health")
     def health() -> dict[str, str]:

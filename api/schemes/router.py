@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import CurrentUser, SessionDep
+from api.errors import API_ERROR_RESPONSES
 from api.schemes import imports, service
 from api.schemes.schemas import (
     Category,
@@ -16,6 +17,12 @@ from api.schemes.schemas import (
 )
 
 router = APIRouter(prefix="/schemes", tags=["schemes"])
+
+VERSIONED = {
+    409: API_ERROR_RESPONSES[404] | {"description": "The scheme's status does not allow this"},
+    412: API_ERROR_RESPONSES[404] | {"description": "Stale If-Match: someone changed the scheme"},
+    428: API_ERROR_RESPONSES[404] | {"description": "If-Match is required"},
+}
 
 IfMatch = Annotated[
     str | None, Header(description="The scheme's version as last read, e.g. 3 (required).")
@@ -71,7 +78,7 @@ def get_scheme(
     return _with_etag(response, service.read_scheme(session, scheme))
 
 
-@router.patch("/{scheme_id}", operation_id="schemes_update")
+@router.patch("/{scheme_id}", operation_id="schemes_update", responses=VERSIONED)
 def update_scheme(
     session: SessionDep,
     principal: CurrentUser,

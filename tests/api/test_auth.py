@@ -62,3 +62,11 @@ def test_operation_ids_are_stable(client):
     spec = client.get("/openapi.json").json()
     ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
     assert {"schemes_list", "schemes_create", "schemes_update", "assessments_put"} <= ids
+
+
+def test_openapi_documents_problem_details_on_api_operations(client):
+    spec = client.get("/openapi.json").json()
+    update = spec["paths"]["/api/v1/schemes/{scheme_id}"]["patch"]["responses"]
+    assert {"401", "403", "404", "412", "422", "428"} <= set(update)
+    assert "application/problem+json" in update["422"]["content"]
+    assert spec["components"]["schemas"]["Problem"]["required"] == ["status", "title", "detail"]
