@@ -275,3 +275,24 @@ def test_other_systems_cannot_see_or_run_the_round(client, demo_world, session):
         client.post(f"/api/v1/rounds/{round_id}/runs", json={}, headers=headers).status_code == 403
     )
     assert client.get("/api/v1/rounds", headers=headers).json() == []
+
+
+def test_round_status_and_versions(client, demo_world):
+    finance = demo_world.auth("ics_finance")
+    round_ = client.post("/api/v1/rounds", json=ROUND, headers=finance).json()
+    path = f"/api/v1/rounds/{round_['id']}"
+    opened = client.patch(
+        path, json={"status": "open"}, headers={**finance, "If-Match": str(round_["version"])}
+    )
+    assert opened.status_code == 200 and opened.json()["status"] == "open"
+    stale = client.patch(
+        path, json={"name": "x"}, headers={**finance, "If-Match": str(round_["version"])}
+    )
+    assert stale.status_code == 412
+    closed = client.patch(path, json={"status": "closed"}, headers=finance).json()
+    assert closed["status"] == "closed"
+    assert client.patch(path, json={"name": "too late"}, headers=finance).status_code == 409
+    # a closed round can still be run (and then agreed); only agreement ends the runs
+    assert client.post(f"{path}/runs", json={}, headers=finance).status_code == 201
+    # agreement happens only through /agree, with a run
+    assert client.patch(path, json={"status": "agreed"}, headers=finance).status_code == 422

@@ -290,3 +290,25 @@ def test_a_portfolio_that_still_breaks_a_rule_is_an_error_not_a_result(monkeypat
     )
     with pytest.raises(SolverFailed, match="breaks a rule"):
         solve(snapshot([scheme("A")]), SolveOptions(price_rules=False))
+
+
+def test_a_solver_stopped_by_its_time_limit_says_so():
+    from benchmarks.generator import generate_round
+
+    document = generate_round(1000, seed=1)
+    result = solve(
+        document, SolveOptions(time_limit_s=0.05, price_rules=False, baseline=False)
+    ).to_document()
+    assert result["status"] in ("feasible", "time_limit")
+    if result["status"] == "feasible":
+        assert result["gap"] > 1e-4
+        assert_valid(document, result)
+    else:
+        assert result["objective"] is None
+        assert all(
+            "ran out of time" in s["reason"]
+            for s in result["schemes"]
+            if s["outcome"] == "not_funded"
+            and "gateway" not in s["reason"]
+            and "not scored" not in s["reason"]
+        )
