@@ -68,9 +68,10 @@ def funded_reason(
             f"funded from {start}: score {entry.score:.2f}, "
             f"{_ordinal(rank)} of {count} eligible schemes by value per £"
         )
+    before = _without(problem, current, entry.id, option)
+    text += "".join(f"; {why}" for why in _needed_for(problem, chosen, before, entry))
     if option.deferral:
         others = {k: v for k, v in chosen.items() if k != entry.id}
-        before = _without(problem, current, entry.id, option)
         blocked = breaches(problem, others, before, entry.id, entry.options[0])
         delay = _plural(option.deferral, "year")
         if blocked:
@@ -82,6 +83,30 @@ def funded_reason(
         else:
             text += f"; deferred {delay} to make room for other schemes"
     return text
+
+
+def _needed_for(
+    problem: Problem, chosen: dict[str, Option], without: Totals, entry: SchemeEntry
+) -> list[str]:
+    """Rules the portfolio would break without this scheme: why a lower-ranked scheme is in."""
+    scheme = entry.scheme
+    needs = []
+    dependents = sorted(k for k in chosen if entry.id in problem.entry(k).scheme.depends_on)
+    if dependents:
+        needs.append(f"funded schemes depend on it ({', '.join(dependents)})")
+    floor = problem.floors.get(scheme.organisation)
+    allocated = without.by_organisation.get(scheme.organisation, Decimal(0))
+    if (
+        problem.snapshot.fair_share_mode in ("floor", "band")
+        and floor is not None
+        and allocated < floor
+    ):
+        needs.append(f"needed for {scheme.organisation}'s fair-share floor of {fmt(floor)}")
+    limit = problem.snapshot.category_limits.get(scheme.category)
+    minimum = limit.min if limit is not None else None
+    if minimum is not None and without.by_category.get(scheme.category, Decimal(0)) < minimum:
+        needs.append(f"needed for the {scheme.category} minimum of {fmt(minimum)}")
+    return needs
 
 
 def reserve_reason(

@@ -312,3 +312,18 @@ def test_a_solver_stopped_by_its_time_limit_says_so():
             and "gateway" not in s["reason"]
             and "not scored" not in s["reason"]
         )
+
+
+def test_funded_reasons_say_which_rule_needs_a_lower_ranked_scheme():
+    document = snapshot(
+        [scheme("A", organisation="RX1", scores={**SCORES, "strategic_fit": 5}),
+         scheme("B", organisation="RX2", category="digital", scores={**SCORES, "strategic_fit": 1}),
+         scheme("C", organisation="RX1", profile={"2027/28": 300_000}, depends_on=["D"]),
+         scheme("D", organisation="RX1", profile={"2027/28": 200_000}, scores={**SCORES, "strategic_fit": 0})],
+        fair_share_mode="floor", tolerance_pct=50, fair_shares={"RX1": 0.7, "RX2": 0.3},
+        category_limits={"digital": {"min": 500_000}},
+    )  # fmt: skip
+    schemes = by_id(run(document))
+    assert "needed for RX2's fair-share floor of £600k" in schemes["B"]["reason"]
+    assert "needed for the digital minimum of £500k" in schemes["B"]["reason"]
+    assert "funded schemes depend on it (C)" in schemes["D"]["reason"]
