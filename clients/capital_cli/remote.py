@@ -227,7 +227,8 @@ def rounds_run(
                 for y, a in round_.envelope.items()
             }
         run = client.run_round(round_id, **{k: v for k, v in overrides.items() if v is not None})
-    _show(run)
+        titles = _titles(client, run)
+    _show(run, titles)
 
 
 @runs_app.command("show")
@@ -240,10 +241,11 @@ def runs_show(
     """A run's outcomes with reasons, spend by year and fair shares."""
     with connect(url, token) as client:
         run = client.get_run(run_id)
+        titles = {} if as_json else _titles(client, run)
     if as_json:
         typer.echo(json.dumps(run.model_dump(mode="json"), indent=1))
         return
-    _show(run)
+    _show(run, titles)
 
 
 @runs_app.command("export")
@@ -263,22 +265,35 @@ def runs_export(
     console.print(f"run {run_id} report written to {path}")
 
 
-def _show(run) -> None:
+def _number(value) -> str:
+    return "n/a" if value is None else f"{float(value):,.2f}"
+
+
+def _titles(client: CapitalClient, run) -> dict[str, str]:
+    """Scheme titles for a run's table (the run itself holds only ids)."""
+    system = client.get_round(run.round_id).system
+    return {str(s.id): s.title for s in client.iter_schemes(system=system)}
+
+
+def _show(run, titles: dict[str, str]) -> None:
     result = run.result
+    objective = _number(result["objective"])
+    gap = "n/a" if result["gap"] is None else f"{float(result['gap']):.2e}"
     console.print(f"[bold]Run {run.id}[/bold] of round {run.round_id}: {result['status']}, "
-                  f"objective {result['objective']}, gap {result['gap']}, solver {run.solver}")  # fmt: skip
+                  f"objective {objective}, gap {gap}, solver {run.solver}")  # fmt: skip
     for conflict in result.get("conflicts", []):
         console.print(f"[red]conflict:[/red] {conflict}")
     outcomes = Table(title="Schemes")
-    for column in ("scheme", "outcome", "start", "reason"):
-        outcomes.add_column(column)
+    for column in ("scheme", "title", "outcome", "start", "reason"):
+        outcomes.add_column(column, ratio={"title": 2, "reason": 3}.get(column))
     order = {"funded": 0, "reserve": 1, "not_funded": 2}
     for scheme in sorted(
         result["schemes"], key=lambda s: (order[s["outcome"]], s.get("reserve_rank") or 0)
     ):
         outcomes.add_row(
-            scheme["id"], scheme["outcome"], scheme.get("start_year") or "", scheme["reason"]
-        )
+            scheme["id"], titles.get(scheme["id"], ""), scheme["outcome"],
+            scheme.get("start_year") or "", scheme["reason"],
+        )  # fmt: skip
     console.print(outcomes)
     years = Table(title="Spend by year")
     for column in ("year", "envelope", "reserve", "limit", "spend", "headroom"):
@@ -302,5 +317,6 @@ def _show(run) -> None:
     console.print(shares)
     price = result.get("price_of_rules") or {}
     greedy = result.get("greedy") or {}
-    console.print(f"price of fair shares: {price.get('fair_shares')}; of category limits: {price.get('category_limits')}; "
-                  f"greedy baseline objective {greedy.get('objective')} ({greedy.get('funded')} funded)")  # fmt: skip
+    console.print(f"value given up to fair shares: {_number(price.get('fair_shares'))}; "
+                  f"to category limits: {_number(price.get('category_limits'))}; greedy baseline "
+                  f"(fund by score per £): {_number(greedy.get('objective'))} with {greedy.get('funded')} funded")  # fmt: skip
