@@ -5,6 +5,8 @@ import secrets
 
 from sqlalchemy.orm import Session
 
+from api.audit import service as audit
+from api.db import utcnow
 from api.errors import InvalidInput, NotAuthenticated
 from api.systems import repository as systems_repository
 from api.users import repository
@@ -67,3 +69,15 @@ def authenticate(session: Session, *, token: str) -> User:
     if record is None or not record.user.active:
         raise NotAuthenticated("The bearer token is not valid.")
     return record.user
+
+
+def revoke_tokens(session: Session, *, user_id: int) -> int:
+    """Revoke every active token of a user (e.g. when someone leaves); how many were revoked."""
+    if session.get(User, user_id) is None:
+        raise InvalidInput(f"no user with id {user_id}")
+    tokens = repository.active_tokens(session, user_id=user_id)
+    for token in tokens:
+        token.revoked_at = utcnow()
+    audit.record(session, actor=None, action="revoke_tokens", entity="user", entity_id=user_id,
+                 after={"revoked": len(tokens)})  # fmt: skip
+    return len(tokens)

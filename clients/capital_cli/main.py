@@ -87,6 +87,35 @@ def users_create(
     typer.echo(token)
 
 
+@users_app.command("list")
+def users_list() -> None:
+    """Every user with their role, scope and number of active tokens."""
+    from api.users import repository
+
+    with _transaction() as session:
+        for user in repository.list_users(session):
+            scope = " ".join(filter(None, [user.system and f"system={user.system.code}",
+                                           user.organisation and f"organisation={user.organisation.code}"]))  # fmt: skip
+            tokens = len(repository.active_tokens(session, user_id=user.id))
+            typer.echo(f"{user.id:>5}  {user.role:<12} {user.name}  {scope}  tokens={tokens}")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    user_id: int = typer.Option(..., "--id", help="The user's id (see `capital users list`)."),
+) -> None:
+    """Revoke every active token of a user; they can no longer call the API."""
+    from api.errors import CapitalError
+    from api.users import service
+
+    try:
+        with _transaction() as session:
+            count = service.revoke_tokens(session, user_id=user_id)
+    except CapitalError as exc:
+        fail(exc.detail)
+    typer.echo(f"revoked {count} token(s) of user {user_id}")
+
+
 @app.command()
 def demo() -> None:
     """Load the demo system if the database is empty, and print a fresh token for each role."""

@@ -84,3 +84,29 @@ def test_users_create_mistakes_exit_2_without_traceback(migrated, args, message)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_users_list_and_revoke(migrated):
+    assert capital(migrated, "demo").returncode == 0
+    created = capital(
+        migrated, "users", "create", "--name", "Leaver", "--role", "viewer", "--system", "QWV"
+    )
+    token = created.stdout.strip().splitlines()[-1]
+    listed = capital(migrated, "users", "list")
+    line = next(line for line in listed.stdout.splitlines() if "Leaver" in line)
+    user_id = line.split()[0]
+    assert "system=QWV" in line and "tokens=1" in line
+    with _client_for(migrated) as client:
+        assert (
+            client.get("/api/v1/systems", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
+    revoked = capital(migrated, "users", "revoke", "--id", user_id)
+    assert revoked.returncode == 0 and "revoked 1 token(s)" in revoked.stdout
+    with _client_for(migrated) as client:
+        assert (
+            client.get("/api/v1/systems", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 401
+        )
+    unknown = capital(migrated, "users", "revoke", "--id", "999999")
+    assert unknown.returncode == 2 and "no user with id 999999" in unknown.stderr
