@@ -39,18 +39,6 @@ def describe(problem: Problem, breach: Breach) -> str:
     raise ValueError(breach.rule)
 
 
-def _without(problem: Problem, current: Totals, scheme_id: str, option: Option) -> Totals:
-    entry = problem.entry(scheme_id)
-    by_year = list(current.by_year)
-    for t, amount in option.spend:
-        by_year[t] -= amount
-    by_organisation = dict(current.by_organisation)
-    by_organisation[entry.scheme.organisation] -= entry.cost
-    by_category = dict(current.by_category)
-    by_category[entry.scheme.category] -= entry.cost
-    return Totals(by_year, by_organisation, by_category)
-
-
 def funded_reason(
     problem: Problem,
     chosen: dict[str, Option],
@@ -68,7 +56,7 @@ def funded_reason(
             f"funded from {start}: score {entry.score:.2f}, "
             f"{_ordinal(rank)} of {count} eligible schemes by value per £"
         )
-    before = _without(problem, current, entry.id, option)
+    before = current.moved(problem, entry.id, option, sign=-1)
     text += "".join(f"; {why}" for why in _needed_for(problem, chosen, before, entry))
     if option.deferral:
         others = {k: v for k, v in chosen.items() if k != entry.id}

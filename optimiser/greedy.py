@@ -28,20 +28,8 @@ def greedy(problem: Problem) -> GreedyOutcome:
             fitting = entry.options[0]  # mandatory regardless; rules_met will say what broke
         if fitting is not None:
             chosen[entry.id] = fitting
-            current = _add(current, problem, entry.id, fitting)
+            current = current.moved(problem, entry.id, fitting)
     return GreedyOutcome(chosen, objective(problem, chosen), _rules_met(problem, current))
-
-
-def _add(current, problem: Problem, scheme_id: str, option: Option):
-    entry = problem.entry(scheme_id)
-    for t, amount in option.spend:
-        current.by_year[t] += amount
-    organisation, category = entry.scheme.organisation, entry.scheme.category
-    current.by_organisation[organisation] = (
-        current.by_organisation.get(organisation, Decimal(0)) + entry.cost
-    )
-    current.by_category[category] = current.by_category.get(category, Decimal(0)) + entry.cost
-    return current
 
 
 def _rules_met(problem: Problem, current) -> bool:

@@ -14,6 +14,20 @@ class Totals:
     by_organisation: dict[str, Decimal]
     by_category: dict[str, Decimal]
 
+    def moved(self, problem: Problem, scheme_id: str, option: Option, sign: int = 1) -> "Totals":
+        """New totals with one scheme's option added (sign 1) or taken out (sign -1)."""
+        entry = problem.entry(scheme_id)
+        by_year = list(self.by_year)
+        for t, amount in option.spend:
+            by_year[t] += sign * amount
+        by_organisation, by_category = dict(self.by_organisation), dict(self.by_category)
+        organisation, category = entry.scheme.organisation, entry.scheme.category
+        by_organisation[organisation] = (
+            by_organisation.get(organisation, Decimal(0)) + sign * entry.cost
+        )
+        by_category[category] = by_category.get(category, Decimal(0)) + sign * entry.cost
+        return Totals(by_year, by_organisation, by_category)
+
 
 @dataclass(frozen=True)
 class Breach:
@@ -25,6 +39,7 @@ class Breach:
 
 
 def totals(problem: Problem, chosen: dict[str, Option]) -> Totals:
+    """Spend by year, organisation and category of a portfolio."""
     by_year = [Decimal(0)] * len(problem.years)
     by_organisation: dict[str, Decimal] = defaultdict(Decimal)
     by_category: dict[str, Decimal] = defaultdict(Decimal)

@@ -12,8 +12,8 @@ from optimiser.errors import SolverFailed
 from optimiser.explain import funded_reason, reserve_reason, value_ranks
 from optimiser.greedy import greedy
 from optimiser.model import Rules, build, chosen_options
+from optimiser.portfolio import Totals, totals, violations
 from optimiser.portfolio import objective as portfolio_objective
-from optimiser.portfolio import totals, violations
 from optimiser.problem import Option, Problem, prepare
 from optimiser.result import (
     CategoryResult,
@@ -144,6 +144,7 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
             spend=sum(totals(problem, outcome.chosen).by_year, Decimal(0)),
             rules_met=outcome.rules_met,
         )
+    portfolio = totals(problem, main.chosen)
     return Result(
         status=main.status,
         objective=_round(main.objective),
@@ -157,10 +158,10 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
             mip_gap=options.mip_gap,
             time_limit_s=options.time_limit_s,
         ),
-        schemes=_scheme_results(problem, main),
-        by_year=_by_year(problem, main.chosen),
-        by_organisation=_by_organisation(problem, main.chosen),
-        by_category=_by_category(problem, main.chosen),
+        schemes=_scheme_results(problem, main, portfolio),
+        by_year=_by_year(problem, portfolio),
+        by_organisation=_by_organisation(problem, portfolio),
+        by_category=_by_category(problem, portfolio),
         price_of_rules=price,
         greedy=baseline,
         conflicts=conflicts,
@@ -182,9 +183,8 @@ def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum]) -> PriceOfRules:
     return PriceOfRules(fair_shares=price("fair_shares"), category_limits=price("category_limits"))
 
 
-def _scheme_results(problem: Problem, main: Optimum) -> list[SchemeResult]:
+def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[SchemeResult]:
     chosen = main.chosen
-    current = totals(problem, chosen)
     ranks = value_ranks(problem)
     reserve_order = sorted(
         (e for e in problem.eligible if e.id not in chosen),
@@ -234,8 +234,8 @@ def _scheme_results(problem: Problem, main: Optimum) -> list[SchemeResult]:
     return results
 
 
-def _by_year(problem: Problem, chosen: dict[str, Option]) -> list[YearResult]:
-    spend = totals(problem, chosen).by_year
+def _by_year(problem: Problem, portfolio: Totals) -> list[YearResult]:
+    spend = portfolio.by_year
     return [
         YearResult(
             year=year,
@@ -249,8 +249,8 @@ def _by_year(problem: Problem, chosen: dict[str, Option]) -> list[YearResult]:
     ]
 
 
-def _by_organisation(problem: Problem, chosen: dict[str, Option]) -> list[OrganisationResult]:
-    allocated = totals(problem, chosen).by_organisation
+def _by_organisation(problem: Problem, portfolio: Totals) -> list[OrganisationResult]:
+    allocated = portfolio.by_organisation
     shares = problem.snapshot.fair_shares
     rows = []
     for organisation in problem.organisations:
@@ -272,8 +272,8 @@ def _by_organisation(problem: Problem, chosen: dict[str, Option]) -> list[Organi
     return rows
 
 
-def _by_category(problem: Problem, chosen: dict[str, Option]) -> list[CategoryResult]:
-    allocated = totals(problem, chosen).by_category
+def _by_category(problem: Problem, portfolio: Totals) -> list[CategoryResult]:
+    allocated = portfolio.by_category
     limits = problem.snapshot.category_limits
     categories = sorted({e.scheme.category for e in problem.entries} | set(limits))
     return [
