@@ -6,12 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from api.audit import service as audit
-from api.db import utcnow
 from api.deps import Principal
-from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, field_error
+from api.errors import Conflict, InvalidInput, NotFound, field_error
 from api.rounds import repository, snapshot
 from api.rounds.fair_shares import compute_shares
 from api.rounds.models import Round, RoundYear, Run
@@ -30,8 +28,8 @@ from api.rounds.schemas import (
     YearDifference,
 )
 from api.schemes import repository as schemes_repository
-from api.schemes.service import parse_if_match
 from api.systems import repository as systems_repository
+from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, frontier, parse_snapshot, solve
 
 DEFAULT_WEIGHTS = dict.fromkeys(
@@ -206,8 +204,7 @@ def update_round(
     """Change a draft or open round's parameters, name or status."""
     round_ = get_round(session, principal=principal, round_id=round_id)
     _require_finance(principal, round_)
-    if if_match is not None and parse_if_match(if_match) != round_.version:
-        raise PreconditionFailed(f"Round {round_.id} is at version {round_.version}.")
+    check_version(round_, parse_if_match(if_match, required=False), what=f"Round {round_.id}")
     if round_.status not in EDITABLE:
         raise Conflict(f"A {round_.status} round cannot be changed.")
     before = _audit_view(round_)
@@ -223,12 +220,7 @@ def update_round(
         round_.name = body.name
     if body.status is not None:
         round_.status = body.status
-    round_id = round_.id
-    round_.updated_at = utcnow()
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise PreconditionFailed(f"Round {round_id} was changed by someone else.") from exc
+    flush_versioned(session, round_, what=f"Round {round_.id}")
     audit.record(session, actor=principal.user, action="update", entity="round", entity_id=round_.id,
                  system_id=round_.system_id, before=before, after=_audit_view(round_))  # fmt: skip
     return round_
@@ -489,15 +481,15 @@ def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeR
         scheme = schemes[scheme_id]
         if scheme.status == "approved":
             continue  # committed by an earlier round
-        scheme.status, scheme.updated_at = "approved", utcnow()
+        scheme.status = "approved"
         scheme.approved_run_id, scheme.approved_deferral_years = run.id, deferrals[str(scheme_id)]
-        session.flush()
+        flush_versioned(session, scheme, what=f"Scheme {scheme_id}")
         audit.record(session, actor=principal.user, action="approve", entity="scheme", entity_id=scheme.id,
                      system_id=scheme.system_id, before={"status": "submitted"},
                      after={"status": "approved", "round_id": round_.id, "run_id": run.id,
                             "deferral_years": scheme.approved_deferral_years})  # fmt: skip
-    round_.status, round_.agreed_run_id, round_.updated_at = "agreed", run.id, utcnow()
-    session.flush()
+    round_.status, round_.agreed_run_id = "agreed", run.id
+    flush_versioned(session, round_, what=f"Round {round_.id}")
     audit.record(session, actor=principal.user, action="agree", entity="round", entity_id=round_.id,
                  system_id=round_.system_id, before=before, after=_audit_view(round_))  # fmt: skip
     return round_

@@ -1,25 +1,22 @@
 """Scheme register: trusts record schemes; everyone in a system reads the submitted ones."""
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from api.assessments.models import CRITERIA
 from api.audit import service as audit
-from api.db import utcnow
 from api.deps import Principal
 from api.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     field_error,
 )
 from api.schemes import repository
 from api.schemes.models import Scheme, SchemeCost
 from api.schemes.schemas import SchemeCreate, SchemePage, SchemeRead, SchemeUpdate, Scores, total
 from api.systems import repository as systems_repository
+from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser.graphs import find_cycle
 
 EDITABLE_STATUSES = ("draft", "submitted")
@@ -197,45 +194,13 @@ def create_scheme(session: Session, *, principal: Principal, body: SchemeCreate)
     return scheme
 
 
-def parse_if_match(value: str | None) -> int:
-    """The version a writer last read, from `If-Match: 3` (quoted or weak forms accepted)."""
-    if value is None:
-        raise PreconditionRequired(
-            "Send If-Match with the version you last read, so no one else's change is lost."
-        )
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise InvalidInput(
-            "If-Match must be the scheme's version number.",
-            errors=[field_error("header.If-Match", "must be a version number like 3")],
-        )
-    return int(text)
-
-
-def _flush_versioned(session: Session, scheme: Scheme) -> None:
-    # The version column makes this UPDATE conditional on the version we read:
-    # a concurrent writer who committed first leaves us no row to update.
-    scheme_id = scheme.id
-    scheme.updated_at = utcnow()
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise PreconditionFailed(
-            f"Scheme {scheme_id} was changed by someone else; read it again and retry."
-        ) from exc
-
-
 def _editable(
     session: Session, *, principal: Principal, scheme_id: int, if_match: str | None
 ) -> Scheme:
     expected = parse_if_match(if_match)
     scheme = get_scheme(session, principal=principal, scheme_id=scheme_id)
     _require_writer(principal, system_id=scheme.system_id, organisation_id=scheme.organisation_id)
-    if scheme.version != expected:
-        raise PreconditionFailed(
-            f"Scheme {scheme.id} is at version {scheme.version}, not {expected}; "
-            "read it again and retry."
-        )
+    check_version(scheme, expected, what=f"Scheme {scheme.id}")
     return scheme
 
 
@@ -269,7 +234,7 @@ def update_scheme(
             session, scheme=scheme, system_id=scheme.system_id,
             depends_on=fields["depends_on"] or [],
         )  # fmt: skip
-    _flush_versioned(session, scheme)
+    flush_versioned(session, scheme, what=f"Scheme {scheme.id}")
     audit.record(
         session, actor=principal.user, action="update", entity="scheme", entity_id=scheme.id,
         system_id=scheme.system_id, before=before, after=_audit_view(scheme),
@@ -288,16 +253,13 @@ def change_status(
     """Submit a draft to its system, or withdraw a draft or submitted scheme."""
     scheme = get_scheme(session, principal=principal, scheme_id=scheme_id)
     _require_writer(principal, system_id=scheme.system_id, organisation_id=scheme.organisation_id)
-    if if_match is not None:
-        expected = parse_if_match(if_match)
-        if scheme.version != expected:
-            raise PreconditionFailed(f"Scheme {scheme.id} is at version {scheme.version}.")
+    check_version(scheme, parse_if_match(if_match, required=False), what=f"Scheme {scheme.id}")
     allowed, new_status = _TRANSITIONS[action]
     if scheme.status not in allowed:
         raise Conflict(f"A {scheme.status} scheme cannot be {new_status}.")
     before = _audit_view(scheme)
     scheme.status = new_status
-    _flush_versioned(session, scheme)
+    flush_versioned(session, scheme, what=f"Scheme {scheme.id}")
     audit.record(
         session, actor=principal.user, action=action, entity="scheme", entity_id=scheme.id,
         system_id=scheme.system_id, before=before, after=_audit_view(scheme),
