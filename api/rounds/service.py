@@ -30,7 +30,15 @@ from api.rounds.schemas import (
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
 from api.versioning import check_version, flush_versioned, parse_if_match
-from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, frontier, parse_snapshot, solve
+from optimiser import (
+    Snapshot,
+    SnapshotInvalid,
+    SolveOptions,
+    SolverFailed,
+    frontier,
+    parse_snapshot,
+    solve,
+)
 
 DEFAULT_WEIGHTS = dict.fromkeys(
     ("strategic_fit", "safety_quality", "value_for_money", "deliverability"), 0.25
@@ -231,7 +239,8 @@ class PreparedRun:
     """Everything a run needs, read from the database; solving it touches no database."""
 
     round_id: int
-    snapshot: dict[str, Any]
+    snapshot: dict[str, Any]  # the document stored with the run
+    problem: Snapshot  # the same, validated: what the optimiser solves
     excluded: list[dict[str, Any]]
     options: dict[str, Any]
     scheme_versions: dict[str, int]
@@ -253,7 +262,7 @@ def prepare_run(
     _check_parameters(parameters, organisations=_organisation_codes(round_.system))
     document, excluded = snapshot.assemble(session, round_=round_, parameters=parameters)
     try:
-        parse_snapshot(document)
+        problem = parse_snapshot(document)
     except SnapshotInvalid as exc:
         errors = []
         for error in exc.errors:
@@ -289,7 +298,7 @@ def prepare_run(
         )
     }
     return PreparedRun(
-        round_.id, document, excluded, options, versions, time.perf_counter() - started
+        round_.id, document, problem, excluded, options, versions, time.perf_counter() - started
     )
 
 
@@ -303,7 +312,7 @@ def solve_run(*, prepared: PreparedRun) -> dict[str, Any]:
     )
     started = time.perf_counter()
     try:
-        result = solve(prepared.snapshot, options).to_document()
+        result = solve(prepared.problem, options).to_document()
     except SolverFailed as exc:
         raise Conflict(f"The solver failed: {exc}") from exc
     prepared.solve_seconds = time.perf_counter() - started
@@ -381,7 +390,7 @@ def solve_frontier(*, prepared: PreparedRun, multipliers: list[float]) -> list[d
         mip_gap=prepared.options["mip_gap"], time_limit_s=prepared.options["time_limit_s"]
     )
     try:
-        points = frontier(prepared.snapshot, multipliers, options)
+        points = frontier(prepared.problem, multipliers, options)
     except SolverFailed as exc:
         raise Conflict(f"The solver failed: {exc}") from exc
     return [p.model_dump(mode="json") for p in points]
