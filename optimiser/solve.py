@@ -186,11 +186,8 @@ def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum]) -> PriceOfRules:
 def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[SchemeResult]:
     chosen = main.chosen
     ranks = value_ranks(problem)
-    reserve_order = sorted(
-        (e for e in problem.eligible if e.id not in chosen),
-        key=lambda e: (-e.value_per_pound, e.id),
-    )
-    reserve_rank = {e.id: rank for rank, e in enumerate(reserve_order, start=1)}
+    reserve_order = sorted((e.id for e in problem.eligible if e.id not in chosen), key=ranks.get)
+    reserve_rank = {scheme_id: rank for rank, scheme_id in enumerate(reserve_order, start=1)}
     results = []
     for entry in problem.entries:
         common = {"id": entry.id, "score": round(entry.score, 6)}
