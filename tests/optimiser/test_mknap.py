@@ -8,12 +8,13 @@ import pytest
 from optimiser import SolveOptions, solve
 from tests.optimiser.checker import assert_valid
 
-# The project's shared public benchmark data sits beside the repository (../shared/data),
-# as it does in CI; CAPITAL_SHARED_DATA points elsewhere if a clone lives somewhere else.
+# OR-Library's mknap1 (J. E. Beasley, public), shipped with the tests so any clone can run
+# them; the project's shared copy (../shared/data beside the repository, as in CI, or
+# CAPITAL_SHARED_DATA) is checked to be the same file whenever it is there.
+MKNAP1 = Path(__file__).resolve().parents[1] / "data" / "orlib" / "mknap1.txt"
 SHARED_DATA = Path(
     os.environ.get("CAPITAL_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
 )
-MKNAP1 = SHARED_DATA / "orlib" / "mknap1.txt"
 
 
 def read_mknap(path: Path) -> list[dict]:
@@ -54,6 +55,12 @@ def as_snapshot(problem: dict) -> tuple[dict, float]:
         "schemes": schemes,
     }  # fmt: skip
     return snapshot, top / 100
+
+
+def test_the_shipped_data_is_the_shared_data():
+    shared = SHARED_DATA / "orlib" / "mknap1.txt"
+    if shared.exists():
+        assert shared.read_bytes() == MKNAP1.read_bytes()
 
 
 def test_the_data_file_has_seven_problems():
