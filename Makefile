@@ -1,15 +1,25 @@
 # Two commands matter: `make run` and `make test` (see README).
+# Every install comes from uv.lock (exact versions and hashes); `make lock` is the only way it
+# changes. uv itself is pinned here and bootstrapped into .tools/ with pip.
 PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench lock clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --frozen: install exactly what uv.lock says, and fail rather than re-resolve.
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --extra dev --python $(PYTHON) --quiet
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -24,6 +34,11 @@ test: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests ran" >&2; exit 1; fi; exit $$rc
 
+# The deliberate upgrade: re-resolve every dependency to its newest allowed version.
+lock: $(UV)
+	$(UV) lock --upgrade
+	@echo "uv.lock updated: run 'make test' before committing it."
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
@@ -36,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.import_bench
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS) *.egg-info .pytest_cache

@@ -8,6 +8,7 @@ import pulp
 
 from optimiser.errors import SolverFailed
 from optimiser.model import Model
+from optimiser.quiet import solver_output_to_stderr
 
 SolverName = Literal["highs", "cbc"]
 HEURISTIC_THRESHOLD = 300  # decision variables
@@ -24,7 +25,8 @@ class SolverRun:
 
 
 def highs_available() -> bool:
-    return pulp.HiGHS().available()
+    with solver_output_to_stderr():
+        return pulp.HiGHS().available()
 
 
 def run(
@@ -40,9 +42,10 @@ def run(
     `tight` asks for 1e-9 feasibility tolerances: slower, used to re-solve when the default
     tolerances (a binary at 0.999999 on a £30m scheme hides £30) let a limit slip by pennies.
     """
-    if solver == "highs" and highs_available():
-        return _run_highs(model, mip_gap, time_limit_s, tight)
-    return _run_cbc(model, mip_gap, time_limit_s)
+    with solver_output_to_stderr():
+        if solver == "highs" and highs_available():
+            return _run_highs(model, mip_gap, time_limit_s, tight)
+        return _run_cbc(model, mip_gap, time_limit_s)
 
 
 def _run_highs(model: Model, mip_gap: float, time_limit_s: float | None, tight: bool) -> SolverRun:

@@ -153,21 +153,36 @@ def scheme_body(**overrides) -> dict:
     return body
 
 
+def fresh_sibling_database(database_url: str, suffix: str) -> str:
+    """Create (afresh) a PostgreSQL database named after the test database plus `suffix`, so
+    test runs against different databases of one server never share scratch databases."""
+    base, _, name = database_url.rpartition("/")
+    sibling = f"{name}_{suffix}"
+    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{sibling}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{sibling}"'))
+    admin.dispose()
+    return f"{base}/{sibling}"
+
+
+def drop_sibling_database(database_url: str, sibling_url: str) -> None:
+    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        name = sibling_url.rpartition("/")[2]
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
 def scratch_database_url(database_url: str, tmp_path) -> Iterator[str]:
     """An empty database of the same backend, for tests that must commit for real."""
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'scratch.db'}"
         return
-    base, _, _name = database_url.rpartition("/")
-    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS capital_scratch WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE capital_scratch"))
-    yield f"{base}/capital_scratch"
-    with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS capital_scratch WITH (FORCE)"))
-    admin.dispose()
+    url = fresh_sibling_database(database_url, "scratch")
+    yield url
+    drop_sibling_database(database_url, url)
 
 
 @pytest.fixture

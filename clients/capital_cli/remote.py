@@ -1,6 +1,7 @@
 """`capital` commands that talk to a running server through the Python client."""
 
 import json
+import sys
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -27,8 +28,19 @@ Token = Annotated[
     str,
     typer.Option("--token", envvar="CAPITAL_TOKEN", help="Your bearer token.", show_default=False),
 ]
-console = Console()
-errors = Console(stderr=True)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """On a terminal, rich fits its width; piped into a file or another program, output is
+    never wrapped or cut (rich would otherwise assume 80 columns)."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, soft_wrap=True, width=100_000)
+
+
+console = _console()
+errors = _console(stderr=True)
 
 
 def _fail(message: str, code: int) -> None:

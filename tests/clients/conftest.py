@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from api.db import make_engine
+from tests.conftest import fresh_sibling_database
 
 
 @dataclass
@@ -34,12 +33,7 @@ def _free_port() -> int:
 def _fresh_database(database_url: str, tmp_path_factory) -> str:
     if database_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
-    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS capital_live WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE capital_live"))
-    admin.dispose()
-    return database_url.rpartition("/")[0] + "/capital_live"
+    return fresh_sibling_database(database_url, "live")
 
 
 def capital(

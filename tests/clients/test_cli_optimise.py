@@ -72,3 +72,30 @@ def test_malformed_json_and_missing_file_exit_2(tmp_path):
     missing = capital("optimise", str(tmp_path / "nope.json"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
     assert "Traceback" not in broken.stderr + missing.stderr
+
+
+# A solver that writes to file descriptor 1 directly (as highspy 1.16's C banner does), wrapped
+# around the real solve, then `capital optimise` run in the same process.
+NOISY_SOLVER = """
+import os, sys
+import pulp
+real_solve = pulp.LpProblem.solve
+def noisy_solve(self, *args, **kwargs):
+    os.write(1, b"Running HiGHS 9.9.9: Copyright (c) noisy banner\\n")
+    return real_solve(self, *args, **kwargs)
+pulp.LpProblem.solve = noisy_solve
+from capital_cli.main import app
+sys.argv = ["capital", "optimise", sys.argv[1]]
+app()
+"""
+
+
+def test_optimise_stdout_is_strict_json_when_the_solver_prints(tmp_path):
+    path = tmp_path / "round.json"
+    path.write_text(json.dumps(SNAPSHOT))
+    result = subprocess.run(
+        [sys.executable, "-c", NOISY_SOLVER, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "optimal"  # the banner is not on stdout...
+    assert "noisy banner" in result.stderr  # ...it went to stderr
