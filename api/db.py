@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from api import strict_json
 from api.settings import get_settings
 
 # Stable constraint names so Alembic migrations are reproducible on every backend.
@@ -64,11 +65,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`, with the SQLite fixes applied when it is SQLite."""
+    # JSON columns are written as strict JSON on every backend: a non-finite number fails the
+    # write (PostgreSQL's json type rejects it anyway; SQLite would store `Infinity`).
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, json_serializer=strict_json.dumps
+        )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=strict_json.dumps)
 
 
 @lru_cache

@@ -4,9 +4,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.strict_json import StrictJSONResponse
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -86,12 +87,12 @@ def field_error(loc: str, msg: str) -> dict[str, str]:
 
 def problem(
     status: int, title: str, detail: str, errors: list | None = None, headers=None
-) -> JSONResponse:
+) -> StrictJSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "status": status, "title": title}
     body["detail"] = detail
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return StrictJSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _loc(parts) -> str:

@@ -8,6 +8,7 @@ from api.audit.router import router as audit_router
 from api.errors import API_ERROR_RESPONSES, install_error_handlers
 from api.rounds.router import router as rounds_router
 from api.schemes.router import router as schemes_router
+from api.strict_json import StrictJSONResponse
 from api.systems.router import router as systems_router
 
 API_PREFIX = "/api/v1"
@@ -24,6 +25,8 @@ def create_app() -> FastAPI:
         description="The shared capital database of an integrated care system, "
         "with an optimiser that proposes the best portfolio within the capital envelope.",
         generate_unique_id_function=_operation_id,
+        # Strict JSON: a non-finite number fails the response instead of leaving as null.
+        default_response_class=StrictJSONResponse,
     )
     install_error_handlers(app)
     for router in (systems_router, schemes_router, assessments_router, rounds_router, audit_router):

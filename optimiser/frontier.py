@@ -12,6 +12,7 @@ from optimiser.model import Rules
 from optimiser.money import Money
 from optimiser.portfolio import totals
 from optimiser.problem import prepare
+from optimiser.result import Number
 from optimiser.snapshot import Snapshot, parse_snapshot
 from optimiser.solve import SolveOptions, optimise
 
@@ -19,10 +20,10 @@ DEFAULT_MULTIPLIERS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 
 
 class FrontierPoint(BaseModel):
-    multiplier: float
+    multiplier: Number
     envelope: Money  # total over the horizon at this multiplier
     status: str
-    objective: float | None
+    objective: Number | None
     spend: Money
     funded: int
 

@@ -1,10 +1,23 @@
 """The result document (DESIGN.md section 4.1): what `capital optimise` prints and a run keeps."""
 
-from typing import Literal
+import math
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from optimiser.money import Money, SignedMoney
+
+
+def _finite(value: float) -> float:
+    """JSON has no NaN or Infinity, and -0.0 reads as a sign error: a number in the result
+    document is finite and never negative zero, or the document is not made at all."""
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number; use null where a number is undefined")
+    return value + 0.0  # -0.0 + 0.0 == 0.0
+
+
+# Every float of the result document: strict JSON by construction (docs/decisions.md).
+Number = Annotated[float, AfterValidator(_finite)]
 
 Status = Literal["optimal", "feasible", "infeasible", "time_limit"]
 Outcome = Literal["funded", "reserve", "not_funded"]
@@ -16,8 +29,8 @@ class SchemeResult(BaseModel):
     start_year: str | None = None
     deferral_years: int | None = None
     reserve_rank: int | None = None
-    score: float
-    value: float
+    score: Number
+    value: Number
     reason: str
 
 
@@ -32,7 +45,7 @@ class YearResult(BaseModel):
 
 class OrganisationResult(BaseModel):
     organisation: str
-    share: float | None
+    share: Number | None
     target: Money | None
     floor: Money | None
     ceiling: Money | None
@@ -48,12 +61,12 @@ class CategoryResult(BaseModel):
 
 
 class PriceOfRules(BaseModel):
-    fair_shares: float | None
-    category_limits: float | None
+    fair_shares: Number | None
+    category_limits: Number | None
 
 
 class Greedy(BaseModel):
-    objective: float
+    objective: Number
     funded: int
     spend: Money
     rules_met: bool
@@ -62,17 +75,17 @@ class Greedy(BaseModel):
 class Solver(BaseModel):
     name: str
     version: str
-    mip_gap: float
-    time_limit_s: float | None
+    mip_gap: Number
+    time_limit_s: Number | None
 
 
 class Result(BaseModel):
     status: Status
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    solve_seconds: float
-    build_seconds: float
+    objective: Number | None
+    bound: Number | None
+    gap: Number | None
+    solve_seconds: Number
+    build_seconds: Number
     solver: Solver
     schemes: list[SchemeResult]
     by_year: list[YearResult]

@@ -1,5 +1,6 @@
 """Run a built model through HiGHS (default) or CBC, and map solver statuses to ours."""
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -91,9 +92,16 @@ def _run_highs(model: Model, mip_gap: float, time_limit_s: float | None, tight: 
     bound = gap = None
     if has_solution:
         # PuLP hands HiGHS the negated objective of a maximisation.
-        bound = -info.mip_dual_bound / model.objective_scale
-        gap = max(info.mip_gap, 0.0)
+        bound = _finite_or_none(-info.mip_dual_bound / model.objective_scale)
+        # HiGHS reports an infinite relative gap when the objective is zero (an empty round,
+        # or no scheme with value): the relative gap is undefined there, so it is null.
+        gap = _finite_or_none(max(info.mip_gap, 0.0))
     return SolverRun(ours, "highs", version, bound, gap, timings)
+
+
+def _finite_or_none(value: float) -> float | None:
+    """A solver figure as the result document holds it: finite, never -0.0, or null."""
+    return value + 0.0 if math.isfinite(value) else None
 
 
 def _run_cbc(model: Model, mip_gap: float, time_limit_s: float | None) -> SolverRun:

@@ -1,10 +1,10 @@
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel
+from api.schemas_common import ResponseModel
+from api.strict_json import JSONObject
 
 
-class AuditEventRead(BaseModel):
+class AuditEventRead(ResponseModel):
     id: int
     at: datetime
     actor_id: int | None
@@ -12,12 +12,10 @@ class AuditEventRead(BaseModel):
     action: str
     entity: str
     entity_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-    model_config = {"from_attributes": True}
+    before: JSONObject | None
+    after: JSONObject | None
 
 
-class AuditPage(BaseModel):
+class AuditPage(ResponseModel):
     items: list[AuditEventRead]
     total: int

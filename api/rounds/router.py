@@ -18,6 +18,7 @@ from api.rounds.schemas import (
     RunSummary,
 )
 from api.schemes import repository as schemes_repository
+from api.strict_json import JSONObject
 
 router = APIRouter(tags=["rounds"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -106,7 +107,7 @@ def get_run(session: SessionDep, principal: CurrentUser, run_id: int) -> RunRead
 
 
 @router.get("/runs/{run_id}/snapshot.json", operation_id="runs_snapshot")
-def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: int) -> dict:
+def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: int) -> JSONObject:
     """The exact problem the run solved: `capital optimise` reproduces its result offline."""
     return service.get_run(session, principal=principal, run_id=run_id).snapshot
 

@@ -1,11 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from api.schemas_common import RequestModel, ResponseModel
 from api.schemes.schemas import Category
+from api.strict_json import JSONObject
 from api.types import FinancialYear, Money
 
 Criterion = Literal["strategic_fit", "safety_quality", "value_for_money", "deliverability"]
@@ -91,7 +92,7 @@ class RoundRead(ResponseModel):
     overcommitment_pct: float
     weights: dict[str, float]
     fair_shares: dict[str, float]
-    fair_share_formula: dict[str, Any] | None
+    fair_share_formula: JSONObject | None
     fair_share_mode: FairShareMode
     tolerance_pct: float
     fairness_penalty: float
@@ -122,18 +123,18 @@ class RunRead(ResponseModel):
     round_id: int
     created_at: datetime
     created_by: str
-    options: dict[str, Any]
+    options: JSONObject
     snapshot_sha256: str
     solver: str
     solver_version: str
-    excluded: list[dict[str, Any]]
+    excluded: list[JSONObject]
     timings: dict[str, float]
-    result: dict[str, Any]
+    result: JSONObject
 
 
 class FrontierRead(ResponseModel):
     round_id: int
-    points: list[dict[str, Any]]
+    points: list[JSONObject]
 
 
 class YearDifference(ResponseModel):
@@ -158,6 +159,6 @@ class RunComparison(ResponseModel):
     objective_difference: float | None
     funded_only_in_a: list[str]
     funded_only_in_b: list[str]
-    start_year_changes: list[dict[str, Any]]
+    start_year_changes: list[JSONObject]
     by_year: list[YearDifference]
     by_organisation: list[OrganisationDifference]

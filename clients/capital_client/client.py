@@ -67,7 +67,8 @@ class CapitalClient:
         content = None
         headers = dict(kwargs.pop("headers", {}) or {})
         if json_body is not None:
-            content = json.dumps(json_body, default=_json_default)
+            # Strict JSON: NaN or Infinity in a request is the caller's error, raised here.
+            content = json.dumps(json_body, default=_json_default, allow_nan=False)
             headers["Content-Type"] = "application/json"
         attempt = 0
         while True:
