@@ -1,16 +1,21 @@
 """`capital`: administer the service, solve snapshots offline, and talk to a server."""
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
+from capital_cli.checks import finite
 from capital_cli.remote import rounds_app, runs_app, schemes_app
 
 app = typer.Typer(
     help="Capital prioritisation for NHS integrated care systems.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # A mistaken argument is one plain line on stderr when it is read by a program or a log
+    # (rich would box and wrap it at 80 columns, splitting paths); boxed only on a terminal.
+    rich_markup_mode="rich" if sys.stderr.isatty() else None,
 )
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=True)
@@ -143,9 +148,11 @@ class SolverChoice(StrEnum):
 def optimise(
     snapshot_file: Path = typer.Argument(..., metavar="SNAPSHOT.json", help="A round's snapshot."),
     solver: SolverChoice = typer.Option(SolverChoice.highs, help="MILP solver."),
-    gap: float = typer.Option(1e-4, min=0, max=1, help="Relative optimality gap to stop at."),
+    gap: float = typer.Option(
+        1e-4, min=0, max=1, callback=finite, help="Relative optimality gap to stop at."
+    ),
     time_limit: float = typer.Option(
-        60.0, "--time-limit", min=0.1, help="Seconds the solver may take."
+        60.0, "--time-limit", min=0.1, callback=finite, help="Seconds the solver may take."
     ),
 ) -> None:
     """Solve a snapshot offline and print the result document as JSON."""
@@ -170,7 +177,8 @@ def optimise(
         raise typer.Exit(2) from None
     except SolverFailed as exc:
         fail(str(exc), code=1)
-    typer.echo(json.dumps(result.to_document(), indent=2))
+    # Strict JSON: a non-finite number is an error here, never `Infinity` on stdout.
+    typer.echo(json.dumps(result.to_document(), indent=2, allow_nan=False))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from capital_cli import spreadsheets
+from capital_cli.checks import finite, output_file
 
 schemes_app = typer.Typer(
     help="Schemes on a server: template, import, list, export.", no_args_is_help=True
@@ -72,7 +73,7 @@ def _pounds(value) -> str:
 
 @schemes_app.command("template")
 def schemes_template(
-    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx")],
+    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx", callback=output_file)],
     system: Annotated[str, typer.Option("--system", help="System code, e.g. QWV.")],
     url: Url,
     token: Token,
@@ -92,9 +93,10 @@ def schemes_template(
         organisations = [o.code for o in client.list_organisations(system=system)]
     if not organisations:
         _fail(f"system {system} has no organisations you can see", 1)
-    spreadsheets.write_template(
-        path, years=spreadsheets.financial_years(first_year, years), organisations=organisations
-    )
+    with _writing(path):
+        spreadsheets.write_template(
+            path, years=spreadsheets.financial_years(first_year, years), organisations=organisations
+        )
     console.print(f"template written to {path} ({len(organisations)} organisations, {years} years)")
 
 
@@ -175,11 +177,16 @@ def schemes_list(
             )
         )
     if as_json:
-        typer.echo(json.dumps([s.model_dump(mode="json") for s in schemes], indent=1))
+        typer.echo(json.dumps([s.model_dump(mode="json") for s in schemes], indent=1, allow_nan=False))
         return
     table = Table(title=f"{len(schemes)} schemes")
-    for column in ("id", "organisation", "title", "category", "status", "total cost"):
-        table.add_column(column, justify="right" if column in ("id", "total cost") else "left")
+    # On an 80-column terminal only the title wraps: codes, statuses and money never do.
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("org", no_wrap=True)
+    table.add_column("title", ratio=1, overflow="fold")
+    table.add_column("category", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("total cost", justify="right", no_wrap=True)
     for scheme in schemes:
         table.add_row(
             str(scheme.id),
@@ -194,7 +201,7 @@ def schemes_list(
 
 @schemes_app.command("export")
 def schemes_export(
-    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv")],
+    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv", callback=output_file)],
     url: Url,
     token: Token,
     system: Annotated[str | None, typer.Option(help="System code.")] = None,
@@ -208,7 +215,8 @@ def schemes_export(
         schemes = list(client.iter_schemes(system=system, organisation=organisation, status=status))
     years = sorted({y for s in schemes for y in s.cost_profile})
     header, rows = spreadsheets.scheme_rows(schemes, years)
-    spreadsheets.write_rows(path, header, rows)
+    with _writing(path):
+        spreadsheets.write_rows(path, header, rows)
     console.print(f"{len(schemes)} schemes written to {path}")
 
 
@@ -221,12 +229,16 @@ def rounds_run(
     url: Url,
     token: Token,
     label: Annotated[str | None, typer.Option(help="A name for this run.")] = None,
-    gap: Annotated[float, typer.Option(min=0, max=1, help="Relative optimality gap.")] = 1e-4,
+    gap: Annotated[
+        float, typer.Option(min=0, max=1, callback=finite, help="Relative optimality gap.")
+    ] = 1e-4,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=0.1, max=600, help="Solver seconds.")
+        float,
+        typer.Option("--time-limit", min=0.1, max=600, callback=finite, help="Solver seconds."),
     ] = 60.0,
     envelope_scale: Annotated[
-        float | None, typer.Option(help="What-if: every year's envelope times this.")
+        float | None,
+        typer.Option(min=0, callback=finite, help="What-if: every year's envelope times this."),
     ] = None,
 ) -> None:
     """Run a round's optimisation and show the outcome."""
@@ -234,10 +246,7 @@ def rounds_run(
         overrides = {"label": label, "mip_gap": gap, "time_limit_s": time_limit}
         if envelope_scale is not None:
             round_ = client.get_round(round_id)
-            overrides["envelope"] = {
-                y: (a * Decimal(str(envelope_scale))).quantize(Decimal("0.01"))
-                for y, a in round_.envelope.items()
-            }
+            overrides["envelope"] = _scaled(round_.envelope, envelope_scale)
         run = client.run_round(round_id, **{k: v for k, v in overrides.items() if v is not None})
         titles = _titles(client, run)
     _show(run, titles)
@@ -255,7 +264,7 @@ def runs_show(
         run = client.get_run(run_id)
         titles = {} if as_json else _titles(client, run)
     if as_json:
-        typer.echo(json.dumps(run.model_dump(mode="json"), indent=1))
+        typer.echo(json.dumps(run.model_dump(mode="json"), indent=1, allow_nan=False))
         return
     _show(run, titles)
 
@@ -263,7 +272,7 @@ def runs_show(
 @runs_app.command("export")
 def runs_export(
     run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
-    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv")],
+    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv", callback=output_file)],
     url: Url,
     token: Token,
 ) -> None:
@@ -273,8 +282,35 @@ def runs_export(
         _fail(f"{path}: use an .xlsx or .csv file", 2)
     with connect(url, token) as client:
         content = client.run_report(run_id, format=kind)
-    path.write_bytes(content)
+    with _writing(path):
+        path.write_bytes(content)
     console.print(f"run {run_id} report written to {path}")
+
+
+LARGEST_AMOUNT = Decimal("9999999999999.99")  # the API's largest amount of money
+
+
+def _scaled(envelope: dict, scale: float) -> dict:
+    """Every year's envelope times `scale`, in pence; a result no envelope can hold is the
+    user's mistake (exit 2), not a Decimal error."""
+    factor = Decimal(str(scale))
+    scaled = {}
+    for year, amount in envelope.items():
+        value = Decimal(str(amount)) * factor
+        if value > LARGEST_AMOUNT:
+            _fail(f"--envelope-scale {scale}: the {year} envelope ({_pounds(amount)}) would go "
+                  f"above the largest amount, {_pounds(LARGEST_AMOUNT)}", 2)  # fmt: skip
+        scaled[year] = value.quantize(Decimal("0.01"))
+    return scaled
+
+
+@contextmanager
+def _writing(path: Path):
+    """Writing an output file: a failure (disk full, permissions changed) names the file."""
+    try:
+        yield
+    except OSError as exc:
+        _fail(f"{path}: cannot be written ({exc.strerror or exc})", 2)
 
 
 def _number(value) -> str:

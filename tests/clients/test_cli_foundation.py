@@ -1,0 +1,141 @@
+"""The command line a person can trust: strict JSON on stdout, exit 2 with a message (never a
+traceback) for every mistaken number or path, and tables that fit an 80-column terminal."""
+
+import fcntl
+import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+
+import httpx
+import pytest
+
+from tests.clients.conftest import capital
+
+pytestmark = pytest.mark.slow  # each case starts the command in a fresh interpreter
+
+
+def strict(text: str):
+    def refuse(token: str):
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_optimise_prints_strict_json_for_an_empty_round(tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"years": ["2026/27"], "envelope": {"2026/27": 1000}}))
+    result = capital("optimise", str(path))
+    assert result.returncode == 0, result.stderr
+    document = strict(result.stdout)
+    assert document["gap"] is None and document["bound"] == 0
+    assert "-0.0" not in result.stdout
+
+
+def _user_mistake(result, *named: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "│" not in result.stderr  # one plain line
+    for name in named:
+        assert name in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--gap", "nan"], "--gap"),
+        (["--time-limit", "nan"], "--time-limit"),
+        (["--time-limit", "inf"], "--time-limit"),
+    ],
+)
+def test_optimise_numbers_must_be_finite(tmp_path, args, named):
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"years": ["2026/27"], "envelope": {"2026/27": 1000}}))
+    _user_mistake(capital("optimise", str(path), *args), named)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--envelope-scale", "1e308"],
+        ["--envelope-scale", "inf"],
+        ["--envelope-scale", "nan"],
+        ["--envelope-scale", "-1"],
+        ["--envelope-scale", "1e12"],  # finite, but no envelope can hold the result
+        ["--gap", "nan"],
+        ["--time-limit", "nan"],
+    ],
+)
+def test_rounds_run_numbers_are_checked(live, args):
+    finance = live.env("ics_finance")
+    headers = {"Authorization": f"Bearer {live.tokens['ics_finance']}"}
+    round_id = httpx.get(f"{live.url}/api/v1/rounds", headers=headers).json()[0]["id"]
+    result = capital("rounds", "run", str(round_id), *args, env=finance)
+    _user_mistake(result, args[0])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["runs", "export", "1", "{missing}/x.xlsx"],
+        ["runs", "export", "1", "{folder}"],
+        ["schemes", "template", "{missing}/x.xlsx", "--system", "QWV"],
+        ["schemes", "export", "{missing}/x.csv"],
+        ["schemes", "export", "{folder}"],
+    ],
+)
+def test_output_files_that_cannot_be_written_are_named(live, tmp_path, command):
+    places = {"missing": str(tmp_path / "no" / "such" / "dir"), "folder": str(tmp_path)}
+    args = [part.format(**places) for part in command]
+    path = next(a for a in args if a.startswith(str(tmp_path)))
+    result = capital(*args, env=live.env("ics_finance"))
+    _user_mistake(result, path)
+    assert not (tmp_path / "no").exists()
+
+
+def _on_terminal(args: list[str], env: dict[str, str], columns: int = 80) -> list[str]:
+    """Run a command with its output on a pseudo-terminal `columns` wide; the lines it shows."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**env, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
+    process = subprocess.Popen([sys.executable, "-m", "capital_cli.main", *args],
+                               stdout=follower, stderr=follower, env=env)  # fmt: skip
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the command exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert process.wait(timeout=120) == 0, output.decode(errors="replace")[-2000:]
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode())
+    return text.replace("\r", "").splitlines()
+
+
+def test_schemes_list_fits_80_columns_without_cutting_money(live):
+    trust = {"Authorization": f"Bearer {live.tokens['trust']}"}
+    huge = httpx.post(
+        f"{live.url}/api/v1/schemes",
+        json={"system": "QWV", "organisation": "R0A", "category": "estates_capacity",
+              "title": "A new hospital with a very long title that has to wrap on a terminal",
+              "cost_profile": {"2026/27": 1234567890.12}},
+        headers=trust,
+    )  # fmt: skip
+    assert huge.status_code == 201, huge.text
+    lines = _on_terminal(["schemes", "list", "--system", "QWV"], live.env("trust"))
+    assert max(len(line) for line in lines) <= 80
+    shown = "\n".join(lines)
+    schemes = httpx.get(
+        f"{live.url}/api/v1/schemes", params={"system": "QWV", "limit": 500}, headers=trust
+    ).json()["items"]
+    for scheme in schemes:
+        # Every total is on one line, whole: £1,234,567,890.12, not £1,234,567,8… or wrapped.
+        assert f"£{float(scheme['total_cost']):,.2f}" in shown, scheme
+    assert "…" not in shown
