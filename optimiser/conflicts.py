@@ -7,7 +7,7 @@ import pulp
 
 from optimiser.model import Rules, build
 from optimiser.money import format_pounds as fmt
-from optimiser.problem import Problem
+from optimiser.problem import Problem, SchemeEntry
 from optimiser.solver import run
 
 
@@ -21,6 +21,30 @@ def diagnose(problem: Problem, *, solver: str, time_limit_s: float | None) -> li
     return conflicts
 
 
+def _who(entries) -> str:
+    """Names the schemes that must be funded: those committed in an earlier agreed round are
+    not called mandatory (no one marked them so)."""
+    committed = any(e.scheme.committed for e in entries)
+    mandatory = any(not e.scheme.committed for e in entries)
+    if committed and mandatory:
+        return "committed and mandatory schemes"
+    return "schemes committed in earlier rounds" if committed else "mandatory schemes"
+
+
+def _split(amounts: list[tuple[SchemeEntry, Decimal]]) -> str:
+    """' (£x committed in earlier rounds, £y mandatory)' when both kinds contribute."""
+    committed = sum((a for e, a in amounts if e.scheme.committed), Decimal(0))
+    mandatory = sum((a for e, a in amounts if not e.scheme.committed), Decimal(0))
+    if committed and mandatory:
+        return f" ({fmt(committed)} committed in earlier rounds, {fmt(mandatory)} mandatory)"
+    return ""
+
+
+def _one(entry: SchemeEntry) -> str:
+    kind = "committed" if entry.scheme.committed else "mandatory"
+    return f"{kind} scheme {entry.id}"
+
+
 def _mandatory_conflicts(problem: Problem, *, solver: str) -> list[str]:
     conflicts = []
     mandatory = [e for e in problem.eligible if e.scheme.mandatory]
@@ -32,33 +56,34 @@ def _mandatory_conflicts(problem: Problem, *, solver: str) -> list[str]:
             other = problem.entry(dependency)
             if not other.eligible:
                 conflicts.append(
-                    f"mandatory scheme {entry.id} depends on scheme {dependency}, "
+                    f"{_one(entry)} depends on scheme {dependency}, "
                     f"which cannot be funded: {other.ineligible_reason}"
                 )
     for group, ids in sorted(by_group.items()):
         if len(ids) > 1:
             conflicts.append(
-                f"mandatory schemes {', '.join(ids)} are alternatives in group '{group}': "
+                f"{_who([problem.entry(i) for i in ids])} {', '.join(ids)} are alternatives "
+                f"in group '{group}': "
                 "at most one of them may be funded"
             )
     # Spend each year if every mandatory scheme started at its earliest allowed year,
     # and the least it could be in that year with the deferrals they are allowed.
     for t, year in enumerate(problem.years):
-        least = sum(
-            (min(dict(o.spend).get(t, Decimal(0)) for o in e.options) for e in mandatory),
-            Decimal(0),
-        )
+        needs = [(e, min(dict(o.spend).get(t, Decimal(0)) for o in e.options)) for e in mandatory]
+        least = sum((amount for _e, amount in needs), Decimal(0))
         if least > problem.limits[t]:
+            who = _who([e for e, amount in needs if amount > 0])
             conflicts.append(
-                f"mandatory schemes need at least {fmt(least)} in {year} but the envelope "
+                f"{who} need at least {fmt(least)} in {year}{_split(needs)} but the envelope "
                 f"after reserve is {fmt(problem.limits[t])}"
             )
     total = sum((e.cost for e in mandatory), Decimal(0))
     limit = sum(problem.limits, Decimal(0))
     if total > limit and not conflicts:
+        costs = [(e, e.cost) for e in mandatory]
         conflicts.append(
-            f"mandatory schemes need {fmt(total)} over the horizon but the envelopes after "
-            f"reserve allow {fmt(limit)}"
+            f"{_who(mandatory)} need {fmt(total)} over the horizon{_split(costs)} but the "
+            f"envelopes after reserve allow {fmt(limit)}"
         )
     if mandatory and not conflicts:
         conflicts += _mandatory_schedule_conflict(problem, solver=solver)
@@ -66,15 +91,17 @@ def _mandatory_conflicts(problem: Problem, *, solver: str) -> list[str]:
 
 
 def _mandatory_schedule_conflict(problem: Problem, *, solver: str) -> list[str]:
-    """Mandatory schemes fit each year on their own but cannot be scheduled together."""
+    """Mandatory (and committed) schemes fit each year on their own but cannot be scheduled
+    together."""
     model = build(problem, Rules(fair_shares=False, category_limits=False))
     for (i, _d), var in model.x.items():
         if not problem.eligible[i].scheme.mandatory:
             var.upBound = 0
     outcome = run(model, solver=solver, mip_gap=1e-4, time_limit_s=30)
     if outcome.status == "infeasible":
+        who = _who([e for e in problem.eligible if e.scheme.mandatory])
         return [
-            "the mandatory schemes (with their dependencies) cannot all be scheduled within "
+            f"the {who} (with their dependencies) cannot all be scheduled within "
             "the yearly envelopes after reserve, whichever start years they take"
         ]
     return []
@@ -98,11 +125,13 @@ def _category_conflicts(problem: Problem) -> list[str]:
                 f"the {category} minimum ({fmt(limit.min)}) exceeds what its eligible schemes "
                 f"can use ({fmt(available)})"
             )
-        mandatory = sum((e.cost for e in schemes if e.scheme.mandatory), Decimal(0))
+        required = [e for e in schemes if e.scheme.mandatory]
+        mandatory = sum((e.cost for e in required), Decimal(0))
         if limit.max is not None and mandatory > limit.max:
+            who = _who(required).replace("schemes", f"{category} schemes", 1)
             conflicts.append(
-                f"mandatory {category} schemes cost {fmt(mandatory)}, above the category "
-                f"maximum of {fmt(limit.max)}"
+                f"{who} cost {fmt(mandatory)}{_split([(e, e.cost) for e in required])}, "
+                f"above the category maximum of {fmt(limit.max)}"
             )
     return conflicts
 
@@ -123,17 +152,17 @@ def _fair_share_conflicts(
         )
     if mode == "band":
         for organisation, ceiling in sorted(problem.ceilings.items()):
-            mandatory = sum(
-                (
-                    e.cost
-                    for e in problem.eligible
-                    if e.scheme.mandatory and e.scheme.organisation == organisation
-                ),
-                Decimal(0),
-            )
+            required = [
+                e
+                for e in problem.eligible
+                if e.scheme.mandatory and e.scheme.organisation == organisation
+            ]
+            mandatory = sum((e.cost for e in required), Decimal(0))
             if mandatory > ceiling:
+                who = _who(required)
                 conflicts.append(
-                    f"{organisation}'s mandatory schemes cost {fmt(mandatory)}, above its "
+                    f"{organisation}'s {who} cost {fmt(mandatory)}"
+                    f"{_split([(e, e.cost) for e in required])}, above its "
                     f"fair-share ceiling of {fmt(ceiling)}"
                 )
     # Each floor against the most that organisation could be given within the yearly limits.
@@ -200,6 +229,7 @@ def _most_for(
 
 def _by_elimination(problem: Problem, *, solver: str, time_limit_s: float | None) -> list[str]:
     """Which optional rule families, taken away, make the round feasible."""
+    required = [e for e in problem.eligible if e.scheme.mandatory]
     names = {
         Rules(fair_shares=False, category_limits=True): "the fair-share rules",
         Rules(fair_shares=True, category_limits=False): "the category limits",
@@ -211,10 +241,10 @@ def _by_elimination(problem: Problem, *, solver: str, time_limit_s: float | None
             != "infeasible"
         ):
             return [
-                f"{name} cannot be met together with the envelopes, mandatory schemes and "
+                f"{name} cannot be met together with the envelopes, {_who(required)} and "
                 "other rules; relax them or raise the envelope"
             ]
     return [
         "the fair-share rules and the category limits together cannot be met within the "
-        "envelopes after reserve with the mandatory schemes funded"
+        f"envelopes after reserve with the {_who(required)} funded"
     ]

@@ -49,7 +49,12 @@ def funded_reason(
 ) -> str:
     option = chosen[entry.id]
     start = problem.years[option.start]
-    if entry.scheme.mandatory:
+    if entry.scheme.committed:
+        agreed = entry.scheme.agreed_start or start
+        text = f"funded: committed in an earlier round (approved, starting {agreed})"
+        if agreed != start:
+            text += f"; its spend in this round's years starts in {start}"
+    elif entry.scheme.mandatory:
         text = f"funded from {start} as a mandatory scheme"
     else:
         text = (

@@ -51,6 +51,11 @@ class SnapshotScheme(_Strict):
     cost_profile: dict[str, Money]
     scores: dict[Criterion, Score | None] = Field(default_factory=dict)
     mandatory: bool = False
+    # Approved in an earlier agreed round: it must be funded at the start that was agreed
+    # (so also `mandatory`, with `max_deferral_years` 0). `agreed_start` is that start, which
+    # may lie before this snapshot's years. Both only change how the scheme is explained.
+    committed: bool = False
+    agreed_start: str | None = None
     depends_on: list[str] = Field(default_factory=list)
     alternative_group: str | None = None
     max_deferral_years: int = Field(default=0, ge=0, le=9)
@@ -158,6 +163,14 @@ def _rule_errors(snapshot: Snapshot) -> list[dict[str, str]]:
         for year in scheme.cost_profile:
             if year not in known:
                 error(f"{here}.cost_profile.{year}", f"{year} is not one of the snapshot's years")
+        if scheme.committed and not scheme.mandatory:
+            error(f"{here}.mandatory", "a committed scheme must be funded: mandatory must be true")
+        if scheme.committed and scheme.max_deferral_years:
+            error(f"{here}.max_deferral_years", "a committed scheme's start is fixed: use 0")
+        if scheme.agreed_start is not None and not scheme.committed:
+            error(f"{here}.agreed_start", "only a committed scheme has an agreed start")
+        elif scheme.agreed_start is not None and not is_financial_year(scheme.agreed_start):
+            error(f"{here}.agreed_start", f"'{scheme.agreed_start}' is not a financial year like 2026/27")
         if sum(scheme.cost_profile.values(), Decimal(0)) <= 0:
             error(f"{here}.cost_profile", "needs at least one year with a cost above zero")
         if snapshot.fair_share_mode != "off" and shares and scheme.organisation not in shares:

@@ -81,11 +81,18 @@ def _profile_in(scheme: Scheme, years: list[str]) -> dict[str, Decimal]:
     return {year: amount for year, amount in profile.items() if year in years and amount > 0}
 
 
+def _agreed_start(scheme: Scheme) -> str:
+    """The year an approved scheme was agreed to start (possibly before a later round's years)."""
+    first = min(financial_year_start(c.year) for c in scheme.costs if c.amount > 0)
+    return financial_year(first + (scheme.approved_deferral_years or 0))
+
+
 def assemble(
     session: Session, *, round_: Round, parameters: dict[str, Any]
 ) -> tuple[dict, list[dict]]:
     """The snapshot for a round: submitted schemes touching its years, and approved schemes of
-    earlier agreed rounds as committed (mandatory, start fixed). Returns it and the excluded."""
+    earlier agreed rounds as committed (`committed`, with the `agreed_start`; also mandatory with
+    the start fixed, so the model needs nothing new). Returns it and the excluded."""
     years = list(parameters["years"])
     candidates = repository.schemes_in_system(
         session, system_id=round_.system_id, statuses=("submitted", "approved")
@@ -122,6 +129,7 @@ def assemble(
             "depends_on": [str(d.id) for d in scheme.depends_on if d.id in included],
             "alternative_group": scheme.alternative_group,
             "max_deferral_years": 0 if committed else scheme.max_deferral_years,
+            **({"committed": True, "agreed_start": _agreed_start(scheme)} if committed else {}),
         })  # fmt: skip
     return {**parameters, "schemes": schemes}, excluded
 
