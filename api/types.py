@@ -38,3 +38,15 @@ Money = Annotated[
     Field(ge=0, le=Decimal("9999999999999.99"), decimal_places=2, allow_inf_nan=False),
     PlainSerializer(_money_json, return_type=float | int, when_used="json"),
 ]
+
+# A difference between two amounts: exact pence, either sign.
+SignedMoney = Annotated[
+    Decimal,
+    Field(
+        ge=Decimal("-9999999999999.99"),
+        le=Decimal("9999999999999.99"),
+        decimal_places=2,
+        allow_inf_nan=False,
+    ),
+    PlainSerializer(_money_json, return_type=float | int, when_used="json"),
+]

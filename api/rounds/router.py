@@ -4,6 +4,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api.db import end_read_phase
 from api.deps import CurrentUser, SessionDep
+from api.errors import Problem
 from api.rounds import reports, service
 from api.rounds.schemas import (
     AgreeRequest,
@@ -112,14 +113,21 @@ def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: int) -
     return service.get_run(session, principal=principal, run_id=run_id).snapshot
 
 
-@router.get("/runs/{run_id}/compare", operation_id="runs_compare")
+@router.get(
+    "/runs/{run_id}/compare",
+    operation_id="runs_compare",
+    responses={409: {"model": Problem, "description": "A run has no portfolio to compare",
+                     "content": {"application/problem+json": {}}}},
+)
 def compare_runs(
     session: SessionDep,
     principal: CurrentUser,
     run_id: int,
     other: Annotated[int, Query(alias="with")],
 ) -> RunComparison:
-    """Differences from this run to another (`?with=ID`): b minus a."""
+    """Differences from this run (a) to another (`?with=ID`, b): b minus a. Schemes funded in
+    only one run, or starting in another year, come with title, organisation and cost. A run
+    with no portfolio (infeasible, or out of time) cannot be compared: 409."""
     return service.compare_runs(session, principal=principal, run_id=run_id, other_id=other)
 
 

@@ -7,7 +7,7 @@ from pydantic import Field
 from api.schemas_common import RequestModel, ResponseModel
 from api.schemes.schemas import Category
 from api.strict_json import JSONObject
-from api.types import FinancialYear, Money
+from api.types import FinancialYear, Money, SignedMoney
 
 Criterion = Literal["strategic_fit", "safety_quality", "value_for_money", "deliverability"]
 FairShareMode = Literal["off", "floor", "band", "soft"]
@@ -141,24 +141,40 @@ class YearDifference(ResponseModel):
     year: str
     spend_a: Money
     spend_b: Money
-    difference: float
+    difference: SignedMoney
 
 
 class OrganisationDifference(ResponseModel):
     organisation: str
     allocated_a: Money
     allocated_b: Money
-    difference: float
+    difference: SignedMoney
+
+
+class SchemeDifference(ResponseModel):
+    """A scheme funded in one run and not the other, or starting in a different year."""
+
+    id: str
+    title: str
+    organisation: str
+    cost: Money = Field(description="its spend over the round's years")
+    start_year_a: str | None
+    start_year_b: str | None
 
 
 class RunComparison(ResponseModel):
+    """Run b against run a (b minus a). Both runs have a portfolio: comparing with an
+    infeasible or timed-out run is refused (409), since it funds nothing to compare."""
+
     run_a: int
     run_b: int
-    objective_a: float | None
-    objective_b: float | None
-    objective_difference: float | None
-    funded_only_in_a: list[str]
-    funded_only_in_b: list[str]
-    start_year_changes: list[JSONObject]
+    objective_a: float
+    objective_b: float
+    objective_difference: float
+    funded_only_in_a: list[SchemeDifference]
+    funded_only_in_b: list[SchemeDifference]
+    start_year_changes: list[SchemeDifference]
+    spend_only_in_a: Money
+    spend_only_in_b: Money
     by_year: list[YearDifference]
     by_organisation: list[OrganisationDifference]

@@ -25,6 +25,7 @@ from api.rounds.schemas import (
     RunRead,
     RunRequest,
     RunSummary,
+    SchemeDifference,
     YearDifference,
 )
 from api.schemes import repository as schemes_repository
@@ -400,56 +401,82 @@ def _funded(run: Run) -> dict[str, str]:
     return {s["id"]: s["start_year"] for s in run.result["schemes"] if s["outcome"] == "funded"}
 
 
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
 def compare_runs(
     session: Session, *, principal: Principal, run_id: int, other_id: int
 ) -> RunComparison:
-    """What changes between two runs: schemes in and out, years and organisations, objective."""
+    """What changes between two runs: schemes in and out (with titles, organisations and £),
+    start years, spend by year and organisation, objective. Both runs must have a portfolio."""
     a = get_run(session, principal=principal, run_id=run_id)
     b = get_run(session, principal=principal, run_id=other_id)
+    for run in (a, b):
+        if run.status not in ("optimal", "feasible"):
+            why = "its rules conflict" if run.status == "infeasible" else "the solver ran out of time"
+            raise Conflict(
+                f"Run {run.id} is {run.status} ({why}): it has no portfolio, so there is nothing "
+                "to compare. Compare runs that found a portfolio; see its conflicts for why."
+            )
     funded_a, funded_b = _funded(a), _funded(b)
     years = {row["year"]: row for row in a.result["by_year"]}
     other_years = {row["year"]: row for row in b.result["by_year"]}
-    by_year = [
-        YearDifference(
-            year=year,
-            spend_a=Decimal(str(years.get(year, {}).get("spend", 0))),
-            spend_b=Decimal(str(other_years.get(year, {}).get("spend", 0))),
-            difference=float(
-                Decimal(str(other_years.get(year, {}).get("spend", 0)))
-                - Decimal(str(years.get(year, {}).get("spend", 0)))
-            ),
-        )
-        for year in sorted(set(years) | set(other_years))
-    ]
-    orgs = {
-        row["organisation"]: Decimal(str(row["allocated"])) for row in a.result["by_organisation"]
-    }
+    by_year = []
+    for year in sorted(set(years) | set(other_years)):
+        spend_a = _money(years.get(year, {}).get("spend"))
+        spend_b = _money(other_years.get(year, {}).get("spend"))
+        by_year.append(YearDifference(year=year, spend_a=spend_a, spend_b=spend_b,
+                                      difference=spend_b - spend_a))  # fmt: skip
+    orgs = {row["organisation"]: _money(row["allocated"]) for row in a.result["by_organisation"]}
     other_orgs = {
-        row["organisation"]: Decimal(str(row["allocated"])) for row in b.result["by_organisation"]
+        row["organisation"]: _money(row["allocated"]) for row in b.result["by_organisation"]
     }
     by_organisation = [
         OrganisationDifference(
             organisation=code,
             allocated_a=orgs.get(code, Decimal(0)),
             allocated_b=other_orgs.get(code, Decimal(0)),
-            difference=float(other_orgs.get(code, Decimal(0)) - orgs.get(code, Decimal(0))),
+            difference=other_orgs.get(code, Decimal(0)) - orgs.get(code, Decimal(0)),
         )
         for code in sorted(set(orgs) | set(other_orgs))
     ]
+    # Each scheme as it was in the snapshot of the run that funds it; titles as they are now.
+    entries_a = {s["id"]: s for s in a.snapshot["schemes"]}
+    entries_b = {s["id"]: s for s in b.snapshot["schemes"]}
+    changed = (set(funded_a) ^ set(funded_b)) | {
+        i for i in set(funded_a) & set(funded_b) if funded_a[i] != funded_b[i]
+    }
+    titles = {
+        str(s.id): s.title
+        for s in schemes_repository.get_schemes(session, ids=[int(i) for i in changed])
+    }
+
+    def difference(scheme_id: str) -> SchemeDifference:
+        entry = entries_a[scheme_id] if scheme_id in funded_a else entries_b[scheme_id]
+        return SchemeDifference(
+            id=scheme_id,
+            title=titles.get(scheme_id, ""),
+            organisation=entry["organisation"],
+            cost=sum((_money(v) for v in entry["cost_profile"].values()), Decimal(0)),
+            start_year_a=funded_a.get(scheme_id),
+            start_year_b=funded_b.get(scheme_id),
+        )
+
+    only_a = [difference(i) for i in sorted(set(funded_a) - set(funded_b), key=_id_key)]
+    only_b = [difference(i) for i in sorted(set(funded_b) - set(funded_a), key=_id_key)]
     moved = [
-        {"id": i, "start_year_a": funded_a[i], "start_year_b": funded_b[i]}
+        difference(i)
         for i in sorted(set(funded_a) & set(funded_b), key=_id_key)
         if funded_a[i] != funded_b[i]
     ]
-    difference = None
-    if a.objective is not None and b.objective is not None:
-        difference = b.objective - a.objective
     return RunComparison(
         run_a=a.id, run_b=b.id, objective_a=a.objective, objective_b=b.objective,
-        objective_difference=difference,
-        funded_only_in_a=sorted(set(funded_a) - set(funded_b), key=_id_key),
-        funded_only_in_b=sorted(set(funded_b) - set(funded_a), key=_id_key),
-        start_year_changes=moved, by_year=by_year, by_organisation=by_organisation,
+        objective_difference=round(b.objective - a.objective, 6),
+        funded_only_in_a=only_a, funded_only_in_b=only_b, start_year_changes=moved,
+        spend_only_in_a=sum((d.cost for d in only_a), Decimal(0)),
+        spend_only_in_b=sum((d.cost for d in only_b), Decimal(0)),
+        by_year=by_year, by_organisation=by_organisation,
     )  # fmt: skip
 
 

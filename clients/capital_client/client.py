@@ -263,6 +263,10 @@ class CapitalClient:
         return self._json("GET", f"/runs/{run_id}/snapshot.json")
 
     def compare_runs(self, run_id: int, other_id: int) -> dict[str, Any]:
+        """Run `other_id` against `run_id` (b minus a): schemes funded in only one of them or
+        starting in another year (id, title, organisation, cost), spend by year and
+        organisation, objective. Raises `Conflict` if either run has no portfolio (infeasible
+        or out of time): there is nothing to compare."""
         return self._json("GET", f"/runs/{run_id}/compare", params={"with": other_id})
 
     def frontier(
