@@ -61,7 +61,7 @@ def db_downgrade(revision: str = typer.Argument(...)) -> None:
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
 ) -> None:
     """Serve the API (docs at /docs)."""
     import uvicorn
@@ -107,7 +107,9 @@ def users_list() -> None:
 
 @users_app.command("revoke")
 def users_revoke(
-    user_id: int = typer.Option(..., "--id", help="The user's id (see `capital users list`)."),
+    user_id: int = typer.Option(
+        ..., "--id", min=1, max=2**31 - 1, help="The user's id (see `capital users list`)."
+    ),
 ) -> None:
     """Revoke every active token of a user; they can no longer call the API."""
     from api.errors import CapitalError

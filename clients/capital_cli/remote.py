@@ -225,7 +225,7 @@ def schemes_export(
 
 @rounds_app.command("run")
 def rounds_run(
-    round_id: Annotated[int, typer.Argument(metavar="ROUND_ID")],
+    round_id: Annotated[int, typer.Argument(metavar="ROUND_ID", min=1, max=2**31 - 1)],
     url: Url,
     token: Token,
     label: Annotated[str | None, typer.Option(help="A name for this run.")] = None,
@@ -254,7 +254,7 @@ def rounds_run(
 
 @runs_app.command("show")
 def runs_show(
-    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID", min=1, max=2**31 - 1)],
     url: Url,
     token: Token,
     as_json: Annotated[bool, typer.Option("--json", help="The whole run as JSON.")] = False,
@@ -271,7 +271,7 @@ def runs_show(
 
 @runs_app.command("export")
 def runs_export(
-    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID", min=1, max=2**31 - 1)],
     path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv", callback=output_file)],
     url: Url,
     token: Token,
