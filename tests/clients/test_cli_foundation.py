@@ -139,3 +139,17 @@ def test_schemes_list_fits_80_columns_without_cutting_money(live):
         # Every total is on one line, whole: £1,234,567,890.12, not £1,234,567,8… or wrapped.
         assert f"£{float(scheme['total_cost']):,.2f}" in shown, scheme
     assert "…" not in shown
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["serve", "--port", "70000"], "--port"),
+        (["users", "revoke", "--id", "99999999999"], "--id"),
+        (["runs", "show", "0", "--url", "http://127.0.0.1:9", "--token", "x"], "RUN_ID"),
+        (["rounds", "run", "99999999999", "--url", "http://127.0.0.1:9", "--token", "x"],
+         "ROUND_ID"),
+    ],
+)  # fmt: skip
+def test_out_of_range_integers_are_named(args, named):
+    _user_mistake(capital(*args), named)
