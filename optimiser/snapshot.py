@@ -170,7 +170,10 @@ def _rule_errors(snapshot: Snapshot) -> list[dict[str, str]]:
         if scheme.agreed_start is not None and not scheme.committed:
             error(f"{here}.agreed_start", "only a committed scheme has an agreed start")
         elif scheme.agreed_start is not None and not is_financial_year(scheme.agreed_start):
-            error(f"{here}.agreed_start", f"'{scheme.agreed_start}' is not a financial year like 2026/27")
+            error(
+                f"{here}.agreed_start",
+                f"'{scheme.agreed_start}' is not a financial year like 2026/27",
+            )
         if sum(scheme.cost_profile.values(), Decimal(0)) <= 0:
             error(f"{here}.cost_profile", "needs at least one year with a cost above zero")
         if snapshot.fair_share_mode != "off" and shares and scheme.organisation not in shares:

@@ -116,8 +116,13 @@ def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: int) -
 @router.get(
     "/runs/{run_id}/compare",
     operation_id="runs_compare",
-    responses={409: {"model": Problem, "description": "A run has no portfolio to compare",
-                     "content": {"application/problem+json": {}}}},
+    responses={
+        409: {
+            "model": Problem,
+            "description": "A run has no portfolio to compare",
+            "content": {"application/problem+json": {}},
+        }
+    },
 )
 def compare_runs(
     session: SessionDep,

@@ -414,7 +414,9 @@ def compare_runs(
     b = get_run(session, principal=principal, run_id=other_id)
     for run in (a, b):
         if run.status not in ("optimal", "feasible"):
-            why = "its rules conflict" if run.status == "infeasible" else "the solver ran out of time"
+            why = (
+                "its rules conflict" if run.status == "infeasible" else "the solver ran out of time"
+            )
             raise Conflict(
                 f"Run {run.id} is {run.status} ({why}): it has no portfolio, so there is nothing "
                 "to compare. Compare runs that found a portfolio; see its conflicts for why."

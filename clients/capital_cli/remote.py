@@ -177,7 +177,9 @@ def schemes_list(
             )
         )
     if as_json:
-        typer.echo(json.dumps([s.model_dump(mode="json") for s in schemes], indent=1, allow_nan=False))
+        typer.echo(
+            json.dumps([s.model_dump(mode="json") for s in schemes], indent=1, allow_nan=False)
+        )
         return
     table = Table(title=f"{len(schemes)} schemes")
     # On an 80-column terminal only the title wraps: codes, statuses and money never do.
