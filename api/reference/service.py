@@ -121,7 +121,7 @@ def import_ods(
             if trust.closed_on is not None:
                 reason = f"closed on {trust.closed_on.isoformat()} and not in the register"
             elif not trust.icb:
-                reason = "no ICB: ODS places it in no integrated care board (not an English trust)"
+                reason = "no ICB in ODS (not an English trust)"
             elif not placed:
                 reason = f"its ICB {trust.icb} is not in the ICBs file"
             else:

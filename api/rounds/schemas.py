@@ -59,7 +59,9 @@ class FairShareFormula(RequestModel):
         typed = {factor for values in self.inputs.values() for factor in values}
         both = sorted(typed & set(self.from_facts or {}))
         if both:
-            raise ValueError(f"factor {', '.join(both)} comes from inputs and from_facts; choose one")
+            raise ValueError(
+                f"factor {', '.join(both)} comes from inputs and from_facts; choose one"
+            )
         return self
 
 

@@ -42,7 +42,8 @@ def organisation_detail(session: Session, organisation: Organisation) -> Organis
     from api.reference.service import facts_view
 
     return OrganisationDetail(
-        **organisation_view(organisation).model_dump(), facts=facts_view(session, organisation=organisation)
+        **organisation_view(organisation).model_dump(),
+        facts=facts_view(session, organisation=organisation),
     )
 
 

@@ -107,10 +107,12 @@ def eric(
         return
     for row in report.unmatched:
         typer.echo(f"unmatched row {row.row:<4} {row.code:<6} {row.name}")
-    total = ", ".join(f"{risk} £{amount:,.2f}" for risk, amount in report.total.items())
     typer.echo(
         f"{report.year}: {report.rows} rows, {report.matched} organisations matched, "
         f"{len(report.unmatched)} codes unmatched, {report.replaced} replaced"
     )
-    typer.echo(f"backlog: {total}")
+    if not report.matched:
+        typer.echo("no code matched an organisation: load them first (capital reference ods)")
+    for risk, amount in report.total.items():
+        typer.echo(f"backlog at {risk + ' risk':<17} £{amount:>17,.2f}")
     typer.echo("dry run: nothing written" if dry_run else "imported")
