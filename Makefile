@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test lint format bench bench-national lock clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -52,3 +52,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) *.egg-info .pytest_cache
+
+# All of England: ODS + ERIC imported, schemes for every trust, one round per ICS
+# (docs/benchmarks.md). BENCH_DATABASE_URL names an empty database; default a new SQLite file.
+bench-national: $(STAMP)
+	$(BIN)/python -m benchmarks.national_bench $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))

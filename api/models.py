@@ -3,6 +3,7 @@
 from api.assessments.models import Assessment
 from api.audit.models import AuditEvent
 from api.db import Base
+from api.reference.models import OrganisationFact
 from api.rounds.models import Round, RoundYear, Run
 from api.schemes.models import Scheme, SchemeCost, scheme_dependencies
 from api.systems.models import Organisation, System, system_organisations
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Organisation",
+    "OrganisationFact",
     "Round",
     "RoundYear",
     "Run",

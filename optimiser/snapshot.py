@@ -61,6 +61,15 @@ class SnapshotScheme(_Strict):
     max_deferral_years: int = Field(default=0, ge=0, le=9)
 
 
+class FairShareFormulaRecord(_Strict):
+    """How `fair_shares` were computed when a factor came from stored facts (a record for the
+    reader: the optimiser uses `fair_shares`). share_o = sum_k w_k * x_ok / sum_o' x_o'k."""
+
+    weights: dict[str, float]
+    from_facts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    inputs: dict[str, dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]]]
+
+
 class Snapshot(_Strict):
     """Everything the optimiser needs, independent of any database."""
 
@@ -76,6 +85,7 @@ class Snapshot(_Strict):
     tolerance_pct: float = Field(default=10, ge=0, le=100, allow_inf_nan=False)
     fairness_penalty: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     fair_shares: dict[str, float] = Field(default_factory=dict)
+    fair_share_formula: FairShareFormulaRecord | None = None
     category_limits: dict[Category, CategoryLimit] = Field(default_factory=dict)
     schemes: list[SnapshotScheme] = Field(default_factory=list)
 

@@ -2,7 +2,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from api.schemas_common import RequestModel, ResponseModel
 from api.schemes.schemas import Category
@@ -20,13 +20,50 @@ class CategoryLimit(RequestModel):
     max: Money | None = None
 
 
+BacklogRisk = Literal["high", "significant", "moderate", "low"]
+
+
+class FactFactor(RequestModel):
+    """A formula factor taken from stored facts: the sum of the chosen measures of `fact` in
+    `year` for every organisation of the round's system (e.g. backlog at high + significant risk)."""
+
+    fact: Literal["backlog"]
+    year: FinancialYear
+    risk: list[BacklogRisk] = Field(min_length=1, max_length=4)
+
+    @field_validator("risk")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each risk at most once")
+        return value
+
+
 class FairShareFormula(RequestModel):
-    """Shares computed from per-organisation inputs: share_o = sum_k w_k * x_ok / sum_o' x_o'k."""
+    """Shares computed from per-organisation inputs: share_o = sum_k w_k * x_ok / sum_o' x_o'k.
+    Each factor comes from typed `inputs` or from stored facts (`from_facts`), not both."""
 
     weights: dict[str, float] = Field(min_length=1, description="factor -> weight, summing to 1")
     inputs: dict[str, dict[str, float]] = Field(
-        min_length=1, description="organisation code -> factor -> amount (e.g. depreciation)"
+        default_factory=dict,
+        description="organisation code -> factor -> amount (e.g. depreciation)",
     )
+    from_facts: dict[str, FactFactor] | None = Field(
+        default=None,
+        description='factor -> {"fact": "backlog", "year": "2016/17", "risk": ["high", "significant"]}',
+    )
+
+    @model_validator(mode="after")
+    def _one_source_per_factor(self) -> "FairShareFormula":
+        if not self.inputs and not self.from_facts:
+            raise ValueError("give inputs, from_facts or both")
+        typed = {factor for values in self.inputs.values() for factor in values}
+        both = sorted(typed & set(self.from_facts or {}))
+        if both:
+            raise ValueError(
+                f"factor {', '.join(both)} comes from inputs and from_facts; choose one"
+            )
+        return self
 
 
 class RoundParameters(RequestModel):

@@ -11,7 +11,7 @@ from api.audit import service as audit
 from api.deps import Principal
 from api.errors import Conflict, InvalidInput, NotFound, field_error
 from api.rounds import repository, snapshot
-from api.rounds.fair_shares import compute_shares
+from api.rounds.fair_shares import resolve_formula
 from api.rounds.models import Round, RoundYear, Run
 from api.rounds.schemas import (
     AgreeRequest,
@@ -122,7 +122,17 @@ def _check_parameters(parameters: dict[str, Any], *, organisations: set[str]) ->
         )
 
 
-def _shares_from(body: RoundParameters) -> dict[str, float] | None:
+@dataclass
+class _Shares:
+    """Shares computed from a formula: the shares, the round's record of the formula, and the
+    formula as a snapshot records it (only when factors came from facts)."""
+
+    shares: dict[str, float]
+    record: dict[str, Any]
+    in_snapshot: dict[str, Any] | None
+
+
+def _shares_from(session: Session, body: RoundParameters, system) -> _Shares | None:
     if body.fair_share_formula is not None and body.fair_shares is not None:
         raise InvalidInput(
             "Give fair_shares or fair_share_formula, not both.",
@@ -130,13 +140,19 @@ def _shares_from(body: RoundParameters) -> dict[str, float] | None:
         )
     if body.fair_share_formula is None:
         return None
-    formula = body.fair_share_formula
-    return compute_shares(weights=formula.weights, inputs=formula.inputs)
+    return _Shares(
+        *resolve_formula(
+            session, formula=body.fair_share_formula, organisations=list(system.organisations)
+        )
+    )
 
 
-def _formula_record(body: RoundParameters, shares: dict[str, float]) -> dict[str, Any]:
-    formula = body.fair_share_formula.model_dump(mode="json")
-    return {**formula, "computed_shares": shares}
+def _overrides(
+    parameters: dict[str, Any], body: RoundParameters, computed: "_Shares | None"
+) -> dict[str, Any]:
+    if computed is None:
+        return snapshot.apply_overrides(parameters, body, None)
+    return snapshot.apply_overrides(parameters, body, computed.shares, computed.in_snapshot)
 
 
 def _organisation_codes(round_or_system) -> set[str]:
@@ -188,13 +204,13 @@ def create_round(session: Session, *, principal: Principal, body: RoundCreate) -
             "Unknown system.", errors=[field_error("body.system", f"no system {body.system}")]
         )
     _require_finance(principal, system_id=system.id)
-    shares = _shares_from(body)
-    parameters = snapshot.apply_overrides(dict(DEFAULTS, years=[], envelope={}), body, shares)
+    computed = _shares_from(session, body, system)
+    parameters = _overrides(dict(DEFAULTS, years=[], envelope={}), body, computed)
     _check_parameters(parameters, organisations=_organisation_codes(system))
     round_ = Round(system=system, name=body.name, created_by_id=principal.user.id)
     _apply(round_, parameters)
-    if shares is not None:
-        round_.fair_share_formula = _formula_record(body, shares)
+    if computed is not None:
+        round_.fair_share_formula = computed.record
     session.add(round_)
     session.flush()
     audit.record(session, actor=principal.user, action="create", entity="round", entity_id=round_.id,
@@ -217,12 +233,12 @@ def update_round(
     if round_.status not in EDITABLE:
         raise Conflict(f"A {round_.status} round cannot be changed.")
     before = _audit_view(round_)
-    shares = _shares_from(body)
-    parameters = snapshot.apply_overrides(snapshot.round_parameters(round_), body, shares)
+    computed = _shares_from(session, body, round_.system)
+    parameters = _overrides(snapshot.round_parameters(round_), body, computed)
     _check_parameters(parameters, organisations=_organisation_codes(round_.system))
     _apply(round_, parameters)
-    if shares is not None:
-        round_.fair_share_formula = _formula_record(body, shares)
+    if computed is not None:
+        round_.fair_share_formula = computed.record
     elif body.fair_shares is not None:
         round_.fair_share_formula = None
     if body.name is not None:
@@ -258,8 +274,8 @@ def prepare_run(
     _require_finance(principal, round_)
     if round_.status == "agreed":
         raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
-    shares = _shares_from(body)
-    parameters = snapshot.apply_overrides(snapshot.round_parameters(round_), body, shares)
+    computed = _shares_from(session, body, round_.system)
+    parameters = _overrides(snapshot.round_parameters(round_), body, computed)
     _check_parameters(parameters, organisations=_organisation_codes(round_.system))
     document, excluded = snapshot.assemble(session, round_=round_, parameters=parameters)
     try:

@@ -43,14 +43,40 @@ def round_parameters(round_: Round) -> dict[str, Any]:
         "min_deliverability": round_.min_deliverability,
         "value_model": round_.value_model,
         "deferral_discount": round_.deferral_discount,
+        **formula_parameter(round_.fair_share_formula),
+    }
+
+
+def formula_parameter(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A formula that took factors from facts goes into the snapshot with its resolved inputs
+    (`fair_share_formula`), so the run reproduces offline after facts are re-imported."""
+    if not record or not record.get("from_facts"):
+        return {}
+    inputs: dict[str, dict[str, Any]] = {o: dict(v) for o, v in record.get("inputs", {}).items()}
+    for organisation, values in record.get("resolved_inputs", {}).items():
+        inputs.setdefault(organisation, {}).update(values)
+    return {
+        "fair_share_formula": {
+            "weights": record["weights"],
+            "from_facts": record["from_facts"],
+            "inputs": {o: dict(sorted(v.items())) for o, v in sorted(inputs.items())},
+        }
     }
 
 
 def apply_overrides(
-    parameters: dict[str, Any], overrides: RoundParameters, shares: dict | None
+    parameters: dict[str, Any],
+    overrides: RoundParameters,
+    shares: dict | None,
+    formula: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Parameters with a what-if's overrides on top (`shares` from an overriding formula)."""
+    """Parameters with a what-if's overrides on top (`shares` from an overriding formula, and
+    `formula`, that formula as the snapshot records it when it took factors from facts)."""
     merged = dict(parameters)
+    if shares is not None or overrides.fair_shares is not None:
+        merged.pop("fair_share_formula", None)
+    if formula is not None:
+        merged["fair_share_formula"] = formula
     changes = overrides.model_dump(mode="json", exclude_unset=True, exclude={"fair_share_formula"})
     changes = {k: v for k, v in changes.items() if k in SNAPSHOT_KEYS}
     if "years" in changes:

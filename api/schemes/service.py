@@ -179,6 +179,12 @@ def create_scheme(session: Session, *, principal: Principal, body: SchemeCreate)
     if errors:
         raise InvalidInput("Unknown system or organisation.", errors=errors)
     _require_writer(principal, system_id=system.id, organisation_id=organisation.id)
+    if organisation.closed_on is not None:
+        raise InvalidInput(
+            f"{organisation.code} closed on {organisation.closed_on.isoformat()}; a closed "
+            "organisation can submit no new schemes.",
+            errors=[field_error("body.organisation", f"{organisation.code} is closed")],
+        )
     scheme = Scheme(system=system, organisation=organisation, created_by_id=principal.user.id)
     fields = body.model_dump(exclude={"system", "organisation", "depends_on"})
     _apply(scheme, fields)
@@ -257,6 +263,11 @@ def change_status(
     allowed, new_status = _TRANSITIONS[action]
     if scheme.status not in allowed:
         raise Conflict(f"A {scheme.status} scheme cannot be {new_status}.")
+    if action == "submit" and scheme.organisation.closed_on is not None:
+        raise Conflict(
+            f"{scheme.organisation.code} closed on {scheme.organisation.closed_on.isoformat()}; "
+            "a closed organisation can submit no new schemes."
+        )
     before = _audit_view(scheme)
     scheme.status = new_status
     flush_versioned(session, scheme, what=f"Scheme {scheme.id}")

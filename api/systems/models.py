@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,8 +52,15 @@ class Organisation(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
+    # Set when ODS publishes a close date: the organisation is closed (never deleted); its
+    # schemes and history stay, and it can submit no new schemes.
+    closed_on: Mapped[date | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     systems: Mapped[list[System]] = relationship(
         secondary=system_organisations, back_populates="organisations", order_by=System.code
     )
+
+    @property
+    def status(self) -> str:
+        return "closed" if self.closed_on is not None else "open"

@@ -4,6 +4,7 @@ from api.deps import CurrentUser, SessionDep
 from api.systems import repository, service
 from api.systems.schemas import (
     OrganisationCreate,
+    OrganisationDetail,
     OrganisationRead,
     OrganisationUpdate,
     SystemCreate,
@@ -60,9 +61,10 @@ def create_organisation(
 
 
 @router.get("/organisations/{code}", operation_id="organisations_get")
-def get_organisation(session: SessionDep, principal: CurrentUser, code: str) -> OrganisationRead:
+def get_organisation(session: SessionDep, principal: CurrentUser, code: str) -> OrganisationDetail:
+    """The organisation, its status and its published facts (e.g. ERIC backlog by year)."""
     organisation = service.get_organisation(session, principal=principal, code=code)
-    return service.organisation_view(organisation)
+    return service.organisation_detail(session, organisation)
 
 
 @router.patch("/organisations/{code}", operation_id="organisations_update")

@@ -1,8 +1,10 @@
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from api.schemas_common import RequestModel, ResponseModel
+from api.types import Money
 
 OrganisationKind = Literal[
     "acute", "community", "mental_health", "ambulance", "primary_care", "local_authority", "icb",
@@ -54,3 +56,12 @@ class OrganisationRead(ResponseModel):
     name: str
     kind: str
     systems: list[str]
+    status: Literal["open", "closed"] = "open"
+    closed_on: date | None = None
+
+
+class OrganisationDetail(OrganisationRead):
+    """One organisation with its published facts: fact -> year -> measure -> £, e.g.
+    `facts.backlog["2016/17"] = {high, significant, moderate, low}` (ERIC)."""
+
+    facts: dict[str, dict[str, dict[str, Money]]] = {}

@@ -9,6 +9,7 @@ from api.systems import repository
 from api.systems.models import Organisation, System
 from api.systems.schemas import (
     OrganisationCreate,
+    OrganisationDetail,
     OrganisationRead,
     OrganisationUpdate,
     SystemCreate,
@@ -31,6 +32,18 @@ def organisation_view(organisation: Organisation) -> OrganisationRead:
         name=organisation.name,
         kind=organisation.kind,
         systems=sorted(s.code for s in organisation.systems),
+        status=organisation.status,
+        closed_on=organisation.closed_on,
+    )
+
+
+def organisation_detail(session: Session, organisation: Organisation) -> OrganisationDetail:
+    """The organisation with its published facts (ERIC backlog by year and risk)."""
+    from api.reference.service import facts_view
+
+    return OrganisationDetail(
+        **organisation_view(organisation).model_dump(),
+        facts=facts_view(session, organisation=organisation),
     )
 
 
