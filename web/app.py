@@ -52,8 +52,9 @@ def _nhsuk_css() -> str:
 
 
 def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    request.state.principal = getattr(request.state, "principal", None)
-    return render(request, "error.html", status_code=status, status=status, title=title,
+    # The request's database session may have ended (rolled back): use plain values only.
+    return render(request, "error.html", status_code=status, principal=getattr(request.state, "who", None),
+                  status=status, title=title,
                   detail=detail)  # fmt: skip
 
 

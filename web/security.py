@@ -10,6 +10,7 @@ POST form must echo back in its `csrf_token` field.
 import hmac
 import os
 import secrets
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -103,6 +104,8 @@ def web_principal(session: SessionDep, request: Request) -> Principal:
     if principal is None:
         raise LoginRequired()
     request.state.principal = principal
+    # Plain values for pages rendered after the request's session has ended (error pages).
+    request.state.who = SimpleNamespace(name=principal.name, role=principal.role)
     return principal
 
 
