@@ -48,7 +48,9 @@ def score(request: Request, session: SessionDep, principal: WebUser, scheme_id: 
     values = {name: form.get(name) for name in (*CRITERIA, "rationale")}
     errors = {}
     try:
-        body = AssessmentWrite(**{k: (v if v not in (None, "") else None) for k, v in values.items()})
+        scores = {c: int(v) if isinstance(v, str) and v.isdigit() else None
+                  for c, v in values.items() if c != "rationale"}  # fmt: skip
+        body = AssessmentWrite(**scores, rationale=str(values.get("rationale") or "").strip())
     except ValidationError as exc:
         for e in exc.errors():
             name = str(e["loc"][0]) if e["loc"] else "form"

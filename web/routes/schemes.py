@@ -66,6 +66,8 @@ def _pydantic_errors(exc: ValidationError) -> list[dict]:
         msg = e["msg"]
         if e["type"] == "string_too_short":
             msg = "Enter a " + parts[-1].replace("_", " ")
+        elif e["type"] in ("literal_error", "enum") and parts:
+            msg = "Choose the " + parts[-1].replace("_", " ")
         elif e["type"] == "missing":
             msg = "Choose or enter the " + parts[-1].replace("_", " ")
         out.append({"loc": loc, "msg": msg})
