@@ -98,7 +98,11 @@ def status_in_words(result: dict) -> str:
             f" (within {gap * 100:.2f}% of the proven best)" if gap else ""
         )
     if status == "feasible":
-        return f"Feasible: a good portfolio, within {gap * 100:.1f}% of the best possible" if gap is not None else "Feasible"
+        return (
+            f"Feasible: a good portfolio, within {gap * 100:.1f}% of the best possible"
+            if gap is not None
+            else "Feasible"
+        )
     if status == "time_limit":
         return "Stopped at the time limit before finding a portfolio"
     if status == "infeasible":

@@ -127,4 +127,6 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
-        raise Forbidden(f"This page is for the role {' or '.join(roles)}; you are {principal.role}.")
+        raise Forbidden(
+            f"This page is for the role {' or '.join(roles)}; you are {principal.role}."
+        )

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capital_cli import spreadsheets as _spreadsheets
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,6 @@ from api.errors import InvalidInput, field_error
 from api.errors import _loc as api_loc
 from api.schemes import imports
 from api.schemes.schemas import SchemeImport, SchemeImportResult
-from capital_cli import spreadsheets as _spreadsheets
 
 MAX_BYTES = 10 * 1024 * 1024
 SUFFIXES = (".xlsx", ".csv")
@@ -73,7 +73,11 @@ def check_and_import(
             outcome.problems.append(Problem(0, "file", "", str(exc).replace(path.name, filename)))
             return outcome
         except Exception as exc:  # openpyxl's errors for a file that is not a workbook
-            outcome.problems.append(Problem(0, "file", "", f"cannot be read as a spreadsheet ({exc.__class__.__name__})"))
+            outcome.problems.append(
+                Problem(
+                    0, "file", "", f"cannot be read as a spreadsheet ({exc.__class__.__name__})"
+                )
+            )
             return outcome
     outcome.rows = len(sheet.rows)
     if not sheet.rows:

@@ -100,7 +100,10 @@ class Visitor:
 
     def goto(self, path: str, *, status: int = 200):
         response = self.page.goto(self.url(path))
-        assert response is not None and response.status == status, (path, response and response.status)
+        assert response is not None and response.status == status, (
+            path,
+            response and response.status,
+        )
         return response
 
     def check(self, name: str, *, expected_status: int | None = None) -> None:
@@ -138,7 +141,9 @@ def visitor(chromium, web_server, database_url):
     visit = Visitor(page=page, base=web_server.url, backend=backend)
     page.on("console", lambda m: m.type == "error" and visit.console_errors.append(m.text))
     page.on("pageerror", lambda e: visit.console_errors.append(str(e)))
-    page.on("response", lambda r: r.status >= 500 and visit.server_errors.append(f"{r.status} {r.url}"))
+    page.on(
+        "response", lambda r: r.status >= 500 and visit.server_errors.append(f"{r.status} {r.url}")
+    )
     yield visit
     context.close()
 

@@ -9,9 +9,8 @@ import re
 
 import httpx
 import pytest
-from openpyxl import Workbook
-
 from capital_cli.spreadsheets import COLUMNS
+from openpyxl import Workbook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 STATE: dict = {}
@@ -161,7 +160,11 @@ def test_finance_director_sets_up_runs_compares_and_agrees(visitor, web_server):
     visitor.goto("/rounds/new")
     visitor.check("new round")
     page.fill("#name", "Board round 2026/27 to 2028/29")
-    for year, amount in (("2026-27", "36,000,000"), ("2027-28", "34,000,000"), ("2028-29", "33,000,000")):
+    for year, amount in (
+        ("2026-27", "36,000,000"),
+        ("2027-28", "34,000,000"),
+        ("2028-29", "33,000,000"),
+    ):
         page.fill(f"#envelope-{year}", amount)
         page.fill(f"#reserve-{year}", "1,500,000")
     page.fill("#overcommitment_pct", "5")
@@ -171,7 +174,16 @@ def test_finance_director_sets_up_runs_compares_and_agrees(visitor, web_server):
     page.fill("#fw-depreciation", "0.5")
     page.fill("#fw-backlog_high_significant", "0")
     page.fill("#fw-population", "0.5")
-    depreciation = {"R0A": 9.4, "R0B": 16.8, "R0C": 5.1, "R0D": 5.6, "R0E": 3.4, "R0F": 1.1, "Q0W": 1.9, "VCC": 0.5}
+    depreciation = {
+        "R0A": 9.4,
+        "R0B": 16.8,
+        "R0C": 5.1,
+        "R0D": 5.6,
+        "R0E": 3.4,
+        "R0F": 1.1,
+        "Q0W": 1.9,
+        "VCC": 0.5,
+    }
     for code, millions in depreciation.items():
         page.fill(f"#fi-{code}-depreciation", f"{millions * 1_000_000:,.0f}")
         page.fill(f"#fi-{code}-population", "100000")
@@ -301,9 +313,13 @@ def test_pages_are_locked_down(web_server):
         cookie = login.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
         token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
-        signed_in = client.post("/login", data={"csrf_token": token, "token": web_server.tokens["trust"]})
+        signed_in = client.post(
+            "/login", data={"csrf_token": token, "token": web_server.tokens["trust"]}
+        )
         assert signed_in.status_code == 303
         assert client.post("/login", data={"token": web_server.tokens["trust"]}).status_code == 403
         assert client.get("/assets/nhsuk-frontend.min.css").status_code == 200
         assert "assets.nhs.uk" not in client.get("/assets/nhsuk-frontend.min.css").text
-        assert client.get("/api/v1/schemes").status_code == 401  # the API still wants a bearer token
+        assert (
+            client.get("/api/v1/schemes").status_code == 401
+        )  # the API still wants a bearer token

@@ -49,11 +49,15 @@ def create_system(request: Request, session: SessionDep, principal: WebUser, for
     require_role(principal, "admin")
     values = {"system-code": form.get("code"), "system-name": form.get("name")}
     try:
-        body = SystemCreate(code=str(form.get("code") or "").strip(), name=str(form.get("name") or "").strip())
+        body = SystemCreate(
+            code=str(form.get("code") or "").strip(), name=str(form.get("name") or "").strip()
+        )
         systems_service.create_system(session, principal=principal, body=body)
         return redirect(f"/admin?created=system+{body.code}")
     except (ValidationError, CapitalError) as exc:
-        return _page(request, session, errors=_errors(exc, "system"), values=values, status_code=422)
+        return _page(
+            request, session, errors=_errors(exc, "system"), values=values, status_code=422
+        )
 
 
 @router.post("/admin/organisations")

@@ -29,7 +29,9 @@ def _form(request, session, principal, scheme_id: int, values=None, errors=None,
     scheme = schemes_service.get_scheme(session, principal=principal, scheme_id=scheme_id)
     view = schemes_service.read_scheme(session, scheme)
     if values is None:
-        own = assessments_repository.get_own(session, scheme_id=scheme.id, assessor_id=principal.user.id)
+        own = assessments_repository.get_own(
+            session, scheme_id=scheme.id, assessor_id=principal.user.id
+        )
         values = service.assessment_view(own).model_dump() if own else {}
     return render(request, "assess_form.html", status_code=status_code, scheme=view,
                   organisation=scheme.organisation, values=values, errors=errors or {})  # fmt: skip

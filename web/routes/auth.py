@@ -34,7 +34,11 @@ def login(request: Request, session: SessionDep, form: security.CheckedForm):
             raise NotAuthenticated("Enter your access token")
         user = users_service.authenticate(session, token=token)
     except NotAuthenticated:
-        message = "Enter your access token" if not token else "That access token is not valid or has been revoked"
+        message = (
+            "Enter your access token"
+            if not token
+            else "That access token is not valid or has been revoked"
+        )
         return render(request, "login.html", status_code=401, next=target,
                       errors={"token": message})  # fmt: skip
     security.sign_in(request, token_hash=users_service.hash_token(token))

@@ -25,7 +25,11 @@ FACTORS = {
     "backlog_high_significant": "Backlog at high and significant risk (£)",
     "population": "Population served",
 }
-DEFAULT_FACTOR_WEIGHTS = {"depreciation": "0.5", "backlog_high_significant": "0.3", "population": "0.2"}
+DEFAULT_FACTOR_WEIGHTS = {
+    "depreciation": "0.5",
+    "backlog_high_significant": "0.3",
+    "population": "0.2",
+}
 FRONTIER_MULTIPLIERS = [0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5]
 OUTCOMES = ["funded", "reserve", "not_funded"]
 SORTS = {
@@ -117,10 +121,14 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
         errors["name"] = "Enter a name for the round"
     envelope, reserve = {}, {}
     for year in years:
-        amount = _number(form, _money_id("envelope", year), errors, f"the {year} envelope in pounds")
+        amount = _number(
+            form, _money_id("envelope", year), errors, f"the {year} envelope in pounds"
+        )
         if amount is not None:
             envelope[year] = amount
-        spare = _number(form, _money_id("reserve", year), errors, f"the {year} reserve", required=False)
+        spare = _number(
+            form, _money_id("reserve", year), errors, f"the {year} reserve", required=False
+        )
         if spare:
             reserve[year] = spare
     body = {"system": system.code, "name": name, "years": years, "envelope": envelope,
@@ -143,7 +151,9 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
     if values.get("shares_from") == "direct":
         shares = {}
         for code in organisations:
-            number = _number(form, f"share-{code}", errors, f"{code}'s share in per cent", required=False)
+            number = _number(
+                form, f"share-{code}", errors, f"{code}'s share in per cent", required=False
+            )
             if number:
                 shares[code] = float(number) / 100
         body["fair_shares"] = shares
@@ -176,7 +186,10 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
 
 
 def _runs(session, principal, round_id):
-    return [service.run_summary(r) for r in service.list_runs(session, principal=principal, round_id=round_id)]
+    return [
+        service.run_summary(r)
+        for r in service.list_runs(session, principal=principal, round_id=round_id)
+    ]
 
 
 @router.get("/rounds/{round_id}")
@@ -200,20 +213,26 @@ def create_run(request: Request, session: SessionDep, principal: WebUser, round_
     body: dict = {"label": str(form.get("label") or "").strip() or None}
     scale = _number(form, "envelope_pct", errors, "the envelope as a percentage", required=False)
     if scale is not None and scale != 100:
-        body["envelope"] = {y: (a * scale / 100).quantize(Decimal("0.01")) for y, a in view.envelope.items()}
+        body["envelope"] = {
+            y: (a * scale / 100).quantize(Decimal("0.01")) for y, a in view.envelope.items()
+        }
     mode = form.get("fair_share_mode")
     if mode in MODES:
         body["fair_share_mode"] = mode
     tolerance = _number(form, "tolerance_pct", errors, "the tolerance", required=False)
     if tolerance is not None:
         body["tolerance_pct"] = tolerance
-    gateway = _number(form, "min_deliverability", errors, "the deliverability gateway", required=False)
+    gateway = _number(
+        form, "min_deliverability", errors, "the deliverability gateway", required=False
+    )
     if gateway is not None:
         body["min_deliverability"] = float(gateway)
     if not errors:
         try:
             request_body = RunRequest(**body)
-            prepared = service.prepare_run(session, principal=principal, round_id=round_id, body=request_body)
+            prepared = service.prepare_run(
+                session, principal=principal, round_id=round_id, body=request_body
+            )
             end_read_phase(session)  # hold no transaction while the solver works
             result = service.solve_run(prepared=prepared)
             run = service.record_run(session, principal=principal, prepared=prepared, result=result)
@@ -233,7 +252,10 @@ def create_run(request: Request, session: SessionDep, principal: WebUser, round_
 def _scheme_rows(session, run) -> list[dict]:
     ids = [int(s["id"]) for s in run.snapshot["schemes"]]
     found = {str(s.id): s for s in schemes_repository.get_schemes(session, ids=ids)}
-    costs = {s["id"]: sum(Decimal(str(v)) for v in s["cost_profile"].values()) for s in run.snapshot["schemes"]}
+    costs = {
+        s["id"]: sum(Decimal(str(v)) for v in s["cost_profile"].values())
+        for s in run.snapshot["schemes"]
+    }
     rows = []
     for item in run.result.get("schemes", []):
         scheme = found.get(item["id"])
@@ -322,7 +344,11 @@ def frontier(request: Request, session: SessionDep, principal: WebUser, round_id
     for point in points:
         point["extra"] = (point["objective"] - previous["objective"]
                           if previous and point["objective"] is not None and previous["objective"] is not None else None)  # fmt: skip
-        point["extra_envelope"] = (Decimal(str(point["envelope"])) - Decimal(str(previous["envelope"]))) if previous else None
+        point["extra_envelope"] = (
+            (Decimal(str(point["envelope"])) - Decimal(str(previous["envelope"])))
+            if previous
+            else None
+        )
         previous = point
     return render(request, "frontier.html", round=view, points=points,
                   chart=charts.frontier(points, current=1.0))  # fmt: skip
@@ -350,5 +376,7 @@ def agree(request: Request, session: SessionDep, principal: WebUser, round_id: i
     run_id = str(form.get("run_id") or "")
     if not run_id.isdigit():
         raise InvalidInput("Choose a run to agree.")
-    service.agree(session, principal=principal, round_id=round_id, body=AgreeRequest(run_id=int(run_id)))
+    service.agree(
+        session, principal=principal, round_id=round_id, body=AgreeRequest(run_id=int(run_id))
+    )
     return redirect(f"/rounds/{round_id}?agreed=1")

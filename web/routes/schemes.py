@@ -48,8 +48,12 @@ def _field_errors(raw: list[dict]) -> dict[str, str]:
             name = year_id(loc.split(".", 1)[1])
         message = error["msg"].removeprefix("Value error, ")
         if not name:
-            name = next((f for f in ("cost_profile", "mandatory_reason") if message.startswith(f)), "")
-            message = message.replace("cost_profile", "the cost").replace("mandatory_reason", "a reason")
+            name = next(
+                (f for f in ("cost_profile", "mandatory_reason") if message.startswith(f)), ""
+            )
+            message = message.replace("cost_profile", "the cost").replace(
+                "mandatory_reason", "a reason"
+            )
             message = message.replace("mandatory is true", "the scheme is mandatory")
             message = message[:1].upper() + message[1:]
         if name == "cost_profile":
@@ -166,7 +170,9 @@ def create_scheme(request: Request, session: SessionDep, principal: WebUser, for
     values["organisation"] = str(form.get("organisation") or "")
     if not errors:
         try:
-            scheme = service.create_scheme(session, principal=principal, body=SchemeCreate(**values))
+            scheme = service.create_scheme(
+                session, principal=principal, body=SchemeCreate(**values)
+            )
             return redirect(f"/schemes/{scheme.id}?created=1")
         except ValidationError as exc:
             errors = _field_errors(_pydantic_errors(exc))
