@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.clients.conftest import _free_port, _fresh_database, capital
+from tests.clients.conftest import _free_port, capital
+from tests.conftest import fresh_sibling_database
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -45,7 +46,10 @@ class WebServer:
 
 @pytest.fixture(scope="module")
 def web_server(database_url, tmp_path_factory):
-    url = _fresh_database(database_url, tmp_path_factory)
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
+    else:
+        url = fresh_sibling_database(database_url, "web")
     env = {**os.environ, "DATABASE_URL": url}
     assert capital("db", "upgrade", env=env).returncode == 0
     demo = capital("demo", env=env)
