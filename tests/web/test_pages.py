@@ -80,3 +80,56 @@ def test_signing_out_ends_the_session(client, world):
     assert client.get("/rounds").status_code == 200
     client.post("/logout", data={"csrf_token": csrf})
     assert client.get("/rounds", follow_redirects=False).status_code == 303
+
+
+def test_a_trust_withdraws_and_an_assessor_cannot_score_their_own(client, world):
+    created = client.post(
+        "/api/v1/schemes", json=scheme_body(organisation="RA2"), headers=world.auth("trust_a2")
+    )
+    scheme_id = created.json()["id"]
+    client.post(f"/api/v1/schemes/{scheme_id}/submit", headers=world.auth("trust_a2"))
+    csrf = sign_in(client, world.tokens["assessor_a"])  # an assessor from RA2
+    assert str(scheme_id) not in re.findall(r'href="/assess/(\d+)"', client.get("/assess").text)
+    own = client.post(f"/assess/{scheme_id}", data={"csrf_token": csrf, "strategic_fit": "5",
+        "safety_quality": "5", "value_for_money": "5", "deliverability": "5", "rationale": "mine"})  # fmt: skip
+    assert own.status_code == 403 and "own organisation" in own.text
+    csrf = sign_in(client, world.tokens["trust_a2"])
+    version = client.get(f"/api/v1/schemes/{scheme_id}", headers=world.auth("trust_a2")).json()[
+        "version"
+    ]
+    withdrawn = client.post(
+        f"/schemes/{scheme_id}/withdraw", data={"csrf_token": csrf, "version": str(version)}
+    )
+    assert withdrawn.status_code == 200 and "it is now withdrawn" in withdrawn.text
+    stale = client.post(
+        f"/schemes/{scheme_id}/submit", data={"csrf_token": csrf, "version": str(version)}
+    )
+    assert stale.status_code == 412  # someone (here: we) changed it since that version
+
+
+def test_an_administrator_adds_a_system_an_organisation_and_a_user(client, world):
+    csrf = sign_in(client, world.tokens["admin"])
+    assert (
+        client.post(
+            "/admin/systems", data={"csrf_token": csrf, "code": "QZZ", "name": "Test ICS"}
+        ).status_code
+        == 200
+    )
+    duplicate = client.post(
+        "/admin/systems", data={"csrf_token": csrf, "code": "QZZ", "name": "Again"}
+    )
+    assert duplicate.status_code == 422 and "already exists" in duplicate.text
+    organisation = client.post("/admin/organisations", data={
+        "csrf_token": csrf, "code": "RZ1", "name": "Test Trust", "kind": "acute", "systems": "QZZ"})  # fmt: skip
+    assert organisation.status_code == 200 and "RZ1" in organisation.text
+    user = client.post("/admin/users", data={"csrf_token": csrf, "name": "Test Lead", "role": "trust",
+                                            "organisation": "RZ1"})  # fmt: skip
+    token = re.search(r'<code class="app-token">([^<]+)</code>', user.text).group(1)
+    assert (
+        client.get("/api/v1/systems", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
+    missing = client.post(
+        "/admin/users", data={"csrf_token": csrf, "name": "No scope", "role": "assessor"}
+    )
+    assert missing.status_code == 422 and "needs a system" in missing.text
