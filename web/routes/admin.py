@@ -93,7 +93,9 @@ def create_user(request: Request, session: SessionDep, principal: WebUser, form:
         )  # fmt: skip
         token = users_service.issue_token(session, user=user)
     except CapitalError as exc:  # the service's words are the command line's: say them plainly
-        detail = exc.detail.replace("--system", "a system").replace("--organisation", "an organisation")
+        detail = exc.detail.replace("--system", "a system").replace(
+            "--organisation", "an organisation"
+        )
         return _page(request, session, errors={"user-form": detail}, values=values,
                      status_code=422)  # fmt: skip
     audit.record(session, actor=principal.user, action="create", entity="user", entity_id=user.id,
