@@ -11,7 +11,9 @@ STAMP := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench bench-national lock clean
+NODE_STAMP := node_modules/.installed
+
+.PHONY: run test lint format bench bench-national lock clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,14 +24,27 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --extra dev --python $(PYTHON) --quiet
 	touch $(STAMP)
 
-run: $(STAMP)
+# The web application's front-end packages (nhsuk-frontend; axe-core for the tests), exactly as
+# package-lock.json says. The app serves them itself; nothing of theirs is kept in git.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# The browser tests drive Debian's chromium (never a browser downloaded by Playwright).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/capital db upgrade
 	$(BIN)/capital demo
 	$(BIN)/capital serve --host 127.0.0.1 --port 8000
 
 # Every test; database tests also run against PostgreSQL when TEST_DATABASE_URL is set.
 # pytest exits 5 when it collected nothing: that is a failure here too.
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests ran" >&2; exit 1; fi; exit $$rc
@@ -51,7 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.import_bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS) *.egg-info .pytest_cache node_modules
 
 # All of England: ODS + ERIC imported, schemes for every trust, one round per ICS
 # (docs/benchmarks.md). BENCH_DATABASE_URL names an empty database; default a new SQLite file.

@@ -38,6 +38,9 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    from web.app import install_web  # the web application of DESIGN §9, on the same services
+
+    install_web(app)
     return app
 
 

@@ -18,3 +18,9 @@ def list_for_scheme(
 def get_own(session: Session, *, scheme_id: int, assessor_id: int) -> Assessment | None:
     found = list_for_scheme(session, scheme_id=scheme_id, assessor_id=assessor_id)
     return found[0] if found else None
+
+
+def scored_by(session: Session, *, assessor_id: int) -> set[int]:
+    """Ids of the schemes an assessor has scored."""
+    statement = select(Assessment.scheme_id).where(Assessment.assessor_id == assessor_id)
+    return set(session.scalars(statement))

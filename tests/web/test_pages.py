@@ -1,0 +1,135 @@
+"""The web layer without a browser: sessions, CSRF, roles and scope through the pages (fast;
+runs on every backend inside the test transaction)."""
+
+import re
+
+from tests.conftest import scheme_body
+
+
+def _csrf(response) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+
+
+def sign_in(client, token: str) -> str:
+    page = client.get("/login")
+    signed = client.post("/login", data={"csrf_token": _csrf(page), "token": token},
+                         follow_redirects=False)  # fmt: skip
+    assert signed.status_code == 303
+    return _csrf(client.get("/"))
+
+
+def test_pages_need_a_session_and_send_the_security_headers(client):
+    response = client.get("/schemes", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/schemes"
+    login = client.get("/login")
+    assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
+    assert login.headers["x-frame-options"] == "DENY"
+    assert "httponly" in login.headers["set-cookie"].lower()
+
+
+def test_a_wrong_token_and_a_missing_csrf_token_are_refused(client, world):
+    page = client.get("/login")
+    wrong = client.post("/login", data={"csrf_token": _csrf(page), "token": "cap_wrong"})
+    assert wrong.status_code == 401 and "not valid" in wrong.text
+    no_csrf = client.post("/login", data={"token": world.tokens["trust_a1"]})
+    assert no_csrf.status_code == 403 and "This form has expired" in no_csrf.text
+    bad_next = client.post("/login", data={"csrf_token": _csrf(page), "token": world.tokens["trust_a1"],
+                                           "next": "//evil.example/"}, follow_redirects=False)  # fmt: skip
+    assert bad_next.headers["location"] == "/"
+
+
+def test_a_trust_records_a_scheme_through_the_page_and_it_is_audited(client, world):
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    created = client.post("/schemes/new", data={
+        "csrf_token": csrf, "system": "SYA", "organisation": "RA1", "title": "Lift",
+        "category": "estates_backlog", "cost-2026-27": "1,000.50"}, follow_redirects=False)  # fmt: skip
+    assert created.status_code == 303
+    scheme_id = int(re.search(r"/schemes/(\d+)", created.headers["location"]).group(1))
+    api = client.get(f"/api/v1/schemes/{scheme_id}", headers=world.auth("trust_a1")).json()
+    assert str(api["cost_profile"]["2026/27"]) in ("1000.50", "1000.5")
+    audit = client.get(
+        f"/api/v1/audit?entity=scheme&entity_id={scheme_id}", headers=world.auth("admin")
+    )
+    assert "create" in audit.text
+    other = client.post("/schemes/new", data={
+        "csrf_token": csrf, "system": "SYA", "organisation": "RA2", "title": "Not mine",
+        "category": "other", "cost-2026-27": "10"})  # fmt: skip
+    assert other.status_code == 403  # another organisation's scheme: the service refuses
+
+
+def test_scope_and_role_hold_on_every_page(client, world):
+    created = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
+    scheme_id = created.json()["id"]
+    csrf = sign_in(client, world.tokens["trust_b1"])
+    assert client.get(f"/schemes/{scheme_id}").status_code == 403  # another system's draft
+    assert client.get("/rounds/new").status_code == 403
+    csrf = sign_in(client, world.tokens["viewer_a"])
+    assert client.get("/schemes/new").status_code == 403
+    forged = client.post(f"/schemes/{scheme_id}/withdraw", data={"csrf_token": csrf})
+    assert forged.status_code == 403
+    assert (
+        client.get("/api/v1/schemes/" + str(scheme_id), headers=world.auth("trust_a1")).json()[
+            "status"
+        ]
+        == "draft"
+    )
+
+
+def test_signing_out_ends_the_session(client, world):
+    csrf = sign_in(client, world.tokens["finance_a"])
+    assert client.get("/rounds").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf})
+    assert client.get("/rounds", follow_redirects=False).status_code == 303
+
+
+def test_a_trust_withdraws_and_an_assessor_cannot_score_their_own(client, world):
+    created = client.post(
+        "/api/v1/schemes", json=scheme_body(organisation="RA2"), headers=world.auth("trust_a2")
+    )
+    scheme_id = created.json()["id"]
+    client.post(f"/api/v1/schemes/{scheme_id}/submit", headers=world.auth("trust_a2"))
+    csrf = sign_in(client, world.tokens["assessor_a"])  # an assessor from RA2
+    assert str(scheme_id) not in re.findall(r'href="/assess/(\d+)"', client.get("/assess").text)
+    own = client.post(f"/assess/{scheme_id}", data={"csrf_token": csrf, "strategic_fit": "5",
+        "safety_quality": "5", "value_for_money": "5", "deliverability": "5", "rationale": "mine"})  # fmt: skip
+    assert own.status_code == 403 and "own organisation" in own.text
+    csrf = sign_in(client, world.tokens["trust_a2"])
+    version = client.get(f"/api/v1/schemes/{scheme_id}", headers=world.auth("trust_a2")).json()[
+        "version"
+    ]
+    withdrawn = client.post(
+        f"/schemes/{scheme_id}/withdraw", data={"csrf_token": csrf, "version": str(version)}
+    )
+    assert withdrawn.status_code == 200 and "it is now withdrawn" in withdrawn.text
+    stale = client.post(
+        f"/schemes/{scheme_id}/submit", data={"csrf_token": csrf, "version": str(version)}
+    )
+    assert stale.status_code == 412  # someone (here: we) changed it since that version
+
+
+def test_an_administrator_adds_a_system_an_organisation_and_a_user(client, world):
+    csrf = sign_in(client, world.tokens["admin"])
+    assert (
+        client.post(
+            "/admin/systems", data={"csrf_token": csrf, "code": "QZZ", "name": "Test ICS"}
+        ).status_code
+        == 200
+    )
+    duplicate = client.post(
+        "/admin/systems", data={"csrf_token": csrf, "code": "QZZ", "name": "Again"}
+    )
+    assert duplicate.status_code == 422 and "already exists" in duplicate.text
+    organisation = client.post("/admin/organisations", data={
+        "csrf_token": csrf, "code": "RZ1", "name": "Test Trust", "kind": "acute", "systems": "QZZ"})  # fmt: skip
+    assert organisation.status_code == 200 and "RZ1" in organisation.text
+    user = client.post("/admin/users", data={"csrf_token": csrf, "name": "Test Lead", "role": "trust",
+                                            "organisation": "RZ1"})  # fmt: skip
+    token = re.search(r'<code class="app-token">([^<]+)</code>', user.text).group(1)
+    assert (
+        client.get("/api/v1/systems", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
+    missing = client.post(
+        "/admin/users", data={"csrf_token": csrf, "name": "No scope", "role": "assessor"}
+    )
+    assert missing.status_code == 422 and "needs a system" in missing.text

@@ -1,0 +1,139 @@
+"""Mount the web application on the API's FastAPI app: pages, assets, sessions, error pages."""
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.errors import CapitalError
+from web import formatting, security
+
+HERE = Path(__file__).parent
+# The npm packages of package.json, installed by `npm ci` (make run / make test). Never in git.
+NODE_MODULES = Path(os.environ.get("CAPITAL_NODE_MODULES", HERE.parent / "node_modules"))
+NHSUK = NODE_MODULES / "nhsuk-frontend" / "dist" / "nhsuk"
+NON_WEB = ("/api/", "/docs", "/redoc", "/openapi.json", "/health")
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(formatting.filters())
+templates.env.globals["CRITERIA"] = formatting.CRITERIA
+
+
+def is_web(path: str) -> bool:
+    return not path.startswith(NON_WEB)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+    context.setdefault("principal", getattr(request.state, "principal", None))
+    context["csrf_token"] = security.csrf_token(request)
+    context["path"] = request.url.path
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@lru_cache
+def _nhsuk_css() -> str:
+    """The design system's stylesheet without its @font-face rules: those load Frutiger from
+    the NHS's CDN, which the CSP forbids and air-gapped networks cannot reach. Text falls back
+    to the design system's own stack (Arial)."""
+    css = (NHSUK / "nhsuk-frontend.min.css").read_text(encoding="utf-8")
+    return re.sub(r"@font-face\{[^}]*\}", "", css)
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    # The request's database session may have ended (rolled back): use plain values only.
+    return render(request, "error.html", status_code=status, principal=getattr(request.state, "who", None),
+                  status=status, title=title,
+                  detail=detail)  # fmt: skip
+
+
+def install_web(app: FastAPI) -> None:
+    from web.routes import admin, assess, auth, home, rounds, schemes
+
+    for module in (auth, home, schemes, assess, rounds, admin):
+        app.include_router(module.router, include_in_schema=False)
+
+    @app.get("/assets/nhsuk-frontend.min.css", include_in_schema=False)
+    def nhsuk_css() -> Response:
+        return Response(_nhsuk_css(), media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=3600"})  # fmt: skip
+
+    @app.get("/assets/nhsuk-frontend.min.js", include_in_schema=False)
+    def nhsuk_js() -> Response:
+        return Response((NHSUK / "nhsuk-frontend.min.js").read_bytes(),
+                        media_type="text/javascript")  # fmt: skip
+
+    if (NHSUK / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=NHSUK / "assets"), name="nhsuk-assets")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="web-static")
+
+    @app.middleware("http")
+    async def sessions_and_headers(request: Request, call_next):
+        request.state.web_session = security.load_session(request)
+        request.state.web_session_dirty = False
+        request.state.web_session_clear = False
+        response = await call_next(request)
+        if not is_web(request.url.path):
+            return response
+        for name, value in security.SECURITY_HEADERS.items():
+            if name == "Cache-Control" and request.url.path.startswith(("/assets", "/static")):
+                continue
+            response.headers.setdefault(name, value)
+        secure = request.url.scheme == "https"
+        if request.state.web_session_clear:
+            response.delete_cookie(security.COOKIE, path="/", secure=secure, httponly=True,
+                                   samesite="lax")  # fmt: skip
+        elif request.state.web_session_dirty:
+            response.set_cookie(
+                security.COOKIE, security.dump_session(request.state.web_session),
+                max_age=security.MAX_AGE_S, path="/", secure=secure, httponly=True, samesite="lax",
+            )  # fmt: skip
+        return response
+
+    api_capital = app.exception_handlers[CapitalError]
+    api_validation = app.exception_handlers[RequestValidationError]
+    api_http = app.exception_handlers[StarletteHTTPException]
+
+    @app.exception_handler(CapitalError)
+    async def capital_error(request: Request, exc: CapitalError):
+        if not is_web(request.url.path):
+            return await api_capital(request, exc)
+        titles = {403: "You cannot do that", 404: "Page not found", 409: "That cannot be done now"}
+        return _error_page(request, exc.status, titles.get(exc.status, exc.title), exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        if not is_web(request.url.path):
+            return await api_validation(request, exc)
+        return _error_page(request, 404, "Page not found",
+                           "There is nothing at this address. Check it, or start from the home page.")  # fmt: skip
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if not is_web(request.url.path):
+            return await api_http(request, exc)
+        if exc.status_code == 404:
+            return _error_page(request, 404, "Page not found",
+                               "There is nothing at this address. Check it, or start from the home page.")  # fmt: skip
+        return _error_page(request, exc.status_code, "Something is not right", str(exc.detail))
+
+    @app.exception_handler(security.LoginRequired)
+    async def login_required(request: Request, _exc: security.LoginRequired):
+        return redirect("/login?next=" + quote(request.url.path))
+
+    @app.exception_handler(security.CsrfFailed)
+    async def csrf_failed(request: Request, _exc: security.CsrfFailed):
+        return _error_page(request, 403, "This form has expired",
+                           "The form was not sent from this service's own page (or your session "
+                           "ended). Go back, reload the page and try again.")  # fmt: skip

@@ -1,0 +1,382 @@
+"""Allocation rounds for finance directors (set up, run, what-if, compare, frontier, agree)
+and, read-only, for everyone in the system. All through api.rounds.service."""
+
+from decimal import Decimal, InvalidOperation
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+
+from api.db import end_read_phase
+from api.deps import Principal, SessionDep
+from api.errors import InvalidInput
+from api.rounds import service
+from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RunRequest
+from api.schemes import repository as schemes_repository
+from api.systems import repository as systems_repository
+from web import charts, formatting
+from web.app import redirect, render
+from web.routes.schemes import _field_errors, _pydantic_errors
+from web.security import CheckedForm, WebUser, require_role
+
+router = APIRouter()
+MODES = ["off", "floor", "band", "soft"]
+FACTORS = {
+    "depreciation": "Depreciation (£)",
+    "backlog_high_significant": "Backlog at high and significant risk (£)",
+    "population": "Population served",
+}
+DEFAULT_FACTOR_WEIGHTS = {
+    "depreciation": "0.5",
+    "backlog_high_significant": "0.3",
+    "population": "0.2",
+}
+FRONTIER_MULTIPLIERS = [0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5]
+OUTCOMES = ["funded", "reserve", "not_funded"]
+SORTS = {
+    "id": lambda r: (len(r["id"]), r["id"]),
+    "title": lambda r: r["title"].lower(),
+    "organisation": lambda r: r["organisation"],
+    "cost": lambda r: r["cost"],
+    "outcome": lambda r: OUTCOMES.index(r["outcome"]) if r["outcome"] in OUTCOMES else 9,
+    "start": lambda r: r["start_year"] or "9999",
+    "rank": lambda r: r["reserve_rank"] if r["reserve_rank"] is not None else 10**9,
+    "score": lambda r: -(r["score"] or 0),
+}
+
+
+def is_finance(principal: Principal) -> bool:
+    return principal.role == "ics_finance"
+
+
+def _number(form, name: str, errors: dict, label: str, *, money: bool = False,
+            required: bool = True) -> Decimal | None:  # fmt: skip
+    text = str(form.get(name) or "").replace(",", "").replace("£", "").replace("%", "").strip()
+    if not text:
+        if required:
+            errors[name] = f"Enter {label}"
+        return None
+    try:
+        value = Decimal(text)
+        if not value.is_finite() or value < 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        errors[name] = f"Enter {label} as a number, not negative"
+        return None
+    return value
+
+
+def _money_id(prefix: str, year: str) -> str:
+    return f"{prefix}-{year.replace('/', '-')}"
+
+
+@router.get("/rounds")
+def list_rounds(request: Request, session: SessionDep, principal: WebUser):
+    rounds = service.list_rounds(session, principal=principal, system=None)
+    return render(request, "rounds.html", rounds=rounds, is_finance=is_finance(principal))
+
+
+def _round_form(request, session, principal, *, first: str, count: int, values: dict,
+                errors: dict, status_code: int = 200):  # fmt: skip
+    systems = systems_repository.list_systems(session, ids=principal.system_ids)
+    system = systems[0] if systems else None
+    organisations = [o for o in system.organisations] if system else []
+    organisations.sort(key=lambda o: o.code)
+    years = formatting.financial_years(first, count)
+    return render(request, "round_form.html", status_code=status_code, years=years, first=first,
+                  count=count, values=values, errors=errors, system=system,
+                  organisations=organisations, modes=MODES, factors=FACTORS,
+                  money_id=_money_id, first_years=formatting.financial_years(
+                      formatting.current_financial_year(), 4))  # fmt: skip
+
+
+@router.get("/rounds/new")
+def new_round(request: Request, session: SessionDep, principal: WebUser,
+              first: str | None = None, count: int = 3):  # fmt: skip
+    require_role(principal, "ics_finance")
+    choices = formatting.financial_years(formatting.current_financial_year(), 4)
+    first = first if first in choices else choices[0]
+    count = min(max(count, 1), 10)
+    values = {"fair_share_mode": "band", "tolerance_pct": "10", "overcommitment_pct": "0",
+              "min_deliverability": "0", "shares_from": "formula",
+              **{f"weight-{c}": "0.25" for c in formatting.CRITERIA},
+              **{f"fw-{k}": v for k, v in DEFAULT_FACTOR_WEIGHTS.items()}}  # fmt: skip
+    return _round_form(request, session, principal, first=first, count=count, values=values,
+                       errors={})  # fmt: skip
+
+
+@router.post("/rounds/new")
+def create_round(request: Request, session: SessionDep, principal: WebUser, form: CheckedForm):
+    require_role(principal, "ics_finance")
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    first = values.get("first") or formatting.current_financial_year()
+    try:
+        count = min(max(int(values.get("count") or 3), 1), 10)
+        years = formatting.financial_years(first, count)
+    except ValueError:
+        count, years = 3, formatting.financial_years(formatting.current_financial_year(), 3)
+    errors: dict[str, str] = {}
+    system = systems_repository.list_systems(session, ids=principal.system_ids)[0]
+    name = values.get("name", "").strip()
+    if not name:
+        errors["name"] = "Enter a name for the round"
+    envelope, reserve = {}, {}
+    for year in years:
+        amount = _number(
+            form, _money_id("envelope", year), errors, f"the {year} envelope in pounds"
+        )
+        if amount is not None:
+            envelope[year] = amount
+        spare = _number(
+            form, _money_id("reserve", year), errors, f"the {year} reserve", required=False
+        )
+        if spare:
+            reserve[year] = spare
+    body = {"system": system.code, "name": name, "years": years, "envelope": envelope,
+            "reserve": reserve}  # fmt: skip
+    for key, label in (("overcommitment_pct", "the overcommitment percentage"),
+                       ("tolerance_pct", "the tolerance percentage"),
+                       ("min_deliverability", "the minimum deliverability score")):  # fmt: skip
+        number = _number(form, key, errors, label)
+        if number is not None:
+            body[key] = float(number) if key == "min_deliverability" else number
+    mode = values.get("fair_share_mode")
+    body["fair_share_mode"] = mode if mode in MODES else "off"
+    weights = {}
+    for criterion in formatting.CRITERIA:
+        number = _number(form, f"weight-{criterion}", errors, "a weight")
+        if number is not None:
+            weights[criterion] = float(number)
+    body["weights"] = weights
+    organisations = sorted(o.code for o in system.organisations)
+    if values.get("shares_from") == "direct":
+        shares = {}
+        for code in organisations:
+            number = _number(
+                form, f"share-{code}", errors, f"{code}'s share in per cent", required=False
+            )
+            if number:
+                shares[code] = float(number) / 100
+        body["fair_shares"] = shares
+    else:
+        factor_weights = {}
+        for factor in FACTORS:
+            number = _number(form, f"fw-{factor}", errors, "a weight for the factor")
+            if number is not None:
+                factor_weights[factor] = float(number)
+        inputs = {}
+        for code in organisations:
+            row = {}
+            for factor in FACTORS:
+                number = _number(form, f"fi-{code}-{factor}", errors, "an amount", required=False)
+                if number is not None:
+                    row[factor] = float(number)
+            if row:
+                inputs[code] = row
+        body["fair_share_formula"] = {"weights": factor_weights, "inputs": inputs}
+    if not errors:
+        try:
+            round_ = service.create_round(session, principal=principal, body=RoundCreate(**body))
+            return redirect(f"/rounds/{round_.id}?created=1")
+        except ValidationError as exc:
+            errors = _field_errors(_pydantic_errors(exc))
+        except InvalidInput as exc:
+            errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
+    return _round_form(request, session, principal, first=first, count=count, values=values,
+                       errors=errors, status_code=422)  # fmt: skip
+
+
+def _runs(session, principal, round_id):
+    return [
+        service.run_summary(r)
+        for r in service.list_runs(session, principal=principal, round_id=round_id)
+    ]
+
+
+@router.get("/rounds/{round_id}")
+def show_round(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+               created: bool = False, agreed: bool = False):  # fmt: skip
+    round_ = service.get_round(session, principal=principal, round_id=round_id)
+    view = service.round_view(round_)
+    names = {o.code: o.name for o in round_.system.organisations}
+    return render(request, "round.html", round=view, runs=_runs(session, principal, round_id),
+                  names=names, is_finance=is_finance(principal), factors=FACTORS, modes=MODES,
+                  created=created, agreed=agreed, errors={}, values={})  # fmt: skip
+
+
+@router.post("/rounds/{round_id}/runs")
+def create_run(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+               form: CheckedForm):  # fmt: skip
+    require_role(principal, "ics_finance")
+    round_ = service.get_round(session, principal=principal, round_id=round_id)
+    view = service.round_view(round_)
+    errors: dict[str, str] = {}
+    body: dict = {"label": str(form.get("label") or "").strip() or None}
+    scale = _number(form, "envelope_pct", errors, "the envelope as a percentage", required=False)
+    if scale is not None and scale != 100:
+        body["envelope"] = {
+            y: (a * scale / 100).quantize(Decimal("0.01")) for y, a in view.envelope.items()
+        }
+    mode = form.get("fair_share_mode")
+    if mode in MODES:
+        body["fair_share_mode"] = mode
+    tolerance = _number(form, "tolerance_pct", errors, "the tolerance", required=False)
+    if tolerance is not None:
+        body["tolerance_pct"] = tolerance
+    gateway = _number(
+        form, "min_deliverability", errors, "the deliverability gateway", required=False
+    )
+    if gateway is not None:
+        body["min_deliverability"] = float(gateway)
+    if not errors:
+        try:
+            request_body = RunRequest(**body)
+            prepared = service.prepare_run(
+                session, principal=principal, round_id=round_id, body=request_body
+            )
+            end_read_phase(session)  # hold no transaction while the solver works
+            result = service.solve_run(prepared=prepared)
+            run = service.record_run(session, principal=principal, prepared=prepared, result=result)
+            return redirect(f"/runs/{run.id}")
+        except ValidationError as exc:
+            errors = _field_errors(_pydantic_errors(exc))
+        except InvalidInput as exc:
+            errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
+    names = {o.code: o.name for o in round_.system.organisations}
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    return render(request, "round.html", status_code=422, round=view,
+                  runs=_runs(session, principal, round_id), names=names, is_finance=True,
+                  factors=FACTORS, modes=MODES, created=False, agreed=False, errors=errors,
+                  values=values)  # fmt: skip
+
+
+def _scheme_rows(session, run) -> list[dict]:
+    ids = [int(s["id"]) for s in run.snapshot["schemes"]]
+    found = {str(s.id): s for s in schemes_repository.get_schemes(session, ids=ids)}
+    costs = {
+        s["id"]: sum(Decimal(str(v)) for v in s["cost_profile"].values())
+        for s in run.snapshot["schemes"]
+    }
+    rows = []
+    for item in run.result.get("schemes", []):
+        scheme = found.get(item["id"])
+        rows.append({
+            **item, "title": scheme.title if scheme else f"Scheme {item['id']}",
+            "organisation": scheme.organisation.code if scheme else "",
+            "category": scheme.category if scheme else "", "cost": costs.get(item["id"], Decimal(0)),
+            "reserve_rank": item.get("reserve_rank"), "score": item.get("score"),
+        })  # fmt: skip
+    return rows
+
+
+def _title(run) -> str:
+    label = run.options.get("label")
+    return f"Run {run.id}" + (f": {label}" if label else "")
+
+
+@router.get("/runs/compare")
+def compare(request: Request, session: SessionDep, principal: WebUser, a: int, b: int):
+    comparison = service.compare_runs(session, principal=principal, run_id=a, other_id=b)
+    run_a = service.get_run(session, principal=principal, run_id=a)
+    run_b = service.get_run(session, principal=principal, run_id=b)
+    titles = {r["id"]: r for r in _scheme_rows(session, run_a) + _scheme_rows(session, run_b)}
+    counts = {
+        key: sum(1 for s in run.result.get("schemes", []) if s["outcome"] == "funded")
+        for key, run in (("a", run_a), ("b", run_b))
+    }
+    return render(request, "compare.html", c=comparison, run_a=run_a, run_b=run_b,
+                  title_a=_title(run_a), title_b=_title(run_b), titles=titles, counts=counts,
+                  round=service.round_view(service.get_round(session, principal=principal, round_id=run_a.round_id)))  # fmt: skip
+
+
+@router.get("/runs/{run_id}")
+def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: int,
+             outcome: str | None = None, organisation: str | None = None,
+             sort: str = "outcome", order: str = "asc"):  # fmt: skip
+    run = service.get_run(session, principal=principal, run_id=run_id)
+    round_ = service.get_round(session, principal=principal, round_id=run.round_id)
+    result = run.result
+    rows = _scheme_rows(session, run)
+    organisations = sorted({r["organisation"] for r in rows if r["organisation"]})
+    counts = {o: sum(1 for r in rows if r["outcome"] == o) for o in OUTCOMES}
+    shown = [r for r in rows if (outcome not in OUTCOMES or r["outcome"] == outcome)
+             and (not organisation or r["organisation"] == organisation)]  # fmt: skip
+    sort = sort if sort in SORTS else "outcome"
+    shown.sort(key=lambda r: (SORTS[sort](r), SORTS["id"](r)), reverse=order == "desc")
+    by_year = result.get("by_year", [])
+    totals = {
+        "spend": sum(Decimal(str(r["spend"])) for r in by_year),
+        "limit": sum(Decimal(str(r["limit"])) for r in by_year),
+        "envelope": sum(Decimal(str(r["envelope"])) for r in by_year),
+        "headroom": sum(Decimal(str(r["headroom"])) for r in by_year),
+    }
+    by_org = result.get("by_organisation", [])
+    by_category = [{**r, "name": formatting.CATEGORY_NAMES.get(r["category"], r["category"])}
+                   for r in result.get("by_category", [])]  # fmt: skip
+    chart_years = charts.spend_by_year(by_year) if by_year else None
+    chart_orgs = charts.horizontal(by_org, label="organisation", value="allocated", low="floor",
+                                   high="ceiling", mark="target", ident="chart-orgs",
+                                   title="Fair shares by organisation (bar: allocated; pale band: floor to ceiling; dark tick: target)") if by_org else None  # fmt: skip
+    chart_categories = charts.horizontal(by_category, label="name", value="allocated",
+                                         ident="chart-categories", title="Spend by category") if by_category else None  # fmt: skip
+    funded_value = sum(Decimal(str(r["cost"])) for r in rows if r["outcome"] == "funded")
+    rounds_agreed = round_.status == "agreed"
+    return render(request, "run.html", run=run, round=service.round_view(round_), result=result,
+                  title=_title(run), rows=shown, all_count=len(rows), counts=counts,
+                  organisations=organisations, outcome=outcome if outcome in OUTCOMES else "",
+                  organisation=organisation or "", sort=sort, order=order, by_year=by_year,
+                  by_org=by_org, by_category=by_category, totals=totals,
+                  chart_years=chart_years, chart_orgs=chart_orgs, chart_categories=chart_categories,
+                  status_words=formatting.status_in_words(result), funded_value=funded_value,
+                  is_finance=is_finance(principal), agreed=rounds_agreed,
+                  others=[r for r in _runs(session, principal, run.round_id) if r.id != run.id])  # fmt: skip
+
+
+@router.get("/rounds/{round_id}/frontier")
+def frontier(request: Request, session: SessionDep, principal: WebUser, round_id: int):
+    require_role(principal, "ics_finance")
+    round_ = service.get_round(session, principal=principal, round_id=round_id)
+    view = service.round_view(round_)
+    prepared = service.prepare_run(session, principal=principal, round_id=round_id,
+                                   body=FrontierRequest(multipliers=FRONTIER_MULTIPLIERS))  # fmt: skip
+    end_read_phase(session)
+    points = service.solve_frontier(prepared=prepared, multipliers=FRONTIER_MULTIPLIERS)
+    previous = None
+    for point in points:
+        point["extra"] = (point["objective"] - previous["objective"]
+                          if previous and point["objective"] is not None and previous["objective"] is not None else None)  # fmt: skip
+        point["extra_envelope"] = (
+            (Decimal(str(point["envelope"])) - Decimal(str(previous["envelope"])))
+            if previous
+            else None
+        )
+        previous = point
+    return render(request, "frontier.html", round=view, points=points,
+                  chart=charts.frontier(points, current=1.0))  # fmt: skip
+
+
+@router.get("/rounds/{round_id}/agree")
+def agree_page(request: Request, session: SessionDep, principal: WebUser, round_id: int, run: int):
+    require_role(principal, "ics_finance")
+    round_ = service.get_round(session, principal=principal, round_id=round_id)
+    the_run = service.get_run(session, principal=principal, run_id=run)
+    if the_run.round_id != round_.id:
+        raise InvalidInput(f"Run {run} is not a run of this round.")
+    funded = [r for r in _scheme_rows(session, the_run) if r["outcome"] == "funded"]
+    funded.sort(key=lambda r: (r["organisation"], SORTS["id"](r)))
+    total = sum((r["cost"] for r in funded), Decimal(0))
+    return render(request, "agree.html", round=service.round_view(round_), run=the_run,
+                  title=_title(the_run), funded=funded, total=total,
+                  by_year=the_run.result.get("by_year", []))  # fmt: skip
+
+
+@router.post("/rounds/{round_id}/agree")
+def agree(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+          form: CheckedForm):  # fmt: skip
+    require_role(principal, "ics_finance")
+    run_id = str(form.get("run_id") or "")
+    if not run_id.isdigit():
+        raise InvalidInput("Choose a run to agree.")
+    service.agree(
+        session, principal=principal, round_id=round_id, body=AgreeRequest(run_id=int(run_id))
+    )
+    return redirect(f"/rounds/{round_id}?agreed=1")

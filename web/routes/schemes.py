@@ -1,0 +1,269 @@
+"""Schemes: the register (everyone), and a trust's own schemes: new, edit, submit, withdraw,
+spreadsheet upload. Every change goes through api.schemes.service (roles, scope, audit)."""
+
+from decimal import Decimal, InvalidOperation
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from api.assessments import service as assessments_service
+from api.deps import Principal, SessionDep
+from api.errors import InvalidInput
+from api.schemes import service
+from api.schemes.schemas import SchemeCreate, SchemeUpdate
+from api.systems import repository as systems_repository
+from web import formatting, uploads
+from web.app import redirect, render
+from web.security import CheckedForm, WebUser, require_role
+
+router = APIRouter()
+PAGE = 50
+CATEGORIES = list(formatting.CATEGORY_NAMES)
+STATUSES = ["draft", "submitted", "withdrawn", "approved"]
+
+
+def can_write(principal: Principal, scheme) -> bool:
+    if principal.role == "admin":
+        return True
+    return principal.role == "trust" and scheme.organisation_id == principal.organisation_id
+
+
+def _years(existing: dict | None = None) -> list[str]:
+    years = formatting.financial_years(formatting.current_financial_year(), 5)
+    return sorted(set(years) | set(existing or {}))
+
+
+def year_id(year: str) -> str:
+    return "cost-" + year.replace("/", "-")
+
+
+def _field_errors(raw: list[dict]) -> dict[str, str]:
+    """Service or validation errors as {form field id: message}."""
+    errors: dict[str, str] = {}
+    for error in raw:
+        loc = error["loc"].removeprefix("body.").removeprefix("body")
+        name = loc.split(".")[0] if loc else ""
+        if name == "cost_profile" and "." in loc:
+            name = year_id(loc.split(".", 1)[1])
+        message = error["msg"].removeprefix("Value error, ")
+        if not name:
+            name = next(
+                (f for f in ("cost_profile", "mandatory_reason") if message.startswith(f)), ""
+            )
+            message = message.replace("cost_profile", "the cost").replace(
+                "mandatory_reason", "a reason"
+            )
+            message = message.replace("mandatory is true", "the scheme is mandatory")
+            message = message[:1].upper() + message[1:]
+        if name == "cost_profile":
+            name = year_id(formatting.financial_years(formatting.current_financial_year(), 1)[0])
+        errors.setdefault(name or "form", message)
+    return errors
+
+
+def _pydantic_errors(exc: ValidationError) -> list[dict]:
+    out = []
+    for e in exc.errors():
+        parts = [str(p) for p in e["loc"]]
+        loc = "body." + ".".join(parts) if parts else "body"
+        msg = e["msg"]
+        if e["type"] == "string_too_short":
+            msg = "Enter a " + parts[-1].replace("_", " ")
+        elif e["type"] in ("literal_error", "enum") and parts:
+            msg = "Choose the " + parts[-1].replace("_", " ")
+        elif e["type"] == "missing":
+            msg = "Choose or enter the " + parts[-1].replace("_", " ")
+        out.append({"loc": loc, "msg": msg})
+    return out
+
+
+def _form_values(form, years: list[str]) -> tuple[dict, dict[str, str]]:
+    """The scheme fields from a submitted form, and any amounts that are not money."""
+    errors: dict[str, str] = {}
+    profile = {}
+    for year in years:
+        text = str(form.get(year_id(year)) or "").replace(",", "").replace("£", "").strip()
+        if not text:
+            continue
+        try:
+            amount = Decimal(text)
+            if not amount.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            errors[year_id(year)] = f"Enter the {year} cost in pounds, like 450000 or 450,000.00"
+            continue
+        if amount != 0:
+            profile[year] = amount
+    values = {
+        "title": str(form.get("title") or "").strip(),
+        "description": str(form.get("description") or "").strip(),
+        "category": form.get("category") or None,
+        "business_case_stage": form.get("business_case_stage") or "none",
+        "backlog_risk": form.get("backlog_risk") or None,
+        "mandatory": form.get("mandatory") == "yes",
+        "mandatory_reason": str(form.get("mandatory_reason") or "").strip() or None,
+        "alternative_group": str(form.get("alternative_group") or "").strip() or None,
+        "cost_profile": profile,
+    }
+    deferral = str(form.get("max_deferral_years") or "0").strip()
+    if deferral.isdigit():
+        values["max_deferral_years"] = int(deferral)
+    else:
+        errors["max_deferral_years"] = "Enter a whole number of years from 0 to 5"
+    depends = [p.strip() for p in str(form.get("depends_on") or "").split(",") if p.strip()]
+    if all(p.isdigit() for p in depends):
+        values["depends_on"] = [int(p) for p in depends]
+    else:
+        errors["depends_on"] = "Enter scheme numbers separated by commas, like 12, 15"
+    return values, errors
+
+
+def _scheme_form(request: Request, session: Session, principal: Principal, *, scheme=None,
+                 values: dict | None = None, errors: dict | None = None, status_code: int = 200):  # fmt: skip
+    systems = systems_repository.list_systems(session, ids=principal.system_ids)
+    organisations = systems_repository.list_organisations(session, system_ids=principal.system_ids)
+    if principal.role == "trust":
+        organisations = [o for o in organisations if o.id == principal.organisation_id]
+    if values is None:
+        values = service.read_scheme(session, scheme).model_dump() if scheme else {}
+    years = _years(values.get("cost_profile"))
+    return render(request, "scheme_form.html", status_code=status_code, scheme=scheme, values=values,
+                  errors=errors or {}, years=years, year_id=year_id, systems=systems,
+                  organisations=organisations, categories=CATEGORIES)  # fmt: skip
+
+
+@router.get("/schemes")
+def list_schemes(request: Request, session: SessionDep, principal: WebUser,
+                 status: str | None = None, organisation: str | None = None,
+                 category: str | None = None, mine: bool = False, page: int = 1):  # fmt: skip
+    status = status if status in STATUSES else None
+    category = category if category in CATEGORIES else None
+    organisations = systems_repository.list_organisations(session, system_ids=principal.system_ids)
+    if mine and principal.organisation_id:
+        own = next((o for o in organisations if o.id == principal.organisation_id), None)
+        organisation = own.code if own else organisation
+    page = max(1, min(page, 10_000))
+    result = service.list_schemes(
+        session, principal=principal, system=None, organisation=organisation or None,
+        category=category, status=status, limit=PAGE, offset=(page - 1) * PAGE,
+    )  # fmt: skip
+    pages = max(1, -(-result.total // PAGE))
+    return render(request, "schemes.html", result=result, page=page, pages=pages,
+                  filters={"status": status, "organisation": organisation, "category": category},
+                  status_options=[(s, formatting.STATUS_NAMES[s]) for s in STATUSES],
+                  organisation_options=[(o.code, f"{o.code} – {o.name}") for o in organisations],
+                  category_options=list(formatting.CATEGORY_NAMES.items()))  # fmt: skip
+
+
+@router.get("/schemes/new")
+def new_scheme(request: Request, session: SessionDep, principal: WebUser):
+    require_role(principal, "trust", "admin")
+    return _scheme_form(request, session, principal)
+
+
+@router.post("/schemes/new")
+def create_scheme(request: Request, session: SessionDep, principal: WebUser, form: CheckedForm):
+    require_role(principal, "trust", "admin")
+    values, errors = _form_values(form, _years())
+    values["system"] = str(form.get("system") or "")
+    values["organisation"] = str(form.get("organisation") or "")
+    if not errors:
+        try:
+            scheme = service.create_scheme(
+                session, principal=principal, body=SchemeCreate(**values)
+            )
+            return redirect(f"/schemes/{scheme.id}?created=1")
+        except ValidationError as exc:
+            errors = _field_errors(_pydantic_errors(exc))
+        except InvalidInput as exc:
+            errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
+    return _scheme_form(request, session, principal, values=values, errors=errors, status_code=422)
+
+
+@router.get("/schemes/upload")
+def upload_page(request: Request, session: SessionDep, principal: WebUser):
+    require_role(principal, "trust", "admin")
+    systems = systems_repository.list_systems(session, ids=principal.system_ids)
+    return render(request, "upload.html", systems=systems, outcome=None, submit=False)
+
+
+@router.post("/schemes/upload")
+def upload(request: Request, session: SessionDep, principal: WebUser, form: CheckedForm):
+    require_role(principal, "trust", "admin")
+    dry_run = form.get("action") != "import"
+    submit = form.get("submit") == "yes"
+    systems = systems_repository.list_systems(session, ids=principal.system_ids)
+    system = str(form.get("system") or (systems[0].code if len(systems) == 1 else ""))
+    upload_file = form.get("file")
+    filename = getattr(upload_file, "filename", "") or ""
+    if not filename:
+        outcome = uploads.UploadOutcome(filename="")
+        outcome.problems.append(uploads.Problem(0, "file", "", "choose a spreadsheet to upload"))
+    else:
+        content = upload_file.file.read(uploads.MAX_BYTES + 1)
+        outcome = uploads.check_and_import(
+            session, principal=principal, system=system, filename=filename, content=content,
+            submit=submit, dry_run=dry_run,
+        )  # fmt: skip
+    status = 422 if outcome.problems else 200
+    return render(request, "upload.html", status_code=status, systems=systems, outcome=outcome,
+                  submit=submit, system=system)  # fmt: skip
+
+
+@router.get("/schemes/{scheme_id}")
+def show_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+                created: bool = False, saved: bool = False):  # fmt: skip
+    scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
+    view = service.read_scheme(session, scheme)
+    assessments = []
+    if principal.role != "trust" or scheme.organisation_id == principal.organisation_id:
+        assessments = [assessments_service.assessment_view(a) for a in
+                       assessments_service.list_assessments(session, principal=principal, scheme_id=scheme.id)]  # fmt: skip
+    return render(request, "scheme.html", scheme=view, organisation=scheme.organisation,
+                  can_write=can_write(principal, scheme), assessments=assessments,
+                  created=created, saved=saved)  # fmt: skip
+
+
+@router.get("/schemes/{scheme_id}/edit")
+def edit_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: int):
+    scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
+    if not can_write(principal, scheme):
+        require_role(principal, "trust", "admin")
+        raise_forbidden()
+    return _scheme_form(request, session, principal, scheme=scheme)
+
+
+def raise_forbidden():
+    from api.errors import Forbidden
+
+    raise Forbidden("Only the scheme's own organisation may change it.")
+
+
+@router.post("/schemes/{scheme_id}/edit")
+def update_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+                  form: CheckedForm):  # fmt: skip
+    scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
+    values, errors = _form_values(form, _years(scheme.cost_profile))
+    if not errors:
+        try:
+            service.update_scheme(session, principal=principal, scheme_id=scheme_id,
+                                  body=SchemeUpdate(**values), if_match=str(form.get("version") or ""))  # fmt: skip
+            return redirect(f"/schemes/{scheme_id}?saved=1")
+        except ValidationError as exc:
+            errors = _field_errors(_pydantic_errors(exc))
+        except InvalidInput as exc:
+            errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
+    values["version"] = form.get("version")
+    return _scheme_form(request, session, principal, scheme=scheme, values=values, errors=errors,
+                        status_code=422)  # fmt: skip
+
+
+@router.post("/schemes/{scheme_id}/{action}")
+def change_status(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+                  action: str, form: CheckedForm):  # fmt: skip
+    if action not in ("submit", "withdraw"):
+        raise InvalidInput("Unknown action.")
+    service.change_status(session, principal=principal, scheme_id=scheme_id, action=action,
+                          if_match=str(form.get("version") or "") or None)  # fmt: skip
+    return redirect(f"/schemes/{scheme_id}?saved=1")
