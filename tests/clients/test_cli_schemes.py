@@ -115,7 +115,7 @@ def test_template_fill_import_list_export_round_trip(live, tmp_path):
         )
         assert out.returncode == 0, out.stderr
         if suffix == "csv":
-            rows = list(csv.DictReader(exported.open()))
+            rows = list(csv.DictReader(exported.open(encoding="utf-8-sig")))
         else:
             sheet = load_workbook(exported)["Schemes"]
             names = [c.value for c in sheet[1]]
