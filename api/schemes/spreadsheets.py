@@ -149,6 +149,8 @@ class Unreadable(ValueError):
 def kind_of(filename: str | None, content_type: str | None = None) -> str:
     """`xlsx` or `csv`, from the file name (or, failing that, the content type)."""
     name = (filename or "").lower()
+    if "." in name.rpartition("/")[2] and not name.endswith((".xlsx", ".xlsm", ".csv")):
+        raise Unreadable(f"{filename}: use an .xlsx or .csv file")
     if name.endswith((".xlsx", ".xlsm")) or content_type == XLSX:
         return "xlsx"
     if name.endswith(".csv") or (content_type or "").startswith(("text/csv", "application/csv")):
