@@ -116,7 +116,9 @@ class RuleCost:
         if not self.displaced:
             return text + " by changing start years; no scheme is displaced."
         spend = sum((s.total_cost for s in self.displaced), ZERO)
-        names = "; ".join(f"{s.title} ({s.organisation}, {pounds(s.total_cost)})" for s in self.displaced[:6])
+        names = "; ".join(
+            f"{s.title} ({s.organisation}, {pounds(s.total_cost)})" for s in self.displaced[:6]
+        )
         more = f" and {len(self.displaced) - 6} more" if len(self.displaced) > 6 else ""
         text += (
             f": without them the optimiser would fund {len(self.displaced)} scheme(s) costing "
@@ -176,7 +178,9 @@ class Figures:
 
     @property
     def footer(self) -> str:
-        return f"{MARKING}   {self.system_code} {self.title}   produced {self.generated_at:%d %B %Y}"
+        return (
+            f"{MARKING}   {self.system_code} {self.title}   produced {self.generated_at:%d %B %Y}"
+        )
 
     def headline(self) -> str:
         if not self.year_rows or self.status in ("infeasible", "time_limit"):
@@ -199,7 +203,9 @@ class Figures:
             f"from {self.greedy_funded} schemes. Optimising adds {pounds(gain)} ({percent:.1f}%)."
         )
         if self.greedy_rules_met is False:
-            text += " The greedy list also breaks at least one rule (a floor or a category minimum)."
+            text += (
+                " The greedy list also breaks at least one rule (a floor or a category minimum)."
+            )
         return text
 
 
@@ -235,19 +241,24 @@ def _override_words(overrides: dict[str, Any]) -> list[str]:
             parts = [
                 f"{CATEGORY_WORDS.get(k, k)} "
                 + " and ".join(
-                    f"{bound} {pounds(money(v[bound]))}" for bound in ("min", "max") if v.get(bound) is not None
+                    f"{bound} {pounds(money(v[bound]))}"
+                    for bound in ("min", "max")
+                    if v.get(bound) is not None
                 )
                 for k, v in sorted(value.items())
             ]
             words.append("category limits replaced: " + ("; ".join(parts) or "none"))
         elif key == "fair_shares" and isinstance(value, dict):
             words.append(
-                "fair shares replaced: " + ", ".join(f"{k} {float(v):.1%}" for k, v in sorted(value.items()))
+                "fair shares replaced: "
+                + ", ".join(f"{k} {float(v):.1%}" for k, v in sorted(value.items()))
             )
         elif key == "weights" and isinstance(value, dict):
             words.append(
                 "weights replaced: "
-                + ", ".join(f"{k.replace('_', ' ')} {float(v):.2f}" for k, v in sorted(value.items()))
+                + ", ".join(
+                    f"{k.replace('_', ' ')} {float(v):.2f}" for k, v in sorted(value.items())
+                )
             )
         elif key.endswith("_pct"):
             words.append(f"{name.removesuffix(' pct')} set to {value}%")
@@ -323,7 +334,12 @@ def build(
     for rank, row in enumerate(funded_rows, start=1):
         row.rank = rank
     rows.sort(
-        key=lambda r: (OUTCOME_ORDER[r.outcome], r.rank if r.rank is not None else 10**9, len(r.id), r.id)
+        key=lambda r: (
+            OUTCOME_ORDER[r.outcome],
+            r.rank if r.rank is not None else 10**9,
+            len(r.id),
+            r.id,
+        )
     )
     by_id = {r.id: r for r in rows}
 

@@ -39,8 +39,12 @@ _styles = getSampleStyleSheet()
 BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontSize=9.5, leading=12.5)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10)
 SMALL_RIGHT = ParagraphStyle("small_right", parent=SMALL, alignment=TA_RIGHT)
-H1 = ParagraphStyle("h1", parent=_styles["Heading1"], fontSize=16, leading=20, spaceAfter=4, textColor=BLUE)
-H2 = ParagraphStyle("h2", parent=_styles["Heading2"], fontSize=12, leading=15, spaceBefore=8, spaceAfter=3)
+H1 = ParagraphStyle(
+    "h1", parent=_styles["Heading1"], fontSize=16, leading=20, spaceAfter=4, textColor=BLUE
+)
+H2 = ParagraphStyle(
+    "h2", parent=_styles["Heading2"], fontSize=12, leading=15, spaceBefore=8, spaceAfter=3
+)
 
 
 def _escape(text: str) -> str:
@@ -64,7 +68,10 @@ def _table(rows: list[list], widths: list[float], *, money_from: int, money_to: 
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, PALE),
     ]
     if total:
-        style += [("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"), ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)]
+        style += [
+            ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
+        ]
     for row in flagged or []:
         style.append(("BACKGROUND", (0, row), (-1, row), FLAG))
     table.setStyle(TableStyle(style))
@@ -115,7 +122,11 @@ def bar_chart(
                                  strokeColor=colour, strokeWidth=2,
                                  strokeDashArray=[4, 2] if dashed else None))  # fmt: skip
         label = category if len(category) <= 14 else category[:13] + "…"
-        drawing.add(String(left + slot * (index + 0.5), bottom - 11, label, fontSize=7.5, textAnchor="middle"))
+        drawing.add(
+            String(
+                left + slot * (index + 0.5), bottom - 11, label, fontSize=7.5, textAnchor="middle"
+            )
+        )
     drawing.add(Line(left, bottom, right, bottom, strokeColor=colors.black, strokeWidth=0.8))
     x = left
     for name, _series, colour in bars:
@@ -140,7 +151,11 @@ def _nice_step(raw: float) -> float:
 
 def _short(value: float) -> str:
     if value >= 1_000_000:
-        return f"£{value / 1_000_000:,.0f}m" if value % 1_000_000 == 0 else f"£{value / 1_000_000:,.1f}m"
+        return (
+            f"£{value / 1_000_000:,.0f}m"
+            if value % 1_000_000 == 0
+            else f"£{value / 1_000_000:,.1f}m"
+        )
     if value >= 1_000:
         return f"£{value / 1_000:,.0f}k"
     return f"£{value:,.0f}"
@@ -150,12 +165,18 @@ def _summary(f: Figures) -> list:
     story = [
         _p(f"{f.system_name} ({f.system_code})", SMALL),
         _p(f.title, H1),
-        _p(f"{MARKING}. Run by {f.created_by} on {f.created_at:%d %B %Y at %H:%M} UTC; solver {f.solver}; "
-           f"snapshot sha256 {f.snapshot_sha256[:16]}…", SMALL),  # fmt: skip
+        _p(
+            f"{MARKING}. Run by {f.created_by} on {f.created_at:%d %B %Y at %H:%M} UTC; solver {f.solver}; "
+            f"snapshot sha256 {f.snapshot_sha256[:16]}…",
+            SMALL,
+        ),  # fmt: skip
         Spacer(1, 4),
         Paragraph(f"<b>{_escape(f.status_words)}</b> {_escape(f.headline())}", BODY),
-        _p("What-if changes for this run: " + "; ".join(f.overrides) + "." if f.overrides
-           else "No what-if changes: the round exactly as set."),  # fmt: skip
+        _p(
+            "What-if changes for this run: " + "; ".join(f.overrides) + "."
+            if f.overrides
+            else "No what-if changes: the round exactly as set."
+        ),  # fmt: skip
         _p(f.value_model, SMALL),
         _p("Spend against the envelope by year", H2),
     ]
@@ -173,8 +194,14 @@ def _summary(f: Figures) -> list:
                     + [str(len(f.funded)), ""])  # fmt: skip
     story.append(_table(rows, [22 * mm, 30 * mm, 25 * mm, 36 * mm, 30 * mm, 26 * mm, 16 * mm, 80 * mm],
                         money_from=1, money_to=6, total=bool(f.year_rows), flagged=flagged))  # fmt: skip
-    story.append(_p("* Limit: the envelope plus the planned overcommitment, less the reserve.", SMALL))
-    story += [_p("Optimised against greedy", H2), _p(f.versus_greedy()), _p("The price of the rules", H2)]
+    story.append(
+        _p("* Limit: the envelope plus the planned overcommitment, less the reserve.", SMALL)
+    )
+    story += [
+        _p("Optimised against greedy", H2),
+        _p(f.versus_greedy()),
+        _p("The price of the rules", H2),
+    ]
     story += [_p(cost.words()) for cost in f.rule_costs]
     if f.conflicts:
         story.append(_p("Conflicts: why the rules cannot all be met", H2))
@@ -247,7 +274,11 @@ def _funding_line(f: Figures) -> list:
     story.append(KeepTogether([_p("— the funding line —", H2)]))
     reserve = f.reserve
     if reserve:
-        story.append(_table([header] + _scheme_rows(reserve, with_start=False), widths, money_from=5, money_to=6))
+        story.append(
+            _table(
+                [header] + _scheme_rows(reserve, with_start=False), widths, money_from=5, money_to=6
+            )
+        )
     not_funded = [s for s in f.schemes if s.outcome == "not_funded"]
     if not_funded:
         story.append(_p(f"{len(not_funded)} scheme(s) were not eligible: "
@@ -265,7 +296,14 @@ def _comparison(a: Figures, b: Figures) -> list:
     rows = [["", f"Run {a.run_id}", f"Run {b.run_id}", "Difference"]]
     rows.append(["Value", pounds(a.objective), pounds(b.objective),
                  pounds(Decimal(str(b.objective)) - Decimal(str(a.objective)))])  # fmt: skip
-    rows.append(["Schemes funded", str(len(a.funded)), str(len(b.funded)), f"{len(b.funded) - len(a.funded):+d}"])
+    rows.append(
+        [
+            "Schemes funded",
+            str(len(a.funded)),
+            str(len(b.funded)),
+            f"{len(b.funded) - len(a.funded):+d}",
+        ]
+    )
     spend_a = {y.year: y.spend for y in a.year_rows}
     for y in b.year_rows:
         before = spend_a.get(y.year, Decimal(0))
@@ -284,16 +322,35 @@ def _comparison(a: Figures, b: Figures) -> list:
         rows = [["Scheme", "Title", "Organisation", "Start", "Total cost"]]
         for i in ids:
             s = source[i]
-            rows.append([s.id, _p(s.title, SMALL), s.organisation_name, s.start_year, pounds(s.total_cost, pence=True)])
+            rows.append(
+                [
+                    s.id,
+                    _p(s.title, SMALL),
+                    s.organisation_name,
+                    s.start_year,
+                    pounds(s.total_cost, pence=True),
+                ]
+            )
         rows.append(["", _p("<b>Total</b>", SMALL), "", "",
                      pounds(sum((source[i].total_cost for i in ids), Decimal(0)), pence=True)])  # fmt: skip
-        story.append(_table(rows, [18 * mm, 90 * mm, 70 * mm, 20 * mm, 35 * mm], money_from=4, total=True))
-    moved = [(funded_a[i], funded_b[i]) for i in funded_a if i in funded_b and funded_a[i].start_year != funded_b[i].start_year]
+        story.append(
+            _table(rows, [18 * mm, 90 * mm, 70 * mm, 20 * mm, 35 * mm], money_from=4, total=True)
+        )
+    moved = [
+        (funded_a[i], funded_b[i])
+        for i in funded_a
+        if i in funded_b and funded_a[i].start_year != funded_b[i].start_year
+    ]
     if moved:
         story.append(_p("Funded in both, starting in a different year", H2))
         rows = [["Scheme", "Title", "Organisation", f"Start in {a.run_id}", f"Start in {b.run_id}"]]
-        rows += [[x.id, _p(x.title, SMALL), x.organisation_name, x.start_year, y.start_year] for x, y in moved]
-        story.append(_table(rows, [18 * mm, 90 * mm, 70 * mm, 25 * mm, 25 * mm], money_from=3, money_to=3))
+        rows += [
+            [x.id, _p(x.title, SMALL), x.organisation_name, x.start_year, y.start_year]
+            for x, y in moved
+        ]
+        story.append(
+            _table(rows, [18 * mm, 90 * mm, 70 * mm, 25 * mm, 25 * mm], money_from=3, money_to=3)
+        )
     return story
 
 
@@ -315,9 +372,14 @@ def to_pdf(figures: Figures, other: Figures | None = None) -> bytes:
         buffer, pagesize=PAGE, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm,
         bottomMargin=14 * mm, title=figures.title, author=figures.created_by, subject=MARKING,
     )  # fmt: skip
-    story = _summary(figures) + [PageBreak()] + _charts(figures) + [PageBreak()] + _funding_line(figures)
+    story = (
+        _summary(figures)
+        + [PageBreak()]
+        + _charts(figures)
+        + [PageBreak()]
+        + _funding_line(figures)
+    )
     if other is not None:
         story += [PageBreak()] + _comparison(figures, other)
     document.build(story, onFirstPage=page, onLaterPages=page)
     return buffer.getvalue()
-

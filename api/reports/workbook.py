@@ -84,14 +84,18 @@ def fit_columns(
                 continue
             text = displayed(cell.value, cell.number_format)
             longest = (
-                max(len(word) for word in text.split()) if cell.fill == HEADER_FILL and text.split() else len(text)
+                max(len(word) for word in text.split())
+                if cell.fill == HEADER_FILL and text.split()
+                else len(text)
             )
             widths[cell.column_letter] = max(widths.get(cell.column_letter, 0), longest)
     lines: dict[int, int] = {}
     for letter, width in widths.items():
         if letter in wrap:
             sheet.column_dimensions[letter].width = wrap[letter]
-            for (cell,) in sheet.iter_rows(min_row=first_row, min_col=cell_index(letter), max_col=cell_index(letter)):
+            for (cell,) in sheet.iter_rows(
+                min_row=first_row, min_col=cell_index(letter), max_col=cell_index(letter)
+            ):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 if cell.value is not None and cell.fill != HEADER_FILL:
                     needed = -(-len(str(cell.value)) // max(int(wrap[letter] * 1.1) - 2, 1))
@@ -205,8 +209,13 @@ def _summary(book: Workbook, f: Figures) -> None:
     if f.year_rows:
         spend = BarChart()
         spend.title = "Funded spend against the limit, by year"
-        spend.add_data(Reference(sheet, min_col=5, min_row=header_row, max_row=last_year_row), titles_from_data=True)
-        spend.set_categories(Reference(sheet, min_col=1, min_row=header_row + 1, max_row=last_year_row))
+        spend.add_data(
+            Reference(sheet, min_col=5, min_row=header_row, max_row=last_year_row),
+            titles_from_data=True,
+        )
+        spend.set_categories(
+            Reference(sheet, min_col=1, min_row=header_row + 1, max_row=last_year_row)
+        )
         spend.series[0].graphicalProperties.solidFill = BLUE
         limit = LineChart()
         for column in (4, 2):  # limit, then the CDEL envelope
@@ -278,15 +287,21 @@ def _organisations(book: Workbook, f: Figures) -> None:
     sheet.freeze_panes = "C2"
     if f.organisations:
         chart = BarChart()
-        chart.title = f"Fair shares ({f.fair_share_mode} mode): allocated against target, with the band"
+        chart.title = (
+            f"Fair shares ({f.fair_share_mode} mode): allocated against target, with the band"
+        )
         for column in (7, 4):  # allocated, target
-            chart.add_data(Reference(sheet, min_col=column, min_row=1, max_row=last), titles_from_data=True)
+            chart.add_data(
+                Reference(sheet, min_col=column, min_row=1, max_row=last), titles_from_data=True
+            )
         chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=last))
         chart.series[0].graphicalProperties.solidFill = BLUE
         chart.series[1].graphicalProperties.solidFill = "AEB7BD"
         band = LineChart()
         for column, colour in ((5, "DA291C"), (6, "330072")):  # floor, ceiling: markers only
-            band.add_data(Reference(sheet, min_col=column, min_row=1, max_row=last), titles_from_data=True)
+            band.add_data(
+                Reference(sheet, min_col=column, min_row=1, max_row=last), titles_from_data=True
+            )
             series = band.series[-1]
             series.marker.symbol = "dash"
             series.marker.size = 12
@@ -344,8 +359,17 @@ def _frontier(book: Workbook, f: Figures) -> None:
         envelope = Decimal(str(point["envelope"]))
         value = point.get("objective")
         marginal = None
-        if previous is not None and value is not None and previous[1] is not None and envelope != previous[0]:
-            marginal = (Decimal(str(value)) - Decimal(str(previous[1]))) / (envelope - previous[0]) * 1_000_000
+        if (
+            previous is not None
+            and value is not None
+            and previous[1] is not None
+            and envelope != previous[0]
+        ):
+            marginal = (
+                (Decimal(str(value)) - Decimal(str(previous[1])))
+                / (envelope - previous[0])
+                * 1_000_000
+            )
         _row(sheet, row, [point["multiplier"], envelope, point["status"], value, Decimal(str(point["spend"])),
                           point["funded"], marginal], formats)  # fmt: skip
         previous = (envelope, value)

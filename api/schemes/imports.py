@@ -38,7 +38,11 @@ def _update_errors(
     if scheme is None or scheme.system_id != system.id or not service.can_read(principal, scheme):
         return [field_error(f"{here}.id", f"no scheme {row.id} in {system.code} that you can see")]
     if principal.role == "trust" and scheme.organisation_id != principal.organisation_id:
-        return [field_error(f"{here}.id", "trust users may only change their own organisation's schemes")]
+        return [
+            field_error(
+                f"{here}.id", "trust users may only change their own organisation's schemes"
+            )
+        ]
     errors = []
     if row.organisation != scheme.organisation.code:
         errors.append(field_error(f"{here}.organisation",
@@ -51,7 +55,11 @@ def _update_errors(
         errors.append(field_error(f"{here}.version", f"scheme {scheme.id} was changed by someone else since "
                                   f"version {row.version} (it is now version {scheme.version}): export again"))  # fmt: skip
     elif not _unchanged(row, scheme) and scheme.status not in service.EDITABLE_STATUSES:
-        errors.append(field_error(f"{here}.id", f"scheme {scheme.id} is {scheme.status} and cannot be changed"))
+        errors.append(
+            field_error(
+                f"{here}.id", f"scheme {scheme.id} is {scheme.status} and cannot be changed"
+            )
+        )
     return errors
 
 
@@ -94,7 +102,9 @@ def import_schemes(
             )
         if row.id is not None:
             if row.id in seen:
-                errors.append(field_error(f"{here}.id", f"scheme {row.id} is also on row {seen[row.id]}"))
+                errors.append(
+                    field_error(f"{here}.id", f"scheme {row.id} is also on row {seen[row.id]}")
+                )
             seen.setdefault(row.id, index)
             if organisation is not None:
                 errors += _update_errors(principal, row, existing.get(row.id), system, here)
@@ -107,7 +117,11 @@ def import_schemes(
                     )
                 )
             elif dependency == row.id:
-                errors.append(field_error(f"{here}.depends_on[{position}]", "a scheme cannot depend on itself"))
+                errors.append(
+                    field_error(
+                        f"{here}.depends_on[{position}]", "a scheme cannot depend on itself"
+                    )
+                )
         for position, other in enumerate(row.depends_on_rows):
             if not 0 <= other < len(body.schemes) or other == index:
                 errors.append(
@@ -162,7 +176,9 @@ def import_schemes(
     for i in changed:
         row = body.schemes[i]
         fields = {f: getattr(row, f) for f in FIELDS} | {"cost_profile": row.cost_profile}
-        depends_on = list(dict.fromkeys(row.depends_on + [target[r].id for r in row.depends_on_rows]))
+        depends_on = list(
+            dict.fromkeys(row.depends_on + [target[r].id for r in row.depends_on_rows])
+        )
         service.update_scheme(
             session, principal=principal, scheme_id=row.id,
             body=SchemeUpdate(**fields, depends_on=depends_on), if_match=str(row.version),
@@ -186,12 +202,16 @@ def _cycle_errors(session: Session, body: SchemeImport, *, system_id: int) -> li
         for scheme_id, depends in repository.dependency_graph(session, system_id=system_id).items():
             graph[f"scheme {scheme_id}"] = {f"scheme {d}" for d in depends}
     for i, row in enumerate(body.schemes):
-        graph[node(i)] = {f"scheme {d}" for d in row.depends_on} | {node(r) for r in row.depends_on_rows}
+        graph[node(i)] = {f"scheme {d}" for d in row.depends_on} | {
+            node(r) for r in row.depends_on_rows
+        }
     cycle = find_cycle(graph)
     if cycle is None:
         return []
     first = next((i for i in range(len(body.schemes)) if node(i) == cycle[0]), 0)
-    if not body.schemes[first].depends_on_rows and any(node(i) in cycle for i in range(len(body.schemes))):
+    if not body.schemes[first].depends_on_rows and any(
+        node(i) in cycle for i in range(len(body.schemes))
+    ):
         first = next(i for i in range(len(body.schemes)) if node(i) in cycle)
     return [field_error(f"body.schemes[{first}].depends_on_rows",
                         "rows depend on each other in a cycle: " + " -> ".join(cycle))]  # fmt: skip

@@ -247,7 +247,9 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
         for column in ("id", "version"):
             text = _text(values.get(column))
             if text and (not text.isdigit() or not 1 <= int(text) <= 2**31 - 1):
-                problem(column, f"'{text}' should be a whole number (leave it blank for a new scheme)")
+                problem(
+                    column, f"'{text}' should be a whole number (leave it blank for a new scheme)"
+                )
             elif text:
                 row[column] = int(text)
         for column in ("organisation", "title", "category"):
@@ -403,4 +405,6 @@ def write_rows(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     """An export (or a file to import) written to disk, as .xlsx or .csv by its name."""
     if path.suffix.lower() not in (".xlsx", ".csv"):
         raise ValueError(f"{path.name}: use an .xlsx or .csv file")
-    path.write_bytes(csv_bytes(header, rows) if path.suffix.lower() == ".csv" else xlsx_bytes(header, rows))
+    path.write_bytes(
+        csv_bytes(header, rows) if path.suffix.lower() == ".csv" else xlsx_bytes(header, rows)
+    )

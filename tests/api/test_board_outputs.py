@@ -20,7 +20,9 @@ POUND = Decimal("0.01")
 
 
 def _runs(client, headers) -> tuple[int, dict, dict]:
-    round_id = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()[0]["id"]
+    round_id = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()[0][
+        "id"
+    ]
     base = client.post(f"/api/v1/rounds/{round_id}/runs", json={"label": "base"}, headers=headers)
     assert base.status_code == 201, base.text
     what_if = {"label": "tighter first year", "envelope": {"2026/27": 31000000}}
@@ -72,7 +74,9 @@ def test_the_workbook_is_fit_for_a_board(client, demo_world, runs):
         assert all(cell.number_format == POUNDS for cell in row[1:6]), row
     first = other["result"]["by_year"][0]
     assert _money(years[0][4].value) == _money(first["spend"])
-    if Decimal(str(first["spend"])) > Decimal(str(first["envelope"])) - Decimal(str(first["reserve"])):
+    if Decimal(str(first["spend"])) > Decimal(str(first["envelope"])) - Decimal(
+        str(first["reserve"])
+    ):
         assert "overcommitment" in years[0][7].value  # spending above the CDEL is flagged
 
     for sheet in book.worksheets:
@@ -129,7 +133,9 @@ def test_spend_as_funded_adds_up_to_the_run_in_a_round_with_deferrals(client, de
     funded, so they add up to the run's spend each year, to the penny."""
     finance = demo_world.auth("ics_finance")
     for run in runs[1:]:
-        deferred = [s for s in run["result"]["schemes"] if s["outcome"] == "funded" and s["deferral_years"]]
+        deferred = [
+            s for s in run["result"]["schemes"] if s["outcome"] == "funded" and s["deferral_years"]
+        ]
         assert deferred, "the demo round funds some schemes later than they asked"
         response = client.get(f"/api/v1/runs/{run['id']}/report.csv", headers=finance)
         assert response.content.startswith(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark for Excel
@@ -145,7 +151,9 @@ def test_spend_as_funded_adds_up_to_the_run_in_a_round_with_deferrals(client, de
         for row in rows:
             if row["scheme_id"] in moved:
                 assert row["start_year"] == moved[row["scheme_id"]]["start_year"]
-                first_spend = next(y for y in ("2026/27", "2027/28", "2028/29") if Decimal(row[f"spend {y}"]))
+                first_spend = next(
+                    y for y in ("2026/27", "2027/28", "2028/29") if Decimal(row[f"spend {y}"])
+                )
                 assert first_spend == row["start_year"]
 
 
@@ -160,8 +168,15 @@ def test_the_frontier_sheet_when_the_round_has_one(client, demo_world, session, 
     admin = principal_for(User(id=None, name="reader", role="admin"))
     run = rounds_service.get_run(session, principal=admin, run_id=base["id"])
     round_ = rounds_service.get_round(session, principal=admin, round_id=round_id)
-    schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=[int(s["id"]) for s in run.snapshot["schemes"]])}
-    content = workbook.to_xlsx(figures.build(run=run, round_=round_, schemes=schemes, frontier=points))
+    schemes = {
+        s.id: s
+        for s in schemes_repository.get_schemes(
+            session, ids=[int(s["id"]) for s in run.snapshot["schemes"]]
+        )
+    }
+    content = workbook.to_xlsx(
+        figures.build(run=run, round_=round_, schemes=schemes, frontier=points)
+    )
     book = load_workbook(io.BytesIO(content))
     assert book.sheetnames[-1] == "Frontier"
     sheet = book["Frontier"]
@@ -193,7 +208,9 @@ def test_the_board_pack_pdf(client, demo_world, runs):
     funded = sum(1 for s in base["result"]["schemes"] if s["outcome"] == "funded")
     assert f"Funded total ({funded})" in line
 
-    compared = client.get(f"/api/v1/runs/{base['id']}/report.pdf", params={"with": other["id"]}, headers=finance)
+    compared = client.get(
+        f"/api/v1/runs/{base['id']}/report.pdf", params={"with": other["id"]}, headers=finance
+    )
     assert compared.status_code == 200
     more = [page.extract_text() for page in PdfReader(io.BytesIO(compared.content)).pages]
     assert len(more) > len(pages)
@@ -206,10 +223,17 @@ def test_reports_are_read_only_for_the_system_and_refuse_bad_requests(client, de
     _round_id, base, _other = runs
     for who in ("viewer", "trust", "assessor"):
         for kind in ("xlsx", "pdf", "csv"):
-            assert client.get(f"/api/v1/runs/{base['id']}/report.{kind}", headers=demo_world.auth(who)).status_code == 200
+            assert (
+                client.get(
+                    f"/api/v1/runs/{base['id']}/report.{kind}", headers=demo_world.auth(who)
+                ).status_code
+                == 200
+            )
     assert client.get(f"/api/v1/runs/{base['id']}/report.pdf").status_code == 401
     missing = client.get("/api/v1/runs/999999/report.pdf", headers=demo_world.auth("viewer"))
-    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert (
+        missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    )
     for bad in ("0", "abc", str(2**31)):
         response = client.get(f"/api/v1/runs/{base['id']}/report.pdf", params={"with": bad},
                               headers=demo_world.auth("viewer"))  # fmt: skip
