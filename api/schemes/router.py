@@ -102,11 +102,27 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
     return Response(content, media_type=media_type, headers=headers)
 
 
+def _inline(schema: dict) -> dict:
+    """A model's JSON schema with its `$defs` written in place (OpenAPI has no `$defs` here)."""
+    definitions = schema.pop("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"$ref"} and node["$ref"].startswith("#/$defs/"):
+                return walk(dict(definitions[node["$ref"].removeprefix("#/$defs/")]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/SchemeImport"}},
+            "application/json": {"schema": _inline(SchemeImport.model_json_schema())},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
