@@ -341,6 +341,14 @@ def _costs(client: CapitalClient, run) -> dict[str, tuple[str, Decimal]]:
     }  # fmt: skip
 
 
+def _money_texts(values: list) -> list[str]:
+    """A column of amounts: with pence for all when any has pence, so figures line up."""
+    amounts = [None if v is None else Decimal(str(v)) for v in values]
+    if all(a is None or a == a.to_integral_value() for a in amounts):
+        return [_money(a) for a in amounts]
+    return ["" if a is None else ("-" if a < 0 else "") + f"£{abs(a):,.2f}" for a in amounts]
+
+
 def _money_column(table: Table, name: str, values: list[str]) -> None:
     width = max([len(name)] + [len(v) for v in values])
     table.add_column(name, justify="right", no_wrap=True, min_width=width)
@@ -379,20 +387,22 @@ def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) 
     keys = ("envelope", "reserve", "limit", "spend", "headroom")
     years = Table(title="Spend by year", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
     years.add_column("year", no_wrap=True)
+    columns = {k: _money_texts([r[k] for r in result["by_year"]]) for k in keys}
     for key in keys:
-        _money_column(years, key, [_money(r[key]) for r in result["by_year"]])
-    for row in result["by_year"]:
-        years.add_row(row["year"], *[_money(row[k]) for k in keys])
+        _money_column(years, key, columns[key])
+    for index, row in enumerate(result["by_year"]):
+        years.add_row(row["year"], *[columns[k][index] for k in keys])
     out.print(years)
     shares = Table(title="Fair shares", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
     shares.add_column("org", no_wrap=True)
     shares.add_column("share", justify="right", no_wrap=True)
     keys = ("target", "floor", "ceiling", "allocated")
+    columns = {k: _money_texts([r[k] for r in result["by_organisation"]]) for k in keys}
     for key in keys:
-        _money_column(shares, key, [_money(r[key]) for r in result["by_organisation"]])
-    for row in result["by_organisation"]:
+        _money_column(shares, key, columns[key])
+    for index, row in enumerate(result["by_organisation"]):
         share = "" if row["share"] is None else f"{float(row['share']):.1%}"
-        shares.add_row(row["organisation"], share, *[_money(row[k]) for k in keys])
+        shares.add_row(row["organisation"], share, *[columns[k][index] for k in keys])
     out.print(shares)
     price = result.get("price_of_rules") or {}
     greedy = result.get("greedy") or {}
