@@ -96,8 +96,11 @@ def fit_columns(
             for (cell,) in sheet.iter_rows(
                 min_row=first_row, min_col=cell_index(letter), max_col=cell_index(letter)
             ):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-                if cell.value is not None and cell.fill != HEADER_FILL:
+                header = cell.fill == HEADER_FILL
+                cell.alignment = Alignment(
+                    wrap_text=True, vertical="center" if header else "top", horizontal="left"
+                )
+                if cell.value is not None and not header:
                     needed = -(-len(str(cell.value)) // max(int(wrap[letter] * 1.1) - 2, 1))
                     lines[cell.row] = max(lines.get(cell.row, 1), needed)
         else:
@@ -247,7 +250,7 @@ def _schemes(book: Workbook, f: Figures) -> None:
         row += 1
         _row(sheet, row, [OUTCOME_WORDS[s.outcome], s.rank, int(s.id) if s.id.isdigit() else s.id, s.title,
                           s.organisation, s.organisation_name, s.category, s.start_year or None,
-                          s.deferral_years, s.score, s.total_cost] + [s.spend[y] if s.outcome == "funded" else None for y in f.years] + [s.reason],
+                          s.deferral_years, s.score, s.total_cost] + [s.spend[y] if s.outcome == "funded" and s.spend[y] else None for y in f.years] + [s.reason],
              formats)  # fmt: skip
     last = row
     row += 1
