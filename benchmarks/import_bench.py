@@ -11,8 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from capital_cli.spreadsheets import COLUMNS, write_rows
-
+from api.schemes.spreadsheets import COLUMNS, write_rows
 from benchmarks.server import CAPITAL, demo_server
 
 CATEGORIES = ["estates_backlog", "estates_capacity", "digital", "equipment", "other"]

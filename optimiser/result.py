@@ -63,6 +63,10 @@ class CategoryResult(BaseModel):
 class PriceOfRules(BaseModel):
     fair_shares: Number | None
     category_limits: Number | None
+    # Per rule family, the schemes the round without that rule would fund but this portfolio
+    # does not ("displaced"), and those it funds only because of the rule ("brought_in").
+    displaced: dict[str, list[str]] = {}
+    brought_in: dict[str, list[str]] = {}
 
 
 class Greedy(BaseModel):

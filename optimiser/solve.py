@@ -180,7 +180,16 @@ def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum]) -> PriceOfRules:
         # Both sides are solved to the same gap; a tiny negative difference is solver tolerance.
         return max(relaxed[name].objective - main.objective, 0.0)
 
-    return PriceOfRules(fair_shares=price("fair_shares"), category_limits=price("category_limits"))
+    def ids(chosen) -> list[str]:
+        return sorted(chosen, key=lambda i: (len(i), i))
+
+    with_portfolio = {n: o for n, o in relaxed.items() if o.has_portfolio}
+    return PriceOfRules(
+        fair_shares=price("fair_shares"),
+        category_limits=price("category_limits"),
+        displaced={n: ids(set(o.chosen) - set(main.chosen)) for n, o in with_portfolio.items()},
+        brought_in={n: ids(set(main.chosen) - set(o.chosen)) for n, o in with_portfolio.items()},
+    )
 
 
 def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[SchemeResult]:

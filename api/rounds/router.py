@@ -5,7 +5,8 @@ from fastapi import APIRouter, Header, Query, Response
 from api.db import end_read_phase
 from api.deps import CurrentUser, SessionDep
 from api.errors import Problem
-from api.rounds import reports, service
+from api.reports import csv_report, figures, pdf, workbook
+from api.rounds import service
 from api.rounds.schemas import (
     AgreeRequest,
     FrontierRead,
@@ -136,9 +137,17 @@ def compare_runs(
     return service.compare_runs(session, principal=principal, run_id=run_id, other_id=other)
 
 
-def _schemes_of(session, run) -> dict:
-    ids = [int(s["id"]) for s in run.snapshot["schemes"]]
-    return {s.id: s for s in schemes_repository.get_schemes(session, ids=ids)}
+def _figures(session, principal, run_id: int) -> figures.Figures:
+    run = service.get_run(session, principal=principal, run_id=run_id)
+    round_ = service.get_round(session, principal=principal, round_id=run.round_id)
+    ids = [int(s["id"]) for s in run.snapshot["schemes"] if s["id"].isdigit()]
+    schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=ids)}
+    return figures.build(run=run, round_=round_, schemes=schemes)
+
+
+def _attachment(content: bytes | str, media_type: str, filename: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(content, media_type=media_type, headers=headers)
 
 
 @router.get(
@@ -148,11 +157,31 @@ def _schemes_of(session, run) -> dict:
     responses={200: {"content": {XLSX: {}}}},
 )
 def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: int) -> Response:
-    run = service.get_run(session, principal=principal, run_id=run_id)
-    round_ = service.get_round(session, principal=principal, round_id=run.round_id)
-    content = reports.to_xlsx(run, round_, _schemes_of(session, run))
-    headers = {"Content-Disposition": f'attachment; filename="run-{run.id}.xlsx"'}
-    return Response(content, media_type=XLSX, headers=headers)
+    """The board workbook: Summary, Schemes, Organisations, Categories, with charts."""
+    content = workbook.to_xlsx(_figures(session, principal, run_id))
+    return _attachment(content, XLSX, f"run-{run_id}.xlsx")
+
+
+@router.get(
+    "/runs/{run_id}/report.pdf",
+    operation_id="runs_report_pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def run_report_pdf(
+    session: SessionDep,
+    principal: CurrentUser,
+    run_id: int,
+    other: Annotated[
+        int | None,
+        Query(alias="with", ge=1, le=2**31 - 1, description="Another run to compare with."),
+    ] = None,
+) -> Response:
+    """A board pack: summary, charts, the funding line and (with `?with=ID`) a comparison."""
+    this = _figures(session, principal, run_id)
+    that = _figures(session, principal, other) if other is not None else None
+    name = f"run-{run_id}" + (f"-vs-{other}" if other is not None else "") + ".pdf"
+    return _attachment(pdf.to_pdf(this, that), "application/pdf", name)
 
 
 @router.get(
@@ -162,10 +191,6 @@ def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: int) ->
     responses={200: {"content": {"text/csv": {}}}},
 )
 def run_report_csv(session: SessionDep, principal: CurrentUser, run_id: int) -> Response:
-    run = service.get_run(session, principal=principal, run_id=run_id)
-    headers = {"Content-Disposition": f'attachment; filename="run-{run.id}.csv"'}
-    return Response(
-        reports.to_csv(run, _schemes_of(session, run)),
-        media_type="text/csv; charset=utf-8",
-        headers=headers,
-    )
+    """A row per scheme: UTF-8 with a byte-order mark, plain numbers, spend as funded."""
+    content = csv_report.to_csv(_figures(session, principal, run_id))
+    return _attachment(content.encode("utf-8"), "text/csv; charset=utf-8", f"run-{run_id}.csv")

@@ -1,21 +1,74 @@
-"""Bulk import: every row validated first; then all are written in one transaction, or none."""
+"""Bulk import: every row validated first; then all are written in one transaction, or none.
 
+A row without an `id` creates a scheme. A row with an `id` (an exported workbook filled in
+again) updates that scheme, if the caller may change it and its `version` is still the one
+exported; a row identical to its scheme is left alone, so re-importing an export creates no
+duplicates and changes nothing.
+"""
+
+from decimal import Decimal
+
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
 from api.deps import Principal
-from api.errors import InvalidInput, field_error
-from api.schemes import repository
+from api.errors import InvalidInput, _loc, field_error
+from api.schemes import repository, service, spreadsheets
 from api.schemes.models import Scheme, SchemeCost
-from api.schemes.schemas import SchemeImport, SchemeImportResult
+from api.schemes.schemas import SchemeImport, SchemeImportResult, SchemeImportRow, SchemeUpdate
 from api.systems import repository as systems_repository
 from optimiser.graphs import find_cycle
+
+FIELDS = ("title", "description", "category", "business_case_stage", "backlog_risk", "mandatory",
+          "mandatory_reason", "alternative_group", "max_deferral_years")  # fmt: skip
+
+
+def _unchanged(row: SchemeImportRow, scheme: Scheme) -> bool:
+    if row.depends_on_rows or any(getattr(row, f) != getattr(scheme, f) for f in FIELDS):
+        return False
+    if sorted(set(row.depends_on)) != sorted(d.id for d in scheme.depends_on):
+        return False
+    profile = {y: Decimal(a) for y, a in scheme.cost_profile.items() if Decimal(a) != 0}
+    return {y: Decimal(a) for y, a in row.cost_profile.items()} == profile
+
+
+def _update_errors(
+    principal: Principal, row: SchemeImportRow, scheme: Scheme | None, system, here: str
+) -> list[dict[str, str]]:
+    if scheme is None or scheme.system_id != system.id or not service.can_read(principal, scheme):
+        return [field_error(f"{here}.id", f"no scheme {row.id} in {system.code} that you can see")]
+    if principal.role == "trust" and scheme.organisation_id != principal.organisation_id:
+        return [
+            field_error(
+                f"{here}.id", "trust users may only change their own organisation's schemes"
+            )
+        ]
+    errors = []
+    if row.organisation != scheme.organisation.code:
+        errors.append(field_error(f"{here}.organisation",
+                                  f"scheme {scheme.id} belongs to {scheme.organisation.code}; "
+                                  "a scheme cannot move to another organisation"))  # fmt: skip
+    if row.version is None:
+        errors.append(field_error(f"{here}.version", f"the version last read is needed to update scheme "
+                                  f"{scheme.id} (export the schemes again to get it)"))  # fmt: skip
+    elif row.version != scheme.version:
+        errors.append(field_error(f"{here}.version", f"scheme {scheme.id} was changed by someone else since "
+                                  f"version {row.version} (it is now version {scheme.version}): export again"))  # fmt: skip
+    elif not _unchanged(row, scheme) and scheme.status not in service.EDITABLE_STATUSES:
+        errors.append(
+            field_error(
+                f"{here}.id", f"scheme {scheme.id} is {scheme.status} and cannot be changed"
+            )
+        )
+    return errors
 
 
 def import_schemes(
     session: Session, *, principal: Principal, body: SchemeImport
 ) -> SchemeImportResult:
-    """Create every row as a scheme of `body.system` (drafts, or submitted with `submit`)."""
+    """Create each row without an id as a scheme of `body.system` (drafts, or submitted with
+    `submit`) and update each row with one; in a dry run, only say what would happen."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -25,10 +78,12 @@ def import_schemes(
     principal.require_system(system.id)
     organisations = {o.code: o for o in system.organisations}
     wanted = {d for row in body.schemes for d in row.depends_on}
+    wanted |= {row.id for row in body.schemes if row.id is not None}
     existing = (
         {s.id: s for s in repository.get_schemes(session, ids=sorted(wanted))} if wanted else {}
     )
     errors = []
+    seen: dict[int, int] = {}
     for index, row in enumerate(body.schemes):
         here = f"body.schemes[{index}]"
         organisation = organisations.get(row.organisation)
@@ -46,12 +101,26 @@ def import_schemes(
                     "trust users may only import their own organisation's schemes",
                 )
             )
+        if row.id is not None:
+            if row.id in seen:
+                errors.append(
+                    field_error(f"{here}.id", f"scheme {row.id} is also on row {seen[row.id]}")
+                )
+            seen.setdefault(row.id, index)
+            if organisation is not None:
+                errors += _update_errors(principal, row, existing.get(row.id), system, here)
         for position, dependency in enumerate(row.depends_on):
             found = existing.get(dependency)
             if found is None or found.system_id != system.id:
                 errors.append(
                     field_error(
                         f"{here}.depends_on[{position}]", f"no scheme {dependency} in {system.code}"
+                    )
+                )
+            elif dependency == row.id:
+                errors.append(
+                    field_error(
+                        f"{here}.depends_on[{position}]", "a scheme cannot depend on itself"
                     )
                 )
         for position, other in enumerate(row.depends_on_rows):
@@ -63,25 +132,23 @@ def import_schemes(
                     )
                 )
     if not errors:
-        cycle = find_cycle({i: row.depends_on_rows for i, row in enumerate(body.schemes)})
-        if cycle is not None:
-            errors.append(
-                field_error(
-                    f"body.schemes[{cycle[0]}].depends_on_rows",
-                    "rows depend on each other in a cycle: " + " -> ".join(map(str, cycle)),
-                )
-            )
+        errors += _cycle_errors(session, body, system_id=system.id)
     if errors:
         raise InvalidInput(
             f"{len(errors)} problem(s) in the import; nothing was written.", errors=errors
         )
+    updates = [i for i, row in enumerate(body.schemes) if row.id is not None]
+    changed = [i for i in updates if not _unchanged(body.schemes[i], existing[body.schemes[i].id])]
+    new = [i for i, row in enumerate(body.schemes) if row.id is None]
     if body.dry_run:
-        return SchemeImportResult(dry_run=True, created=0, ids=[])
+        return SchemeImportResult(dry_run=True, created=len(new), updated=len(changed),
+                                  unchanged=len(updates) - len(changed), ids=[])  # fmt: skip
 
     status = "submitted" if body.submit else "draft"
-    schemes = []
-    for row in body.schemes:
-        scheme = Scheme(
+    target: dict[int, Scheme] = {i: existing[body.schemes[i].id] for i in updates}
+    for i in new:
+        row = body.schemes[i]
+        target[i] = Scheme(
             system_id=system.id,
             organisation_id=organisations[row.organisation].id,
             title=row.title, description=row.description, category=row.category,
@@ -92,19 +159,92 @@ def import_schemes(
             costs=[SchemeCost(year=y, amount=a) for y, a in sorted(row.cost_profile.items())],
             depends_on=[existing[d] for d in dict.fromkeys(row.depends_on)],
         )  # fmt: skip
-        schemes.append(scheme)
-    for scheme, row in zip(schemes, body.schemes, strict=True):
-        scheme.depends_on += [schemes[i] for i in dict.fromkeys(row.depends_on_rows)]
-    session.add_all(schemes)
+    for i in new:
+        target[i].depends_on += [target[r] for r in dict.fromkeys(body.schemes[i].depends_on_rows)]
+    created = [target[i] for i in new]
+    session.add_all(created)
     session.flush()
     session.add_all(
         AuditEvent(
             actor_id=principal.user.id, actor_name=principal.name, action="import", entity="scheme",
-            entity_id=str(scheme.id), system_id=system.id,
-            after={"title": scheme.title, "organisation": row.organisation, "status": status,
-                   "cost_profile": {y: float(a) for y, a in row.cost_profile.items()}},
+            entity_id=str(target[i].id), system_id=system.id,
+            after={"title": target[i].title, "organisation": body.schemes[i].organisation, "status": status,
+                   "cost_profile": {y: float(a) for y, a in body.schemes[i].cost_profile.items()}},
         )
-        for scheme, row in zip(schemes, body.schemes, strict=True)
+        for i in new
     )  # fmt: skip
     session.flush()
-    return SchemeImportResult(dry_run=False, created=len(schemes), ids=[s.id for s in schemes])
+    for i in changed:
+        row = body.schemes[i]
+        fields = {f: getattr(row, f) for f in FIELDS} | {"cost_profile": row.cost_profile}
+        depends_on = list(
+            dict.fromkeys(row.depends_on + [target[r].id for r in row.depends_on_rows])
+        )
+        service.update_scheme(
+            session, principal=principal, scheme_id=row.id,
+            body=SchemeUpdate(**fields, depends_on=depends_on), if_match=str(row.version),
+        )  # fmt: skip
+    return SchemeImportResult(
+        dry_run=False, created=len(created), updated=len(changed),
+        unchanged=len(updates) - len(changed), ids=[s.id for s in created],
+        updated_ids=[body.schemes[i].id for i in changed],
+    )  # fmt: skip
+
+
+def _cycle_errors(session: Session, body: SchemeImport, *, system_id: int) -> list[dict[str, str]]:
+    """The system's dependencies as they would be after the import must have no cycle."""
+    row_ids = {i: row.id for i, row in enumerate(body.schemes)}
+
+    def node(i: int) -> str:
+        return f"scheme {row_ids[i]}" if row_ids[i] is not None else f"row {i}"
+
+    graph: dict[str, set[str]] = {}
+    if any(row.id is not None for row in body.schemes):
+        for scheme_id, depends in repository.dependency_graph(session, system_id=system_id).items():
+            graph[f"scheme {scheme_id}"] = {f"scheme {d}" for d in depends}
+    for i, row in enumerate(body.schemes):
+        graph[node(i)] = {f"scheme {d}" for d in row.depends_on} | {
+            node(r) for r in row.depends_on_rows
+        }
+    cycle = find_cycle(graph)
+    if cycle is None:
+        return []
+    first = next((i for i in range(len(body.schemes)) if node(i) == cycle[0]), 0)
+    if not body.schemes[first].depends_on_rows and any(
+        node(i) in cycle for i in range(len(body.schemes))
+    ):
+        first = next(i for i in range(len(body.schemes)) if node(i) in cycle)
+    return [field_error(f"body.schemes[{first}].depends_on_rows",
+                        "rows depend on each other in a cycle: " + " -> ".join(cycle))]  # fmt: skip
+
+
+def import_spreadsheet(session: Session, *, principal: Principal, content: bytes, filename: str | None, content_type: str | None,
+                   system: str, dry_run: bool, submit: bool) -> SchemeImportResult:  # fmt: skip
+    """A spreadsheet upload (the API's multipart import and the web page's): read and check
+    every row, then import; every problem is an InvalidInput error naming its row and column."""
+    name = filename or "the file"
+    try:
+        kind = spreadsheets.kind_of(filename, content_type)
+        sheet = spreadsheets.read_sheet(content, kind=kind, name=name)
+    except spreadsheets.Unreadable as exc:
+        raise InvalidInput(str(exc), errors=[field_error("form.file", str(exc))]) from exc
+    if not sheet.rows:
+        raise InvalidInput(f"{name}: no rows to import.", errors=[field_error("form.file", "no rows to import")])
+    payloads, problems = spreadsheets.rows_to_import(sheet)
+    if problems:
+        raise InvalidInput(f"{len(problems)} problem(s) in {name}; nothing was imported.",
+                           errors=spreadsheets.as_errors(problems))  # fmt: skip
+    try:
+        body = SchemeImport(system=system, schemes=payloads, dry_run=dry_run, submit=submit)
+    except ValidationError as exc:
+        errors = [field_error(_loc(("body", *e["loc"])), e["msg"]) for e in exc.errors()]
+        problems = spreadsheets.server_problems(sheet, errors)
+        raise InvalidInput(f"{len(problems)} problem(s) in {name}; nothing was imported.",
+                           errors=spreadsheets.as_errors(problems)) from exc  # fmt: skip
+    try:
+        return import_schemes(session, principal=principal, body=body)
+    except InvalidInput as exc:
+        problems = spreadsheets.server_problems(sheet, [e for e in exc.errors or [] if "schemes[" in e["loc"]])
+        others = [e for e in exc.errors or [] if "schemes[" not in e["loc"]]
+        raise InvalidInput(f"{len(problems) + len(others)} problem(s) in {name}; nothing was imported.",
+                           errors=spreadsheets.as_errors(problems) + others) from exc  # fmt: skip

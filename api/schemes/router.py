@@ -1,10 +1,14 @@
-from typing import Annotated
+import json
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from api.deps import CurrentUser, SessionDep
-from api.errors import API_ERROR_RESPONSES
-from api.schemes import imports, service
+from api.errors import API_ERROR_RESPONSES, InvalidInput, NotFound, field_error
+from api.schemes import imports, service, spreadsheets
 from api.schemes.schemas import (
     Category,
     SchemeCreate,
@@ -61,13 +65,162 @@ def create_scheme(
     return _with_etag(response, service.read_scheme(session, scheme))
 
 
-@router.post("/import", operation_id="schemes_import")
-def import_schemes(
-    session: SessionDep, principal: CurrentUser, body: SchemeImport
+FinancialYearQuery = Annotated[
+    str, Query(pattern=r"^\d{4}/\d{2}$", description="First financial year column, e.g. 2026/27.")
+]
+
+
+@router.get(
+    "/template.xlsx",
+    operation_id="schemes_template",
+    response_class=Response,
+    responses={200: {"content": {spreadsheets.XLSX: {}}}},
+)
+def scheme_template(
+    session: SessionDep,
+    principal: CurrentUser,
+    system: Annotated[str, Query(max_length=20, description="System code, e.g. QWV.")],
+    first_year: FinancialYearQuery = "2026/27",
+    years: Annotated[int, Query(ge=1, le=10)] = 5,
+) -> Response:
+    """An XLSX to fill in and upload to `POST /schemes/import`: drop-downs for the
+    organisations you may import for and every enumeration, and a notes sheet."""
+    if not spreadsheets.is_financial_year(first_year):
+        raise InvalidInput("Invalid first year.",
+                           errors=[field_error("query.first_year", f"{first_year} is not a financial year like 2026/27")])  # fmt: skip
+    codes = service.importable_organisations(session, principal=principal, system=system)
+    if codes is None:
+        raise NotFound(f"No system {system}.")
+    content = spreadsheets.template(
+        years=spreadsheets.financial_years(first_year, years), organisations=codes
+    )
+    return _download(content, spreadsheets.XLSX, f"schemes-template-{system}.xlsx")
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(content, media_type=media_type, headers=headers)
+
+
+def _inline(schema: dict) -> dict:
+    """A model's JSON schema with its `$defs` written in place (OpenAPI has no `$defs` here)."""
+    definitions = schema.pop("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"$ref"} and node["$ref"].startswith("#/$defs/"):
+                return walk(dict(definitions[node["$ref"].removeprefix("#/$defs/")]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline(SchemeImport.model_json_schema())},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "system"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary",
+                                 "description": "A filled template or export (.xlsx or .csv)."},
+                        "system": {"type": "string"},
+                        "dry_run": {"type": "boolean", "default": False},
+                        "submit": {"type": "boolean", "default": False},
+                    },
+                }
+            },
+        },
+    }
+}  # fmt: skip
+
+
+def _flag(value, name: str) -> bool:
+    text = str(value or "false").strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise InvalidInput(f"Invalid {name}.", errors=[field_error(f"form.{name}", "should be true or false")])
+
+
+@router.post("/import", operation_id="schemes_import", openapi_extra=IMPORT_BODY)
+async def import_schemes(
+    request: Request, session: SessionDep, principal: CurrentUser
 ) -> SchemeImportResult:
     """Create many schemes in one transaction: every row is checked first, and any problem
-    (each named by its row and field) means nothing is written."""
-    return imports.import_schemes(session, principal=principal, body=body)
+    (each named by its row and field) means nothing is written. Rows with an `id` (an
+    exported workbook, edited) update those schemes if their `version` is current.
+
+    Send JSON (`SchemeImport`), or upload a spreadsheet as `multipart/form-data` with `file`
+    (.xlsx or .csv in the template's layout), `system`, and optional `dry_run` and `submit`:
+    its problems come back as `errors` naming the row, column letter and header."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10, max_part_size=64 * 1024 * 1024)
+        upload, system = form.get("file"), form.get("system")
+        missing = [field_error(f"form.{n}", "required") for n, v in (("file", upload), ("system", system))
+                   if v in (None, "") or (n == "file" and isinstance(v, str))]  # fmt: skip
+        if missing:
+            raise InvalidInput("The upload needs a file and a system.", errors=missing)
+        content = await upload.read()
+        return await run_in_threadpool(
+            imports.import_spreadsheet, session, principal=principal, content=content, filename=upload.filename,
+            content_type=upload.content_type, system=str(system),
+            dry_run=_flag(form.get("dry_run"), "dry_run"), submit=_flag(form.get("submit"), "submit"),
+        )  # fmt: skip
+    raw = await request.body()
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]) from None
+    try:
+        body = SchemeImport.model_validate(document)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
+    return await run_in_threadpool(imports.import_schemes, session, principal=principal, body=body)
+
+
+@router.get(
+    "/export.{kind}",
+    operation_id="schemes_export",
+    response_class=Response,
+    responses={200: {"content": {spreadsheets.XLSX: {}, "text/csv": {}}}},
+)
+def export_schemes(
+    session: SessionDep,
+    principal: CurrentUser,
+    kind: Literal["xlsx", "csv"],
+    system: str | None = None,
+    organisation: str | None = None,
+    category: Category | None = None,
+    status: SchemeStatus | None = None,
+) -> Response:
+    """Every scheme you may read that matches the list's filters, in the import template's
+    layout plus `id`, `version` and `status`: edit it and upload it to update them."""
+    schemes, offset = [], 0
+    while True:
+        page = service.list_schemes(
+            session, principal=principal, system=system, organisation=organisation,
+            category=category, status=status, limit=500, offset=offset,
+        )  # fmt: skip
+        schemes += page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            break
+    years = sorted({y for s in schemes for y in s.cost_profile})
+    header, rows = spreadsheets.export_rows(schemes, years)
+    if kind == "csv":
+        return _download(spreadsheets.csv_bytes(header, rows), "text/csv; charset=utf-8", "schemes.csv")
+    return _download(spreadsheets.xlsx_bytes(header, rows), spreadsheets.XLSX, "schemes.xlsx")
 
 
 @router.get("/{scheme_id}", operation_id="schemes_get")

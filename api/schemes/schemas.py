@@ -115,8 +115,11 @@ def total(profile: dict[str, Decimal]) -> Decimal:
 
 
 class SchemeImportRow(SchemeNew):
-    """One scheme of a bulk import; `depends_on_rows` names other rows of the same import (0-based)."""
+    """One scheme of a bulk import; `depends_on_rows` names other rows of the same import
+    (0-based). With `id` (and the `version` last read) the row updates that scheme."""
 
+    id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     depends_on_rows: list[int] = Field(default_factory=list)
 
 
@@ -130,6 +133,12 @@ class SchemeImport(RequestModel):
 
 
 class SchemeImportResult(ResponseModel):
+    """What the import did or, in a dry run, would do: rows with an `id` update their scheme
+    (or are unchanged), rows without one create a scheme."""
+
     dry_run: bool
     created: int
-    ids: list[int]
+    updated: int = 0
+    unchanged: int = 0
+    ids: list[int] = Field(description="Ids of the schemes created (empty in a dry run).")
+    updated_ids: list[int] = Field(default_factory=list)

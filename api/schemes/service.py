@@ -112,6 +112,21 @@ def list_schemes(
     return SchemePage(items=items, total=count, limit=limit, offset=offset)
 
 
+def importable_organisations(
+    session: Session, *, principal: Principal, system: str
+) -> list[str] | None:
+    """Codes of the organisations of `system` the caller may import schemes for (a trust:
+    its own; an admin: all), or every organisation for read-only roles; None if the system
+    is unknown or outside the caller's scope."""
+    found = systems_repository.get_system_by_code(session, code=system)
+    if found is None or not principal.in_system(found.id):
+        return None
+    codes = [o.code for o in found.organisations]
+    if principal.role == "trust":
+        return [o.code for o in found.organisations if o.id == principal.organisation_id]
+    return codes
+
+
 def _require_writer(principal: Principal, *, system_id: int, organisation_id: int) -> None:
     principal.require_role("trust", "admin")
     principal.require_system(system_id)

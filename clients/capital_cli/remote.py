@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 from capital_client import CapitalClient, CapitalError, ValidationFailed
+from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from capital_cli import spreadsheets
 from capital_cli.checks import finite, output_file
 
 schemes_app = typer.Typer(
@@ -71,6 +70,15 @@ def _pounds(value) -> str:
 # -- schemes --------------------------------------------------------------------------------
 
 
+def _write(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except FileNotFoundError:
+        _fail(f"{path}: no such directory ({path.parent})", 2)
+    except OSError as exc:
+        _fail(f"{path}: cannot be written ({exc.strerror})", 2)
+
+
 @schemes_app.command("template")
 def schemes_template(
     path: Annotated[Path, typer.Argument(metavar="FILE.xlsx", callback=output_file)],
@@ -84,20 +92,20 @@ def schemes_template(
         int, typer.Option("--years", min=1, max=10, help="How many year columns.")
     ] = 5,
 ) -> None:
-    """Write an XLSX import template: drop-downs for the enumerations and a notes sheet."""
+    """Write an XLSX import template (from the server): drop-downs and a notes sheet."""
     if path.suffix.lower() != ".xlsx":
         _fail(f"{path}: the template is an .xlsx file", 2)
-    if not spreadsheets.is_financial_year(first_year):
+    if not _is_financial_year(first_year):
         _fail(f"--first-year '{first_year}' is not a financial year like 2026/27", 2)
     with connect(url, token) as client:
-        organisations = [o.code for o in client.list_organisations(system=system)]
-    if not organisations:
-        _fail(f"system {system} has no organisations you can see", 1)
-    with _writing(path):
-        spreadsheets.write_template(
-            path, years=spreadsheets.financial_years(first_year, years), organisations=organisations
-        )
-    console.print(f"template written to {path} ({len(organisations)} organisations, {years} years)")
+        content = client.scheme_template(system=system, first_year=first_year, years=years)
+    _write(path, content)
+    console.print(f"template written to {path} ({years} years from {first_year})")
+
+
+def _is_financial_year(text: str) -> bool:
+    head, _, tail = text.partition("/")
+    return len(head) == 4 and len(tail) == 2 and (head + tail).isdigit() and (int(head) + 1) % 100 == int(tail)
 
 
 @schemes_app.command("import")
@@ -110,48 +118,53 @@ def schemes_import(
         bool, typer.Option("--dry-run", help="Check everything, write nothing.")
     ] = False,
     submit: Annotated[
-        bool, typer.Option("--submit", help="Submit the schemes as well as recording them.")
+        bool, typer.Option("--submit", help="Submit new schemes as well as recording them.")
     ] = False,
 ) -> None:
-    """Import schemes from a filled template: all rows, or (if any row is wrong) none."""
-    if not path.exists():
+    """Import schemes from a filled template or an edited export: all rows, or (if any row is
+    wrong) none. Rows with an id update those schemes; rows without one create schemes."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
+        _fail(f"{path}: use an .xlsx or .csv file", 2)
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
         _fail(f"{path}: no such file", 2)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
-                  TimeElapsedColumn(), console=errors, transient=True,
-                  disable=not errors.is_terminal) as progress:  # fmt: skip
-        task = progress.add_task(f"reading {path.name}", total=None)
-        try:
-            sheet = spreadsheets.read_sheet(path, progress=lambda n: progress.advance(task, n))
-        except (ValueError, OSError) as exc:
-            _fail(str(exc), 2)
-        except Exception as exc:  # openpyxl's errors for a file that is not a workbook
-            _fail(f"{path}: cannot be read as a spreadsheet ({exc.__class__.__name__})", 2)
-        progress.update(task, description="checking rows", completed=len(sheet.rows))
-        payloads, problems = spreadsheets.rows_to_import(sheet)
-    if not sheet.rows:
-        _fail(f"{path}: no rows to import", 2)
-    if problems:
-        _report(path, problems)
+    except OSError as exc:
+        _fail(f"{path}: cannot be read ({exc.strerror})", 2)
     with connect(url, token) as client:
         try:
-            result = client.import_schemes(
-                system=system, schemes=payloads, submit=submit, dry_run=dry_run
+            result = client.upload_schemes(
+                system=system, filename=path.name, content=content, dry_run=dry_run, submit=submit
             )
         except ValidationFailed as exc:
-            _report(path, spreadsheets.server_problems(sheet, exc.errors))
+            _report(path, exc.errors)
+    counts = f"{result.created} to create, {result.updated} to update, {result.unchanged} unchanged"
     if result.dry_run:
-        console.print(f"{path}: {len(payloads)} rows are valid; nothing written (dry run)")
-    else:
-        console.print(
-            f"{path}: imported {result.created} schemes (ids {result.ids[0]}-{result.ids[-1]})"
-        )
+        console.print(f"{path}: every row is valid: {counts}; nothing written (dry run)")
+        return
+    created = f"imported {result.created} schemes" + (
+        f" (ids {result.ids[0]}-{result.ids[-1]})" if result.ids else ""
+    )
+    console.print(f"{path}: {created}; updated {result.updated}; {result.unchanged} unchanged")
 
 
-def _report(path: Path, problems: list) -> None:
+def _where(error: dict) -> str:
+    row, column, header = error.get("row"), error.get("column"), error.get("header")
+    if row and column:
+        return f"row {row}, column {column} ({header}): "
+    if row:
+        return f"row {row}" + (f" ({header})" if header and header != "(row)" else "") + ": "
+    return "" if error.get("loc", "").startswith("form.") else f"{error.get('loc')}: "
+
+
+def _report(path: Path, problems: list[dict]) -> None:
     for problem in problems[:200]:
-        errors.print(f"{path}: {problem}", markup=False, highlight=False, soft_wrap=True)
+        errors.print(f"{path}: {_where(problem)}{problem.get('msg')}", markup=False, highlight=False,
+                     soft_wrap=True)  # fmt: skip
     if len(problems) > 200:
         errors.print(f"... and {len(problems) - 200} more problems")
+    if len(problems) == 1 and str(problems[0].get("loc", "")).startswith("form."):
+        raise typer.Exit(2)
     _fail(f"{len(problems)} problem(s) found; nothing was imported", 2)
 
 
@@ -208,18 +221,19 @@ def schemes_export(
     token: Token,
     system: Annotated[str | None, typer.Option(help="System code.")] = None,
     organisation: Annotated[str | None, typer.Option(help="Organisation code.")] = None,
+    category: Annotated[str | None, typer.Option(help="Category.")] = None,
     status: Annotated[str | None, typer.Option(help="Only schemes with this status.")] = None,
 ) -> None:
-    """Export schemes in the import template's layout (plus id and status)."""
-    if path.suffix.lower() not in (".xlsx", ".csv"):
+    """Export schemes in the import template's layout (plus id, version and status); edit it
+    and import it again to update them."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("xlsx", "csv"):
         _fail(f"{path}: use an .xlsx or .csv file", 2)
     with connect(url, token) as client:
-        schemes = list(client.iter_schemes(system=system, organisation=organisation, status=status))
-    years = sorted({y for s in schemes for y in s.cost_profile})
-    header, rows = spreadsheets.scheme_rows(schemes, years)
-    with _writing(path):
-        spreadsheets.write_rows(path, header, rows)
-    console.print(f"{len(schemes)} schemes written to {path}")
+        content = client.export_schemes(format=kind, system=system, organisation=organisation,
+                                        category=category, status=status)  # fmt: skip
+    _write(path, content)
+    console.print(f"schemes written to {path}")
 
 
 # -- rounds and runs ------------------------------------------------------------------------
@@ -250,8 +264,8 @@ def rounds_run(
             round_ = client.get_round(round_id)
             overrides["envelope"] = _scaled(round_.envelope, envelope_scale)
         run = client.run_round(round_id, **{k: v for k, v in overrides.items() if v is not None})
-        titles = _titles(client, run)
-    _show(run, titles)
+        titles, costs = _titles(client, run), _costs(client, run)
+    _show(run, titles, costs)
 
 
 @runs_app.command("show")
@@ -265,28 +279,49 @@ def runs_show(
     with connect(url, token) as client:
         run = client.get_run(run_id)
         titles = {} if as_json else _titles(client, run)
+        costs = {} if as_json else _costs(client, run)
     if as_json:
         typer.echo(json.dumps(run.model_dump(mode="json"), indent=1, allow_nan=False))
         return
-    _show(run, titles)
+    _show(run, titles, costs)
 
 
 @runs_app.command("export")
 def runs_export(
     run_id: Annotated[int, typer.Argument(metavar="RUN_ID", min=1, max=2**31 - 1)],
-    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv", callback=output_file)],
+    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.pdf|FILE.csv", callback=output_file)],
+    url: Url,
+    token: Token,
+    compare_with: Annotated[
+        int | None,
+        typer.Option("--with", min=1, max=2**31 - 1, help="PDF only: compare with this run."),
+    ] = None,
+) -> None:
+    """Save a run's report: the board workbook (.xlsx), the board pack (.pdf) or a row per
+    scheme (.csv)."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("xlsx", "csv", "pdf"):
+        _fail(f"{path}: use an .xlsx, .pdf or .csv file", 2)
+    with connect(url, token) as client:
+        content = client.run_report(run_id, format=kind, compare_with=compare_with)
+    _write(path, content)
+    console.print(f"run {run_id} report written to {path}")
+
+
+@runs_app.command("compare")
+def runs_compare(
+    run_a: Annotated[int, typer.Argument(metavar="RUN_A", min=1, max=2**31 - 1)],
+    run_b: Annotated[int, typer.Argument(metavar="RUN_B", min=1, max=2**31 - 1)],
     url: Url,
     token: Token,
 ) -> None:
-    """Save a run's report: the board workbook (.xlsx) or a row per scheme (.csv)."""
-    kind = path.suffix.lower().lstrip(".")
-    if kind not in ("xlsx", "csv"):
-        _fail(f"{path}: use an .xlsx or .csv file", 2)
+    """What changes from run A to run B: value, spend by year, schemes in and out (with
+    titles, organisations and £), and start years."""
     with connect(url, token) as client:
-        content = client.run_report(run_id, format=kind)
-    with _writing(path):
-        path.write_bytes(content)
-    console.print(f"run {run_id} report written to {path}")
+        a, b = client.get_run(run_a), client.get_run(run_b)
+        titles = _titles(client, a) | _titles(client, b)
+        costs = _costs(client, a) | _costs(client, b)
+    _compare(a, b, titles, costs)
 
 
 LARGEST_AMOUNT = Decimal("9999999999999.99")  # the API's largest amount of money
@@ -306,17 +341,17 @@ def _scaled(envelope: dict, scale: float) -> dict:
     return scaled
 
 
-@contextmanager
-def _writing(path: Path):
-    """Writing an output file: a failure (disk full, permissions changed) names the file."""
-    try:
-        yield
-    except OSError as exc:
-        _fail(f"{path}: cannot be written ({exc.strerror or exc})", 2)
-
-
 def _number(value) -> str:
     return "n/a" if value is None else f"{float(value):,.2f}"
+
+
+def _money(value) -> str:
+    """£ with separators; pence only when there are some (so figures fit 80 columns)."""
+    if value is None:
+        return ""
+    amount = Decimal(str(value))
+    text = f"£{abs(amount):,.0f}" if amount == amount.to_integral_value() else f"£{abs(amount):,.2f}"
+    return ("-" if amount < 0 else "") + text
 
 
 def _titles(client: CapitalClient, run) -> dict[str, str]:
@@ -325,48 +360,131 @@ def _titles(client: CapitalClient, run) -> dict[str, str]:
     return {str(s.id): s.title for s in client.iter_schemes(system=system)}
 
 
-def _show(run, titles: dict[str, str]) -> None:
+def _costs(client: CapitalClient, run) -> dict[str, tuple[str, Decimal]]:
+    """Each scheme's organisation and total cost in the run, from its snapshot."""
+    snapshot = client.run_snapshot(run.id)
+    return {
+        s["id"]: (s["organisation"], sum((Decimal(str(a)) for a in s["cost_profile"].values()), Decimal(0)))
+        for s in snapshot["schemes"]
+    }  # fmt: skip
+
+
+def _money_texts(values: list) -> list[str]:
+    """A column of amounts: with pence for all when any has pence, so figures line up."""
+    amounts = [None if v is None else Decimal(str(v)) for v in values]
+    if all(a is None or a == a.to_integral_value() for a in amounts):
+        return [_money(a) for a in amounts]
+    return ["" if a is None else ("-" if a < 0 else "") + f"£{abs(a):,.2f}" for a in amounts]
+
+
+def _money_column(table: Table, name: str, values: list[str]) -> None:
+    width = max([len(name)] + [len(v) for v in values])
+    table.add_column(name, justify="right", no_wrap=True, min_width=width)
+
+
+def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) -> None:
+    """A run as tables that fit 80 columns on a terminal without cutting a figure: money
+    columns never wrap or shrink; titles and reasons wrap."""
+    out = out or console
     result = run.result
-    objective = _number(result["objective"])
+    objective = _money(result["objective"])
     gap = "n/a" if result["gap"] is None else f"{float(result['gap']):.2e}"
-    console.print(f"[bold]Run {run.id}[/bold] of round {run.round_id}: {result['status']}, "
-                  f"objective {objective}, gap {gap}, solver {run.solver}")  # fmt: skip
+    out.print(f"[bold]Run {run.id}[/bold] of round {run.round_id}: {result['status']}, "
+              f"value {objective}, gap {gap}, solver {run.solver}")  # fmt: skip
     for conflict in result.get("conflicts", []):
-        console.print(f"[red]conflict:[/red] {conflict}")
-    outcomes = Table(title="Schemes")
-    for column in ("scheme", "title", "outcome", "start", "reason"):
-        outcomes.add_column(column, ratio={"title": 2, "reason": 3}.get(column))
+        out.print(f"[red]conflict:[/red] {conflict}")
     order = {"funded": 0, "reserve": 1, "not_funded": 2}
-    for scheme in sorted(
+    schemes = sorted(
         result["schemes"], key=lambda s: (order[s["outcome"]], s.get("reserve_rank") or 0)
-    ):
+    )
+    cost_text = [_money(costs.get(s["id"], ("", None))[1]) for s in schemes]
+    outcomes = Table(title="Schemes", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    outcomes.add_column("id", justify="right", no_wrap=True)
+    outcomes.add_column("org", no_wrap=True)
+    outcomes.add_column("outcome", no_wrap=True)
+    outcomes.add_column("start", no_wrap=True)
+    _money_column(outcomes, "cost", cost_text)
+    outcomes.add_column("title / reason", ratio=1, overflow="fold")
+    for scheme, cost in zip(schemes, cost_text, strict=True):
         outcomes.add_row(
-            scheme["id"], titles.get(scheme["id"], ""), scheme["outcome"],
-            scheme.get("start_year") or "", scheme["reason"],
+            scheme["id"], costs.get(scheme["id"], ("", None))[0], scheme["outcome"].replace("_", " "),
+            scheme.get("start_year") or "", cost,
+            f"{titles.get(scheme['id'], '')}\n[dim]{scheme['reason']}[/dim]",
         )  # fmt: skip
-    console.print(outcomes)
-    years = Table(title="Spend by year")
-    for column in ("year", "envelope", "reserve", "limit", "spend", "headroom"):
-        years.add_column(column, justify="right")
-    for row in result["by_year"]:
-        years.add_row(
-            row["year"],
-            *[_pounds(row[k]) for k in ("envelope", "reserve", "limit", "spend", "headroom")],
-        )
-    console.print(years)
-    shares = Table(title="Fair shares")
-    for column in ("organisation", "share", "target", "floor", "ceiling", "allocated"):
-        shares.add_column(column, justify="right")
-    for row in result["by_organisation"]:
+    out.print(outcomes)
+    keys = ("envelope", "reserve", "limit", "spend", "headroom")
+    years = Table(title="Spend by year", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    years.add_column("year", no_wrap=True)
+    columns = {k: _money_texts([r[k] for r in result["by_year"]]) for k in keys}
+    for key in keys:
+        _money_column(years, key, columns[key])
+    for index, row in enumerate(result["by_year"]):
+        years.add_row(row["year"], *[columns[k][index] for k in keys])
+    out.print(years)
+    shares = Table(title="Fair shares", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    shares.add_column("org", no_wrap=True)
+    shares.add_column("share", justify="right", no_wrap=True)
+    keys = ("target", "floor", "ceiling", "allocated")
+    columns = {k: _money_texts([r[k] for r in result["by_organisation"]]) for k in keys}
+    for key in keys:
+        _money_column(shares, key, columns[key])
+    for index, row in enumerate(result["by_organisation"]):
         share = "" if row["share"] is None else f"{float(row['share']):.1%}"
-        shares.add_row(
-            row["organisation"],
-            share,
-            *[_pounds(row[k]) for k in ("target", "floor", "ceiling", "allocated")],
-        )
-    console.print(shares)
+        shares.add_row(row["organisation"], share, *[columns[k][index] for k in keys])
+    out.print(shares)
     price = result.get("price_of_rules") or {}
     greedy = result.get("greedy") or {}
-    console.print(f"value given up to fair shares: {_number(price.get('fair_shares'))}; "
-                  f"to category limits: {_number(price.get('category_limits'))}; greedy baseline "
-                  f"(fund by score per £): {_number(greedy.get('objective'))} with {greedy.get('funded')} funded")  # fmt: skip
+    out.print(f"value given up to fair shares: {_money(price.get('fair_shares')) or 'n/a'}; "
+              f"to category limits: {_money(price.get('category_limits')) or 'n/a'}; greedy baseline "
+              f"(fund by score per £): {_money(greedy.get('objective')) or 'n/a'} with "
+              f"{greedy.get('funded')} funded")  # fmt: skip
+
+
+def _compare(a, b, titles: dict[str, str], costs: dict, out: Console | None = None) -> None:
+    out = out or console
+    ra, rb = a.result, b.result
+    out.print(f"[bold]Run {a.id}[/bold] ({ra['status']}) against [bold]run {b.id}[/bold] "
+              f"({rb['status']}): differences are {b.id} minus {a.id}")  # fmt: skip
+    no_portfolio = [r for r, res in ((a, ra), (b, rb)) if res["status"] in ("infeasible", "time_limit")]
+    if no_portfolio:
+        out.print("not comparable scheme by scheme: "
+                  + "; ".join(f"run {r.id} is {r.result['status']} (no portfolio)" for r in no_portfolio))  # fmt: skip
+        return
+    value = Decimal(str(rb["objective"])) - Decimal(str(ra["objective"]))
+    out.print(f"value {_money(ra['objective'])} -> {_money(rb['objective'])} ({'+' if value >= 0 else ''}{_money(value)})")
+    spend_a = {r["year"]: r["spend"] for r in ra["by_year"]}
+    years = Table(title="Spend by year", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    years.add_column("year", no_wrap=True)
+    rows = [(r["year"], _money(spend_a.get(r["year"], 0)), _money(r["spend"]),
+             _money(Decimal(str(r["spend"])) - Decimal(str(spend_a.get(r["year"], 0))))) for r in rb["by_year"]]  # fmt: skip
+    for index, name in enumerate((f"run {a.id}", f"run {b.id}", "difference"), start=1):
+        _money_column(years, name, [r[index] for r in rows])
+    for row in rows:
+        years.add_row(*row)
+    out.print(years)
+    funded_a = {s["id"]: s for s in ra["schemes"] if s["outcome"] == "funded"}
+    funded_b = {s["id"]: s for s in rb["schemes"] if s["outcome"] == "funded"}
+    for title, ids, source in (
+        (f"Funded only in run {b.id}", [i for i in funded_b if i not in funded_a], funded_b),
+        (f"Funded only in run {a.id}", [i for i in funded_a if i not in funded_b], funded_a),
+    ):
+        cost_text = [_money(costs.get(i, ("", None))[1]) for i in ids]
+        table = Table(title=f"{title}: {len(ids)}", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        table.add_column("id", justify="right", no_wrap=True)
+        table.add_column("org", no_wrap=True)
+        table.add_column("start", no_wrap=True)
+        _money_column(table, "cost", cost_text)
+        table.add_column("title", ratio=1, overflow="fold")
+        for i, cost in zip(ids, cost_text, strict=True):
+            table.add_row(i, costs.get(i, ("", None))[0], source[i].get("start_year") or "", cost, titles.get(i, ""))
+        out.print(table)
+    moved = [i for i in funded_a if i in funded_b and funded_a[i]["start_year"] != funded_b[i]["start_year"]]
+    if moved:
+        table = Table(title="Funded in both, different start", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        for column in ("id", "org", f"start {a.id}", f"start {b.id}"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("title", ratio=1, overflow="fold")
+        for i in moved:
+            table.add_row(i, costs.get(i, ("", None))[0], funded_a[i]["start_year"], funded_b[i]["start_year"],
+                          titles.get(i, ""))  # fmt: skip
+        out.print(table)

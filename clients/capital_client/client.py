@@ -282,11 +282,41 @@ class CapitalClient:
             self._json("POST", f"/rounds/{round_id}/agree", json_body={"run_id": run_id})
         )
 
-    def run_report(self, run_id: int, *, format: str = "xlsx") -> bytes:
-        """The run's report as bytes: `xlsx` (the board workbook) or `csv`."""
+    def run_report(self, run_id: int, *, format: str = "xlsx", compare_with: int | None = None) -> bytes:
+        """The run's report as bytes: `xlsx` (the board workbook), `pdf` (the board pack;
+        with `compare_with`, a comparison with that run) or `csv`."""
+        if format not in ("xlsx", "csv", "pdf"):
+            raise ValueError("format is xlsx, pdf or csv")
+        params = {"with": compare_with} if compare_with is not None and format == "pdf" else None
+        return self._request("GET", f"/runs/{run_id}/report.{format}", params=params).content
+
+    # -- spreadsheets ---------------------------------------------------------------------
+
+    def scheme_template(self, *, system: str, first_year: str = "2026/27", years: int = 5) -> bytes:
+        """The XLSX import template for a system (drop-downs of the organisations you may use)."""
+        params = {"system": system, "first_year": first_year, "years": years}
+        return self._request("GET", "/schemes/template.xlsx", params=params).content
+
+    def upload_schemes(
+        self, *, system: str, filename: str, content: bytes, dry_run: bool = False, submit: bool = False
+    ) -> models.ImportResult:
+        """Import a filled template or an edited export (.xlsx or .csv): all rows or none.
+        ValidationFailed's `errors` name each problem's `row`, `column` and `header`."""
+        kind = "text/csv" if filename.lower().endswith(".csv") else (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
+        response = self._request(
+            "POST", "/schemes/import", files={"file": (filename, content, kind)},
+            data={"system": system, "dry_run": str(dry_run).lower(), "submit": str(submit).lower()},
+            timeout=self.solve_timeout,
+        )  # fmt: skip
+        return models.ImportResult.model_validate(json.loads(response.text))
+
+    def export_schemes(self, *, format: str = "xlsx", **filters: Any) -> bytes:
+        """Schemes matching the list's filters in the template's layout, with id and version."""
         if format not in ("xlsx", "csv"):
             raise ValueError("format is xlsx or csv")
-        return self._request("GET", f"/runs/{run_id}/report.{format}").content
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._request("GET", f"/schemes/export.{format}", params=params).content
 
     # -- audit ----------------------------------------------------------------------------
 

@@ -64,7 +64,10 @@ class SchemePage(Resource):
 class ImportResult(Resource):
     dry_run: bool
     created: int
+    updated: int = 0
+    unchanged: int = 0
     ids: list[int]
+    updated_ids: list[int] = []
 
 
 class Assessment(Resource):

@@ -96,13 +96,15 @@ def test_finance_director_end_to_end(client, demo_world, tmp_path):
     assert book.sheetnames == ["Summary", "Schemes", "Organisations", "Categories"]
     assert book["Summary"]._charts, "the summary sheet carries a chart"
     scheme_rows = list(book["Schemes"].iter_rows(min_row=2, values_only=True))
+    assert scheme_rows[-1][0] == "Funded total"
+    scheme_rows = scheme_rows[:-1]
     assert len(scheme_rows) == len(result["schemes"])
-    funded_xlsx = {str(r[0]) for r in scheme_rows if r[4] == "funded"}
+    funded_xlsx = {str(r[2]) for r in scheme_rows if r[0] == "Funded"}
     assert funded_xlsx == {s["id"] for s in result["schemes"] if s["outcome"] == "funded"}
 
     report = client.get(f"/api/v1/runs/{base['id']}/report.csv", headers=finance)
     assert report.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(report.text)))
+    rows = list(csv.DictReader(io.StringIO(report.content.decode("utf-8-sig"))))
     assert len(rows) == len(result["schemes"])
     assert {r["scheme_id"] for r in rows if r["outcome"] == "funded"} == funded_xlsx
     assert all(r["title"] for r in rows)

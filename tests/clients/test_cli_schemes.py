@@ -1,6 +1,7 @@
 """The `capital` client commands driven as a user would, against the running app."""
 
 import csv
+import io
 import json
 from decimal import Decimal
 
@@ -115,7 +116,7 @@ def test_template_fill_import_list_export_round_trip(live, tmp_path):
         )
         assert out.returncode == 0, out.stderr
         if suffix == "csv":
-            rows = list(csv.DictReader(exported.open()))
+            rows = list(csv.DictReader(exported.open(encoding="utf-8-sig")))
         else:
             sheet = load_workbook(exported)["Schemes"]
             names = [c.value for c in sheet[1]]
@@ -158,6 +159,37 @@ def test_rounds_and_runs_commands(live, tmp_path):
     exported = capital("runs", "export", str(run_id), str(report), env=env)
     assert exported.returncode == 0, exported.stderr
     assert load_workbook(report).sheetnames[0] == "Summary"
+    pack = tmp_path / "board.pdf"
+    exported = capital("runs", "export", str(run_id), str(pack), "--with", str(run_id), env=env)
+    assert exported.returncode == 0 and pack.read_bytes().startswith(b"%PDF"), exported.stderr
+    nowhere = capital("runs", "export", str(run_id), str(tmp_path / "no" / "such" / "x.pdf"), env=env)
+    assert nowhere.returncode == 2 and "no such directory" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+
+    first = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()[0]["id"]
+    compared = capital("runs", "compare", str(first), str(run_id), env=env)
+    assert compared.returncode == 0, compared.stderr
+    assert "Spend by year" in compared.stdout and f"Funded only in run {run_id}" in compared.stdout
+
+    # On an 80-column terminal every table fits and no money figure is cut.
+    from capital_cli import remote
+    from capital_client import CapitalClient
+    from rich.console import Console
+
+    with CapitalClient(live.url, live.tokens["ics_finance"]) as client:
+        run = client.get_run(run_id)
+        titles, costs = remote._titles(client, run), remote._costs(client, run)
+    screen = Console(width=80, record=True, file=io.StringIO(), color_system=None)
+    remote._show(run, titles, costs, out=screen)
+    text = screen.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for year in run.result["by_year"]:
+        assert remote._money(year["spend"]) in text and remote._money(year["envelope"]) in text
+    for organisation in run.result["by_organisation"]:
+        assert remote._money(organisation["allocated"]) in text
+    for _organisation, cost in costs.values():
+        assert remote._money(cost) in text
+    assert "…" not in text
 
 
 def test_user_mistakes_are_one_line_without_traceback(live, tmp_path):

@@ -140,7 +140,8 @@ def test_round_workflow_through_the_client(live, finance):
     snapshot = finance.run_snapshot(base.id)
     assert snapshot["years"] == ["2026/27", "2027/28", "2028/29"]
     assert finance.run_report(base.id, format="xlsx")[:2] == b"PK"
-    assert finance.run_report(base.id, format="csv").startswith(b"scheme_id,")
+    assert finance.run_report(base.id, format="csv").startswith(b"\xef\xbb\xbfscheme_id,")
+    assert finance.run_report(base.id, format="pdf", compare_with=what_if.id)[:5] == b"%PDF-"
     points = finance.frontier(round_.id, multipliers=[0.8, 1.2])["points"]
     assert [p["multiplier"] for p in points] == [Decimal("0.8"), Decimal("1.2")]
     assert finance.agree(round_.id, run_id=base.id).status == "agreed"

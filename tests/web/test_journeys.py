@@ -9,8 +9,9 @@ import re
 
 import httpx
 import pytest
-from capital_cli.spreadsheets import COLUMNS
 from openpyxl import Workbook
+
+from api.schemes.spreadsheets import COLUMNS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 STATE: dict = {}
@@ -112,7 +113,7 @@ def test_trust_creates_edits_uploads_and_submits(visitor, web_server, tmp_path):
     visitor.check("upload errors", expected_status=422)
     page.set_input_files("#file", str(right))
     page.click("button:has-text('Check the file')")
-    assert "All 2 rows of right.xlsx are valid" in page.locator("main").inner_text()
+    assert "Every row of right.xlsx is valid: 2 schemes would be created" in page.locator("main").inner_text()
     visitor.check("upload dry run")
     page.set_input_files("#file", str(right))
     page.click("button:has-text('Import the schemes')")

@@ -1,12 +1,16 @@
-"""Scheme spreadsheets: the import template, reading a filled one (XLSX or CSV) and exporting.
+"""Scheme spreadsheets, server side: the import template, reading a filled one (XLSX or CSV)
+and exporting. The API serves them (`/schemes/template.xlsx`, `/schemes/import`,
+`/schemes/export.xlsx`), so neither the `capital` command nor the web pages need Python
+spreadsheet code of their own.
 
 Every problem is reported by spreadsheet row number and column (letter and header), so a
 trust capital team can find and fix it in the file they filled in.
 """
 
 import csv
+import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,7 +25,11 @@ COLUMNS = [
     "organisation", "title", "description", "category", "business_case_stage", "backlog_risk",
     "mandatory", "mandatory_reason", "depends_on", "alternative_group", "max_deferral_years",
 ]  # fmt: skip
-EXPORT_EXTRA = ["id", "status"]  # written by export, ignored by import
+# Written by export. On import a row with an `id` updates that scheme (its `version` must be
+# the one exported); `status` is for reading only.
+EXPORT_EXTRA = ["id", "version", "status"]
+POUNDS = '"£"#,##0.00'
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CATEGORIES = ["estates_backlog", "estates_capacity", "digital", "equipment", "other"]
 STAGES = ["none", "soc", "obc", "fbc"]
 RISKS = ["high", "significant", "moderate", "low"]
@@ -41,6 +49,7 @@ NOTES = [
     ("alternative_group", "Options of which at most one may be funded share the same group name. May be blank."),
     ("max_deferral_years", "How many years the start may slip: 0 (fixed) to 5. Blank means 0."),
     ("2026/27 and later years", "Capital cost in pounds for each financial year, at most 2 decimal places. Blank means nothing that year."),
+    ("id, version", "Only in an export: a row with an id updates that scheme, if nobody changed it since (same version). Leave both blank for a new scheme."),
 ]  # fmt: skip
 
 
@@ -81,7 +90,13 @@ class Sheet:
         return get_column_letter(self.header.index(column) + 1) if column in self.header else ""
 
 
-def write_template(path: Path, *, years: list[str], organisations: list[str]) -> None:
+def _save(book: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def template(*, years: list[str], organisations: list[str]) -> bytes:
     """An XLSX to fill in: header row, drop-downs for the enumerations, and a notes sheet."""
     book = Workbook()
     sheet = book.active
@@ -124,22 +139,45 @@ def write_template(path: Path, *, years: list[str], organisations: list[str]) ->
     for row in NOTES:
         notes.append(list(row))
     notes.column_dimensions["A"].width, notes.column_dimensions["B"].width = 26, 110
-    book.save(path)
+    return _save(book)
 
 
-def read_sheet(path: Path, *, progress: Callable[[int], None] | None = None) -> Sheet:
+class Unreadable(ValueError):
+    """The upload is not a spreadsheet this module can read; the message says why."""
+
+
+def kind_of(filename: str | None, content_type: str | None = None) -> str:
+    """`xlsx` or `csv`, from the file name (or, failing that, the content type)."""
+    name = (filename or "").lower()
+    if "." in name.rpartition("/")[2] and not name.endswith((".xlsx", ".xlsm", ".csv")):
+        raise Unreadable(f"{filename}: use an .xlsx or .csv file")
+    if name.endswith((".xlsx", ".xlsm")) or content_type == XLSX:
+        return "xlsx"
+    if name.endswith(".csv") or (content_type or "").startswith(("text/csv", "application/csv")):
+        return "csv"
+    raise Unreadable(f"{filename or 'the file'}: use an .xlsx or .csv file")
+
+
+def read_sheet(content: bytes, *, kind: str, name: str = "the file") -> Sheet:
     """The first sheet of an XLSX, or a CSV, as header plus numbered rows (blank rows skipped)."""
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows: Iterator[list[Any]] = iter(list(csv.reader(handle)))
-    elif path.suffix.lower() in (".xlsx", ".xlsm"):
-        book = load_workbook(path, read_only=True, data_only=True)
-        rows = (list(r) for r in book.worksheets[0].iter_rows(values_only=True))
+    rows: Iterator[list[Any]]
+    if kind == "csv":
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Unreadable(f"{name}: not UTF-8 text (save the CSV as 'CSV UTF-8')") from exc
+        rows = iter(list(csv.reader(io.StringIO(text, newline=""))))
     else:
-        raise ValueError(f"{path.name}: use an .xlsx or .csv file")
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            rows = iter([list(r) for r in book.worksheets[0].iter_rows(values_only=True)])
+        except Exception as exc:  # openpyxl's errors for a file that is not a workbook
+            raise Unreadable(
+                f"{name}: cannot be read as a spreadsheet ({exc.__class__.__name__})"
+            ) from exc
     header_row = next(rows, None)
     if not header_row:
-        raise ValueError(f"{path.name}: the first row must be the header")
+        raise Unreadable(f"{name}: the first row must be the header")
     header = [str(h).strip() if h is not None else "" for h in header_row]
     while header and header[-1] == "":
         header.pop()
@@ -148,8 +186,6 @@ def read_sheet(path: Path, *, progress: Callable[[int], None] | None = None) -> 
         if all(v is None or str(v).strip() == "" for v in values):
             continue
         sheet.rows.append((number, dict(zip(header, values, strict=False))))
-        if progress and number % 500 == 0:
-            progress(500)
     return sheet
 
 
@@ -208,6 +244,14 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
             problems.append(Problem(number, column, sheet.letter(column), message))
 
         row: dict[str, Any] = {}
+        for column in ("id", "version"):
+            text = _text(values.get(column))
+            if text and (not text.isdigit() or not 1 <= int(text) <= 2**31 - 1):
+                problem(
+                    column, f"'{text}' should be a whole number (leave it blank for a new scheme)"
+                )
+            elif text:
+                row[column] = int(text)
         for column in ("organisation", "title", "category"):
             row[column] = _text(values.get(column))
             if not row[column]:
@@ -241,6 +285,8 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
             reference = ROW_REFERENCE.match(part)
             if part.isdigit():
                 row["depends_on"].append(int(part))
+            elif reference and int(reference.group(1)) == number:
+                problem("depends_on", f"'{part}' is this row: a scheme cannot depend on itself")
             elif reference and int(reference.group(1)) in index_of_row:
                 row["depends_on_rows"].append(index_of_row[int(reference.group(1))])
             else:
@@ -271,7 +317,7 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
 
 
 def server_problems(sheet: Sheet, errors: list[dict[str, str]]) -> list[Problem]:
-    """The server's field errors (`body.schemes[3].cost_profile.2026/27`) as rows and columns."""
+    """The import's field errors (`body.schemes[3].cost_profile.2026/27`) as rows and columns."""
     problems = []
     pattern = re.compile(r"^body\.schemes\[(\d+)\]\.?([^.\[]*)(?:[.\[](.*))?$")
     for error in errors:
@@ -291,8 +337,17 @@ def server_problems(sheet: Sheet, errors: list[dict[str, str]]) -> list[Problem]
     return problems
 
 
-def scheme_rows(schemes: list[Any], years: list[str]) -> tuple[list[str], list[list[Any]]]:
-    """Export rows in the template's layout (plus id and status), money as exact Decimals."""
+def as_errors(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Problems as problem+json `errors`: a `loc` like the API's, plus row, column and header."""
+    return [
+        {"loc": f"file.row[{p.row}].{p.column}", "msg": p.message, "row": p.row,
+         "column": p.letter or None, "header": p.column}
+        for p in problems
+    ]  # fmt: skip
+
+
+def export_rows(schemes: list[Any], years: list[str]) -> tuple[list[str], list[list[Any]]]:
+    """Export rows in the template's layout (plus id, version and status), money as Decimals."""
     header = COLUMNS + years + EXPORT_EXTRA
     rows = []
     for scheme in schemes:
@@ -301,22 +356,22 @@ def scheme_rows(schemes: list[Any], years: list[str]) -> tuple[list[str], list[l
             scheme.business_case_stage, scheme.backlog_risk or "", "yes" if scheme.mandatory else "no",
             scheme.mandatory_reason or "", ", ".join(str(d) for d in scheme.depends_on),
             scheme.alternative_group or "", scheme.max_deferral_years,
-            *[scheme.cost_profile.get(y, "") for y in years], scheme.id, scheme.status,
+            *[scheme.cost_profile.get(y, "") for y in years], scheme.id, scheme.version, scheme.status,
         ])  # fmt: skip
     return header, rows
 
 
-def write_rows(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    if path.suffix.lower() == ".csv":
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(
-                [[f"{v:.2f}" if isinstance(v, Decimal) else v for v in row] for row in rows]
-            )
-        return
-    if path.suffix.lower() != ".xlsx":
-        raise ValueError(f"{path.name}: use an .xlsx or .csv file")
+def csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
+    """UTF-8 with a byte-order mark (so Excel reads "£" and accents), plain numbers."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([[f"{v:.2f}" if isinstance(v, Decimal) else v for v in row] for row in rows])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def xlsx_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
+    """The export workbook: bold header, £ money, every column wide enough for its values."""
     book = Workbook()
     sheet = book.active
     sheet.title = "Schemes"
@@ -326,7 +381,30 @@ def write_rows(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         sheet.append(row)
     for index, name in enumerate(header, start=1):
-        if is_financial_year(name):
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = '"£"#,##0.00'
-    book.save(path)
+        letter = get_column_letter(index)
+        money = is_financial_year(name)
+        longest = len(name)
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            if money:
+                cell.number_format = POUNDS
+            if cell.value not in (None, ""):
+                text = f"£{cell.value:,.2f}" if money else str(cell.value)
+                longest = max(longest, len(text))
+        cap = {"description": 60, "title": 50, "mandatory_reason": 40}.get(name)
+        sheet.column_dimensions[letter].width = min(longest + 3, cap) if cap else longest + 3
+    sheet.freeze_panes = "C2"
+    sheet.auto_filter.ref = sheet.dimensions
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
+    return _save(book)
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    """An export (or a file to import) written to disk, as .xlsx or .csv by its name."""
+    if path.suffix.lower() not in (".xlsx", ".csv"):
+        raise ValueError(f"{path.name}: use an .xlsx or .csv file")
+    path.write_bytes(
+        csv_bytes(header, rows) if path.suffix.lower() == ".csv" else xlsx_bytes(header, rows)
+    )

@@ -1,0 +1,197 @@
+"""Spreadsheets over HTTP, as a trust without Python uses them: template -> fill -> upload
+(with mistakes, then fixed) -> export -> edit -> upload again, with no duplicates."""
+
+import io
+from decimal import Decimal
+
+from openpyxl import load_workbook
+
+API = "/api/v1/schemes"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROWS = [
+    ["RA1", "Boiler replacement", "", "estates_backlog", "obc", "high", "yes", "Failed inspection", "", "", 0, 250000, 50000.5],
+    ["RA1", "Network core switch", "", "digital", "fbc", "", "no", "", "", "", 1, "", 180000],
+    ["RA1", "Pathology scanners", "", "digital", "soc", "", "no", "", "row 3", "", 2, 90000, 90000],
+]  # fmt: skip
+
+
+def _filled(template: bytes, rows) -> bytes:
+    book = load_workbook(io.BytesIO(template))
+    for row in rows:
+        book["Schemes"].append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _upload(client, who, world, content, *, name="schemes.xlsx", dry_run=False, system="SYA"):
+    kind = "text/csv" if name.endswith(".csv") else XLSX
+    return client.post(f"{API}/import", files={"file": (name, content, kind)},
+                       data={"system": system, "dry_run": str(dry_run).lower()}, headers=world.auth(who))  # fmt: skip
+
+
+def _total(client, world):
+    return client.get(API, params={"organisation": "RA1"}, headers=world.auth("trust_a1")).json()[
+        "total"
+    ]
+
+
+def test_template_upload_fix_export_and_reimport_round_trip(client, world):
+    template = client.get(
+        f"{API}/template.xlsx", params={"system": "SYA", "years": 2}, headers=world.auth("trust_a1")
+    )
+    assert template.status_code == 200 and template.headers["content-type"] == XLSX
+    book = load_workbook(io.BytesIO(template.content))
+    assert [c.value for c in book["Schemes"][1]][-2:] == ["2026/27", "2027/28"]
+    lists = [
+        v.formula1 for v in book["Schemes"].data_validations.dataValidation if v.type == "list"
+    ]
+    assert '"RA1"' in lists  # a trust's drop-down offers only its own organisation
+    before = _total(client, world)
+
+    broken = [list(r) for r in ROWS]
+    broken[1][3] = "roads"  # row 3, column D
+    broken[2][12] = "lots"  # row 4, column M
+    response = _upload(client, "trust_a1", world, _filled(template.content, broken))
+    assert (
+        response.status_code == 422
+        and response.headers["content-type"] == "application/problem+json"
+    )
+    errors = {(e["row"], e["column"], e["header"]) for e in response.json()["errors"]}
+    assert errors == {(3, "D", "category"), (4, "M", "2027/28")}
+    assert "nothing was imported" in response.json()["detail"]
+
+    broken[1][3], broken[2][12] = "digital", 90000
+    broken[0][0] = "RA2"  # another organisation: refused by the import's own rules
+    response = _upload(client, "trust_a1", world, _filled(template.content, broken))
+    assert response.status_code == 422
+    assert [(e["row"], e["column"], e["header"]) for e in response.json()["errors"]] == [
+        (2, "A", "organisation")
+    ]
+    assert "own organisation" in response.json()["errors"][0]["msg"]
+    assert _total(client, world) == before
+
+    good = _filled(template.content, ROWS)
+    dry = _upload(client, "trust_a1", world, good, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    assert dry.json() | {} == {
+        "dry_run": True,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "ids": [],
+        "updated_ids": [],
+    }
+    assert _total(client, world) == before
+    done = _upload(client, "trust_a1", world, good)
+    assert done.status_code == 200 and done.json()["created"] == 3
+    ids = done.json()["ids"]
+    assert _total(client, world) == before + 3
+    scanners = client.get(f"{API}/{ids[2]}", headers=world.auth("trust_a1")).json()
+    assert scanners["depends_on"] == [ids[1]]
+
+    exported = client.get(f"{API}/export.xlsx", params={"organisation": "RA1", "status": "draft"},
+                          headers=world.auth("trust_a1"))  # fmt: skip
+    assert exported.status_code == 200
+    sheet = load_workbook(io.BytesIO(exported.content))["Schemes"]
+    header = [c.value for c in sheet[1]]
+    assert header[-3:] == ["id", "version", "status"]
+    money = header.index("2026/27") + 1
+    cell = sheet.cell(row=2, column=money)
+    assert cell.number_format == '"£"#,##0.00'
+    widths = sheet.column_dimensions[cell.column_letter].width
+    assert widths >= len("£250,000.00")  # no ### in the export
+
+    again = _upload(client, "trust_a1", world, exported.content, name="export.xlsx", dry_run=True)
+    assert again.status_code == 200, again.text
+    assert (again.json()["created"], again.json()["updated"], again.json()["unchanged"]) == (
+        0,
+        0,
+        _total(client, world),
+    )
+    assert (
+        _upload(client, "trust_a1", world, exported.content, name="export.xlsx").json()["created"]
+        == 0
+    )
+    assert _total(client, world) == before + 3  # no duplicates
+
+    book = load_workbook(io.BytesIO(exported.content))
+    rows = list(book["Schemes"].iter_rows(min_row=2))
+    boiler = next(r for r in rows if r[1].value == "Boiler replacement")
+    boiler[money - 1].value = 260000
+    buffer = io.BytesIO()
+    book.save(buffer)
+    edited = _upload(client, "trust_a1", world, buffer.getvalue(), name="edited.xlsx")
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["created"], edited.json()["updated"]) == (0, 1)
+    scheme = client.get(f"{API}/{ids[0]}", headers=world.auth("trust_a1")).json()
+    assert (
+        Decimal(str(scheme["cost_profile"]["2026/27"])) == Decimal("260000")
+        and scheme["version"] == 2
+    )
+    stale = _upload(client, "trust_a1", world, buffer.getvalue(), name="edited.xlsx")
+    assert stale.status_code == 422
+    assert "changed by someone else" in stale.json()["errors"][0]["msg"]
+    assert stale.json()["errors"][0]["header"] == "version"
+    assert _total(client, world) == before + 3
+
+    csv_export = client.get(
+        f"{API}/export.csv", params={"organisation": "RA1"}, headers=world.auth("trust_a1")
+    )
+    assert csv_export.content.startswith(b"\xef\xbb\xbf") and "£" not in csv_export.content.decode(
+        "utf-8-sig"
+    )
+    reimport = _upload(
+        client, "trust_a1", world, csv_export.content, name="export.csv", dry_run=True
+    )
+    assert reimport.status_code == 200 and reimport.json()["created"] == 0
+
+
+def test_uploads_are_refused_to_the_wrong_people_and_for_bad_files(client, world):
+    template = client.get(
+        f"{API}/template.xlsx", params={"system": "SYA"}, headers=world.auth("trust_a1")
+    ).content
+    good = _filled(template, ROWS[:2])
+    for who in ("viewer_a", "finance_a", "assessor_a"):
+        assert _upload(client, who, world, good).status_code == 403
+    assert _upload(client, "trust_b1", world, good).status_code == 403  # another system
+    assert (
+        client.post(
+            f"{API}/import", files={"file": ("x.xlsx", good, XLSX)}, data={"system": "SYA"}
+        ).status_code
+        == 401
+    )
+    notes = _upload(client, "trust_a1", world, b"hello", name="notes.txt")
+    assert notes.status_code == 422 and "use an .xlsx or .csv file" in notes.json()["detail"]
+    garbage = _upload(client, "trust_a1", world, b"not a workbook", name="x.xlsx")
+    assert (
+        garbage.status_code == 422 and "cannot be read as a spreadsheet" in garbage.json()["detail"]
+    )
+    missing = client.post(
+        f"{API}/import", files={"file": ("x.xlsx", good, XLSX)}, headers=world.auth("trust_a1")
+    )
+    assert missing.status_code == 422 and missing.json()["errors"][0]["loc"] == "form.system"
+    assert (
+        client.get(
+            f"{API}/template.xlsx", params={"system": "NOPE"}, headers=world.auth("trust_a1")
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(
+            f"{API}/template.xlsx", params={"system": "SYB"}, headers=world.auth("trust_a1")
+        ).status_code
+        == 404
+    )
+    bad_year = client.get(f"{API}/template.xlsx", params={"system": "SYA", "first_year": "2026/28"},
+                          headers=world.auth("trust_a1"))  # fmt: skip
+    assert bad_year.status_code == 422
+    # The JSON body import still works beside the upload.
+    body = {"system": "SYA", "dry_run": True, "schemes": [{"organisation": "RA1", "title": "x", "category": "digital",
+                                                            "cost_profile": {"2026/27": 1}}]}  # fmt: skip
+    assert (
+        client.post(f"{API}/import", json=body, headers=world.auth("trust_a1")).json()["created"]
+        == 1
+    )
+    assert client.post(f"{API}/import", content=b"{nope", headers={**world.auth("trust_a1"),
+                       "Content-Type": "application/json"}).status_code == 400  # fmt: skip
