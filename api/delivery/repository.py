@@ -1,0 +1,93 @@
+"""Queries of in-year delivery."""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.delivery.models import DeliveryMonth, PeriodClose, ReportingPeriod, SchemeDelivery
+from api.rounds.models import Round, RoundYear
+from api.schemes.models import Scheme
+from api.systems.models import Organisation
+
+
+def get_delivery(session: Session, *, scheme_id: int) -> SchemeDelivery | None:
+    return session.get(SchemeDelivery, scheme_id)
+
+
+def get_deliveries(session: Session, *, scheme_ids: Iterable[int]) -> dict[int, SchemeDelivery]:
+    ids = list(scheme_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(select(SchemeDelivery).where(SchemeDelivery.scheme_id.in_(ids)))
+    return {d.scheme_id: d for d in rows}
+
+
+def get_reporting_period(session: Session, *, system_id: int) -> ReportingPeriod | None:
+    return session.get(ReportingPeriod, system_id)
+
+
+def add_close(session: Session, *, close: PeriodClose) -> None:
+    session.add(close)
+
+
+def first_agreed_year(session: Session, *, system_id: int) -> str | None:
+    """The earliest year of any agreed round of the system: delivery starts in its April."""
+    statement = (
+        select(func.min(RoundYear.year))
+        .join(Round, Round.id == RoundYear.round_id)
+        .where(Round.system_id == system_id, Round.status == "agreed")
+    )
+    return session.scalar(statement)
+
+
+def envelope_for(session: Session, *, system_id: int, year: str) -> Decimal | None:
+    """The year's envelope in the most recently agreed round that covers it (a later round
+    restates the system's envelope; envelopes of two rounds are never added)."""
+    statement = (
+        select(RoundYear.envelope)
+        .join(Round, Round.id == RoundYear.round_id)
+        .where(Round.system_id == system_id, Round.status == "agreed", RoundYear.year == year)
+        .order_by(Round.id.desc())
+        .limit(1)
+    )
+    return session.scalar(statement)
+
+
+def approved_schemes(
+    session: Session, *, system_id: int, organisation_id: int | None = None
+) -> list[Scheme]:
+    statement = select(Scheme).where(Scheme.system_id == system_id, Scheme.status == "approved")
+    if organisation_id is not None:
+        statement = statement.where(Scheme.organisation_id == organisation_id)
+    return list(session.scalars(statement.order_by(Scheme.id)))
+
+
+def month_rows(
+    session: Session, *, system_id: int, years: Iterable[str], organisation_id: int | None = None
+) -> list[tuple]:
+    """(scheme_id, organisation code, year, period, plan, actual, forecast) of the approved
+    schemes of a system in some years: the report's one query, no ORM objects."""
+    statement = (
+        select(
+            DeliveryMonth.scheme_id, Organisation.code, DeliveryMonth.year, DeliveryMonth.period,
+            DeliveryMonth.plan, DeliveryMonth.actual, DeliveryMonth.forecast,
+        )
+        .join(Scheme, Scheme.id == DeliveryMonth.scheme_id)
+        .join(Organisation, Organisation.id == Scheme.organisation_id)
+        .where(Scheme.system_id == system_id, Scheme.status == "approved",
+               DeliveryMonth.year.in_(list(years)))
+    )  # fmt: skip
+    if organisation_id is not None:
+        statement = statement.where(Scheme.organisation_id == organisation_id)
+    return list(session.execute(statement))
+
+
+def rags(session: Session, *, system_id: int) -> dict[int, str | None]:
+    statement = (
+        select(SchemeDelivery.scheme_id, SchemeDelivery.rag)
+        .join(Scheme, Scheme.id == SchemeDelivery.scheme_id)
+        .where(Scheme.system_id == system_id, Scheme.status == "approved")
+    )
+    return dict(session.execute(statement).tuples())
