@@ -90,4 +90,4 @@ def rags(session: Session, *, system_id: int) -> dict[int, str | None]:
         .join(Scheme, Scheme.id == SchemeDelivery.scheme_id)
         .where(Scheme.system_id == system_id, Scheme.status == "approved")
     )
-    return dict(session.execute(statement).tuples())
+    return {scheme_id: rag for scheme_id, rag in session.execute(statement)}

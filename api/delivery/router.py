@@ -43,7 +43,9 @@ def get_delivery(
     return view
 
 
-@router.patch("/schemes/{scheme_id}/delivery", operation_id="delivery_update", responses=WRITE_ERRORS)
+@router.patch(
+    "/schemes/{scheme_id}/delivery", operation_id="delivery_update", responses=WRITE_ERRORS
+)
 def update_delivery(
     session: SessionDep, principal: CurrentUser, response: Response, scheme_id: SchemeId,
     body: DeliveryUpdate, if_match: IfMatch = None,

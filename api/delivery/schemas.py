@@ -18,7 +18,9 @@ def _json_number(value: Decimal) -> int | float:
 
 
 # Variances and headroom may be negative; still exact, still 2 dp.
-SignedMoney = Annotated[Decimal, PlainSerializer(_json_number, return_type=int | float, when_used="json")]
+SignedMoney = Annotated[
+    Decimal, PlainSerializer(_json_number, return_type=int | float, when_used="json")
+]
 SchemeId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 

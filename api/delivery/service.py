@@ -251,7 +251,9 @@ def _readable_scheme(session: Session, *, principal: Principal, scheme_id: int) 
     if principal.role not in READERS:
         raise Forbidden(f"The {principal.role} role does not read delivery.")
     if scheme.status != "approved":
-        raise NotFound(f"Scheme {scheme_id} is {scheme.status}, not approved: it is not in delivery.")
+        raise NotFound(
+            f"Scheme {scheme_id} is {scheme.status}, not approved: it is not in delivery."
+        )
     return scheme
 
 
@@ -272,9 +274,7 @@ def _require_writer(principal: Principal, scheme: Scheme) -> None:
     if principal.role == "admin":
         return
     if principal.role != "trust":
-        raise Forbidden(
-            f"Only the scheme's trust records its delivery; you are {principal.role}."
-        )
+        raise Forbidden(f"Only the scheme's trust records its delivery; you are {principal.role}.")
 
 
 @dataclass
@@ -329,14 +329,15 @@ def apply_changes(
             continue
         for period, value in phase(amount, months_of(year)).items():
             month(period).forecast = value
-    touched = set()
+    touched, blocked = set(), set()
     for period, amount in sorted(changes.plan.items()):
         if state.closed(period):
+            blocked.add(year_of(period))
             bad("plan", period, f"is closed (reporting period {state.reporting_period}): its plan is locked", conflict=True)  # fmt: skip
             continue
         month(period).plan = amount
         touched.add(year_of(period))
-    for year in sorted(touched):
+    for year in sorted(touched - blocked):
         total = sum((months[p].plan for p in months_of(year)), ZERO)
         if total != annual_before[year]:
             problems.invalid.append(field_error(
@@ -411,7 +412,9 @@ def import_delivery(
         scheme = schemes.get(row.scheme_id)
         who = f"scheme {row.scheme_id}, "
         if row.scheme_id in seen:
-            problems.invalid.append(field_error(f"{loc}.scheme_id", f"scheme {row.scheme_id} appears twice"))
+            problems.invalid.append(
+                field_error(f"{loc}.scheme_id", f"scheme {row.scheme_id} appears twice")
+            )
             continue
         seen.add(row.scheme_id)
         if (scheme is None or scheme.system_id != system.id or scheme.status != "approved"
