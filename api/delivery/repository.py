@@ -64,6 +64,20 @@ def approved_schemes(
     return list(session.scalars(statement.order_by(Scheme.id)))
 
 
+def approved_without_delivery(
+    session: Session, *, system_id: int, organisation_id: int | None = None
+) -> list[Scheme]:
+    """Approved schemes with no delivery stored (approved before delivery was recorded)."""
+    statement = select(Scheme).where(
+        Scheme.system_id == system_id,
+        Scheme.status == "approved",
+        ~select(SchemeDelivery.scheme_id).where(SchemeDelivery.scheme_id == Scheme.id).exists(),
+    )
+    if organisation_id is not None:
+        statement = statement.where(Scheme.organisation_id == organisation_id)
+    return list(session.scalars(statement.order_by(Scheme.id)))
+
+
 def month_rows(
     session: Session, *, system_id: int, years: Iterable[str], organisation_id: int | None = None
 ) -> list[tuple]:

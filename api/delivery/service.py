@@ -474,12 +474,7 @@ def _scheme_year_figures(
         for scheme_id, by_year in grouped.items()
     }  # fmt: skip
     # Schemes approved before delivery was recorded: their default months, not yet stored.
-    stored = set(repository.get_deliveries(
-        session, scheme_ids=[s.id for s in repository.approved_schemes(
-            session, system_id=system_id, organisation_id=organisation_id)]))  # fmt: skip
-    for scheme in repository.approved_schemes(session, system_id=system_id, organisation_id=organisation_id):  # fmt: skip
-        if scheme.id in stored:
-            continue
+    for scheme in repository.approved_without_delivery(session, system_id=system_id, organisation_id=organisation_id):  # fmt: skip
         by_year = _by_year(new_delivery(scheme, state))
         result[scheme.id] = (scheme.organisation.code, {
             year: year_figures(months, state) for year, months in by_year.items() if year in years})  # fmt: skip
