@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from rich import box
 from rich.table import Table
 
 from capital_cli import spreadsheets
@@ -269,22 +270,25 @@ def delivery_report(
     console.print(f"[bold]{report.system} delivery {report.year}[/bold] - reporting period {period}"
                   " (figures rounded to the pound; --json for pennies)")  # fmt: skip
     rows = [*report.organisations, {**report.total, "organisation": "Total"}]
-    ytd = Table(title="Year to date")
-    for column in ("organisation", "plan", "actual", "variance"):
-        ytd.add_column(column, justify="left" if column == "organisation" else "right")
+    ytd = Table(title="Year to date", box=box.SIMPLE_HEAVY)
+    ytd.add_column("org")
+    for column in ("plan", "actual", "variance"):
+        ytd.add_column(column, justify="right", min_width=12, no_wrap=True)
     for row in rows:
         style = "bold" if row["organisation"] == "Total" else None
         ytd.add_row(row["organisation"], _pounds(row["ytd_plan"]), _pounds(row["ytd_actual"]),
                     _pounds(row["ytd_variance"]), style=style)  # fmt: skip
     console.print(ytd)
-    outturn = Table(title="Full year")
-    for column in ("organisation", "plan", "outturn", "variance", "slippage", "red", "amber"):
-        outturn.add_column(column, justify="left" if column == "organisation" else "right")
+    outturn = Table(title="Full year (R/A: schemes rated red / amber)", box=box.SIMPLE_HEAVY)
+    outturn.add_column("org")
+    for column in ("plan", "outturn", "variance", "slippage"):
+        outturn.add_column(column, justify="right", min_width=12, no_wrap=True)
+    outturn.add_column("R/A", justify="right", no_wrap=True)
     for row in rows:
         style = "bold" if row["organisation"] == "Total" else None
         outturn.add_row(row["organisation"], _pounds(row["annual_plan"]),
                         _pounds(row["forecast_outturn"]), _pounds(row["forecast_variance"]),
-                        _pounds(row["slippage"]), str(row["red"]), str(row["amber"]), style=style)  # fmt: skip
+                        _pounds(row["slippage"]), f"{row['red']}/{row['amber']}", style=style)  # fmt: skip
     console.print(outturn)
     if report.envelope is not None:
         colour = "green" if report.headroom >= 0 else "red"
