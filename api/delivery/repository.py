@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from api.delivery.models import DeliveryMonth, PeriodClose, ReportingPeriod, SchemeDelivery
@@ -78,20 +78,32 @@ def approved_without_delivery(
     return list(session.scalars(statement.order_by(Scheme.id)))
 
 
-def month_rows(
-    session: Session, *, system_id: int, years: Iterable[str], organisation_id: int | None = None
+def year_sums(
+    session: Session,
+    *,
+    system_id: int,
+    years: Iterable[str],
+    reporting_period: str | None,
+    organisation_id: int | None = None,
 ) -> list[tuple]:
-    """(scheme_id, organisation code, year, period, plan, actual, forecast) of the approved
-    schemes of a system in some years: the report's one query, no ORM objects."""
+    """(scheme_id, organisation code, year, annual plan, plan of closed months, actual of closed
+    months, forecast of open months) per approved scheme and year: the database sums at most
+    twelve months per row, so the report reads one row per scheme, not twelve."""
+    closed = DeliveryMonth.period <= reporting_period if reporting_period else literal(False)
+    zero = literal(0)
     statement = (
         select(
-            DeliveryMonth.scheme_id, Organisation.code, DeliveryMonth.year, DeliveryMonth.period,
-            DeliveryMonth.plan, DeliveryMonth.actual, DeliveryMonth.forecast,
+            DeliveryMonth.scheme_id, Organisation.code, DeliveryMonth.year,
+            func.sum(DeliveryMonth.plan),
+            func.sum(case((closed, DeliveryMonth.plan), else_=zero)),
+            func.sum(case((closed, func.coalesce(DeliveryMonth.actual, zero)), else_=zero)),
+            func.sum(case((closed, zero), else_=DeliveryMonth.forecast)),
         )
         .join(Scheme, Scheme.id == DeliveryMonth.scheme_id)
         .join(Organisation, Organisation.id == Scheme.organisation_id)
         .where(Scheme.system_id == system_id, Scheme.status == "approved",
                DeliveryMonth.year.in_(list(years)))
+        .group_by(DeliveryMonth.scheme_id, Organisation.code, DeliveryMonth.year)
     )  # fmt: skip
     if organisation_id is not None:
         statement = statement.where(Scheme.organisation_id == organisation_id)

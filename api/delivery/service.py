@@ -190,6 +190,10 @@ def year_figures(months: Iterable, state: PeriodState) -> dict[str, Decimal]:
             ytd_actual += m.actual or ZERO
         else:
             rest += m.forecast
+    return _figures(annual, ytd_plan, ytd_actual, rest)
+
+
+def _figures(annual: Decimal, ytd_plan: Decimal, ytd_actual: Decimal, rest: Decimal) -> dict:
     outturn = ytd_actual + rest
     return {
         "ytd_plan": ytd_plan, "ytd_actual": ytd_actual, "ytd_variance": ytd_actual - ytd_plan,
@@ -462,17 +466,14 @@ def _scheme_year_figures(
     organisation_id: int | None = None,
 ) -> dict[int, tuple[str, dict[str, dict[str, Decimal]]]]:  # fmt: skip
     """scheme id -> (organisation code, year -> figures) for approved schemes of a system."""
-    rows = repository.month_rows(session, system_id=system_id, years=years, organisation_id=organisation_id)  # fmt: skip
-    grouped: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    organisation_of: dict[int, str] = {}
-    for row in rows:
-        grouped[row[0]][row[2]].append(_Month(row[3], row[4], row[5], row[6]))
-        organisation_of[row[0]] = row[1]
-    result = {
-        scheme_id: (organisation_of[scheme_id],
-                    {year: year_figures(months, state) for year, months in by_year.items()})
-        for scheme_id, by_year in grouped.items()
-    }  # fmt: skip
+    rows = repository.year_sums(
+        session, system_id=system_id, years=years, reporting_period=state.reporting_period,
+        organisation_id=organisation_id,
+    )  # fmt: skip
+    result: dict[int, tuple[str, dict[str, dict[str, Decimal]]]] = {}
+    for scheme_id, code, year, annual, ytd_plan, ytd_actual, rest in rows:
+        figures = _figures(_exact(annual), _exact(ytd_plan), _exact(ytd_actual), _exact(rest))
+        result.setdefault(scheme_id, (code, {}))[1][year] = figures
     # Schemes approved before delivery was recorded: their default months, not yet stored.
     for scheme in repository.approved_without_delivery(session, system_id=system_id, organisation_id=organisation_id):  # fmt: skip
         by_year = _by_year(new_delivery(scheme, state))
@@ -481,12 +482,11 @@ def _scheme_year_figures(
     return result
 
 
-@dataclass(frozen=True)
-class _Month:
-    period: str
-    plan: Decimal
-    actual: Decimal | None
-    forecast: Decimal
+def _exact(value) -> Decimal:
+    """A database sum as pounds and pence. PostgreSQL sums NUMERIC exactly; SQLite sums the
+    (at most twelve) months of one scheme-year in binary floating point, whose error stays
+    far below half a penny for any scheme-year under £10bn, so the nearest penny is exact."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def forecast_profiles(
