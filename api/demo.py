@@ -252,6 +252,97 @@ def seed(session: Session) -> None:
             )
     finance = principal_for(users[5])
     rounds_service.create_round(session, principal=finance, body=RoundCreate(**DEMO_ROUND))
+    _in_delivery(session, finance=finance, admin=admin, rng=random.Random(20260930))
+
+
+def _in_delivery(session: Session, *, finance: Principal, admin: Principal, rng) -> None:
+    """Last year's agreement in delivery: the agreed round's schemes six months into 2026/27,
+    most on plan, some slipping (their underspend offered back), one overspending."""
+    from api.delivery import service as delivery
+    from api.delivery.periods import months_of
+    from api.delivery.schemas import DeliveryImport
+    from api.rounds.schemas import AgreeRequest, RunRequest
+
+    agreed = rounds_service.create_round(
+        session, principal=finance, body=RoundCreate(**AGREED_ROUND)
+    )
+    prepared = rounds_service.prepare_run(session, principal=finance, round_id=agreed.id,
+                                          body=RunRequest(label="Agreed by the ICB board"))  # fmt: skip
+    result = rounds_service.solve_run(prepared=prepared)
+    run = rounds_service.record_run(session, principal=finance, prepared=prepared, result=result)
+    rounds_service.agree(
+        session, principal=finance, round_id=agreed.id, body=AgreeRequest(run_id=run.id)
+    )
+    approved = _approved(session, agreed.system_id)
+    plans = {s.id: delivery.agreed_profile(s).get("2026/27", Decimal(0)) for s in approved}
+    in_year = [s for s in approved if plans[s.id] > 0]
+    # Behaviour of each scheme: the equipment or capacity scheme nearest £1.5m overspends; the
+    # largest scheme and every third other slip; the rest deliver to plan give or take a bit.
+    overspend = min((s for s in in_year if s.category in ("equipment", "estates_capacity")),
+                    key=lambda s: abs(plans[s.id] - 1_500_000))  # fmt: skip
+    largest = max((s for s in in_year if s.id != overspend.id), key=lambda s: plans[s.id])
+    behaviour = {}
+    for index, scheme in enumerate(in_year):
+        if scheme.id == largest.id:
+            behaviour[scheme.id] = ("slip", 0.3)  # the big build is a quarter behind
+        elif scheme.id == overspend.id:
+            behaviour[scheme.id] = ("over", 1.12)
+        elif index % 3 == 1:
+            behaviour[scheme.id] = ("slip", rng.uniform(0.3, 0.6))
+        else:
+            behaviour[scheme.id] = ("plan", rng.uniform(0.96, 1.03))
+    months = months_of("2026/27")
+    twelfth = {s.id: plans[s.id] / 12 for s in in_year}
+    for period in months[:6]:
+        rows = [{"scheme_id": s.id,
+                 "actual": _pennies(twelfth[s.id] * Decimal(str(behaviour[s.id][1] * rng.uniform(0.9, 1.1))))}
+                for s in in_year]  # fmt: skip
+        delivery.import_delivery(session, principal=admin, system_code="QWV",
+                                 body=DeliveryImport(period=period, schemes=rows))  # fmt: skip
+        delivery.close_period(session, principal=finance, system_code="QWV")
+    returns = []
+    for scheme in in_year:
+        kind, factor = behaviour[scheme.id]
+        remaining = months[6:]
+        row = {"scheme_id": scheme.id, "rag": "green", "commentary": rng.choice(ON_PLAN)}
+        if kind == "over":
+            row["forecast"] = {m: _pennies(twelfth[scheme.id] * Decimal("1.15")) for m in remaining}
+            row.update(rag="red", commentary=OVERSPEND)
+        elif kind == "slip":
+            catch_up = Decimal(str(factor + 0.1))
+            row["forecast"] = {m: _pennies(twelfth[scheme.id] * catch_up) for m in remaining}
+            row.update(rag="red" if factor < 0.5 else "amber", commentary=rng.choice(SLIPPING))
+        returns.append(row)
+    delivery.import_delivery(session, principal=admin, system_code="QWV",
+                             body=DeliveryImport(period=months[6], schemes=returns))  # fmt: skip
+
+
+def _approved(session: Session, system_id: int) -> list:
+    from api.delivery import repository as delivery_repository
+
+    return delivery_repository.approved_schemes(session, system_id=system_id)
+
+
+def _pennies(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
+ON_PLAN = [
+    "On plan: works progressing to programme.",
+    "On plan; final account expected within budget.",
+    "Delivered to programme; commissioning under way.",
+]
+SLIPPING = [
+    "Steel and roofing materials delayed by suppliers; the works are re-scoped to what can be "
+    "done this year.",
+    "Contractor labour shortages: the programme has slipped and the underspend is offered back.",
+    "Decant space not available until the winter; phase 2 is descoped for now.",
+    "Lead times on plant and switchgear have lengthened; the balance will not be spent this year.",
+]
+OVERSPEND = (
+    "Tender returned 18% above the estimate and enabling works found asbestos; the trust is "
+    "seeking savings within its programme and has flagged the pressure to the ICB."
+)
 
 
 # Formula inputs for the demo round's fair shares (fictional, £ and head counts).
@@ -293,14 +384,16 @@ FORMULA = {
 }
 DEMO_ROUND = {
     "system": "QWV",
-    "name": "Wessex Vale capital plan 2026/27 to 2028/29",
+    "name": "Wessex Vale capital plan: next planning cycle (draft)",
     "years": YEARS,
     "envelope": {"2026/27": 36_000_000, "2027/28": 34_000_000, "2028/29": 33_000_000},
     "reserve": {"2026/27": 1_500_000, "2027/28": 1_500_000, "2028/29": 1_500_000},
     "overcommitment_pct": 5,
     "fair_share_formula": FORMULA,
     "fair_share_mode": "band",
-    "tolerance_pct": 25,
+    # 35 %, not 25 %: with last year's agreed schemes committed at fixed starts, R0C's and
+    # R0D's ±25 % bands can no longer be met exactly by any combination of their schemes.
+    "tolerance_pct": 35,
     "category_limits": {"digital": {"min": 4_000_000}},
     "min_deliverability": 2,
     "deferral_discount": 0.03,
@@ -320,3 +413,16 @@ def demo_tokens(session: Session) -> list[tuple[str, str, str]]:
         if user is not None:
             tokens.append((role, user.name, users_service.issue_token(session, user=user)))
     return tokens
+
+
+# Last year's agreement, now in delivery: a tighter envelope than the next cycle's draft, so
+# its reserve list is long enough for the slippage to fund.
+AGREED_ROUND = {
+    **DEMO_ROUND,
+    "name": "Wessex Vale capital plan 2026/27 to 2028/29 (agreed)",
+    "years": YEARS[:2],
+    "envelope": {"2026/27": 12_000_000, "2027/28": 8_000_000},
+    "reserve": {"2026/27": 500_000, "2027/28": 500_000},
+    "overcommitment_pct": 0,
+    "fair_share_mode": "soft",
+}

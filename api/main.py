@@ -5,6 +5,7 @@ from fastapi.routing import APIRoute
 
 from api.assessments.router import router as assessments_router
 from api.audit.router import router as audit_router
+from api.delivery.router import router as delivery_router
 from api.errors import API_ERROR_RESPONSES, install_error_handlers
 from api.reference.router import router as reference_router
 from api.rounds.router import router as rounds_router
@@ -31,7 +32,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     for router in (systems_router, schemes_router, assessments_router, rounds_router, audit_router,
-                   reference_router):  # fmt: skip
+                   reference_router, delivery_router):  # fmt: skip
         app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
 
     @app.get("/health", tags=["health"], operation_id="health")

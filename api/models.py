@@ -3,6 +3,7 @@
 from api.assessments.models import Assessment
 from api.audit.models import AuditEvent
 from api.db import Base
+from api.delivery.models import DeliveryMonth, PeriodClose, ReportingPeriod, SchemeDelivery
 from api.reference.models import OrganisationFact
 from api.rounds.models import Round, RoundYear, Run
 from api.schemes.models import Scheme, SchemeCost, scheme_dependencies
@@ -14,13 +15,17 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "Base",
+    "DeliveryMonth",
     "Organisation",
     "OrganisationFact",
+    "PeriodClose",
+    "ReportingPeriod",
     "Round",
     "RoundYear",
     "Run",
     "Scheme",
     "SchemeCost",
+    "SchemeDelivery",
     "System",
     "User",
     "scheme_dependencies",

@@ -78,13 +78,21 @@ class RoundYear(Base):
     reserve: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
 
 
+RUN_KINDS = ("allocation", "reallocation")
+
+
 class Run(Base):
     """One optimisation of a round. Immutable: its snapshot and result never change."""
 
     __tablename__ = "runs"
+    __table_args__ = (CheckConstraint(one_of("kind", RUN_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    # "reallocation": a run of an agreed round that re-uses slippage (DESIGN.md section 8).
+    kind: Mapped[str] = mapped_column(String(16), default="allocation", server_default="allocation")
+    # When a re-allocation was agreed (its funded candidates approved); null otherwise.
+    agreed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_name: Mapped[str] = mapped_column(String(200))

@@ -74,6 +74,20 @@ def create_run(
     return service.run_view(run)
 
 
+@router.post("/rounds/{round_id}/reallocations", status_code=201, operation_id="reallocations_create")
+def create_reallocation(
+    session: SessionDep, principal: CurrentUser, round_id: int, body: RunRequest, response: Response
+) -> RunRead:
+    """Re-use slippage: optimise an agreed round's still-submitted schemes within the headroom
+    that approved schemes' current forecasts leave (a run of kind "reallocation")."""
+    prepared = service.prepare_reallocation(session, principal=principal, round_id=round_id, body=body)
+    end_read_phase(session)
+    result = service.solve_run(prepared=prepared)
+    run = service.record_run(session, principal=principal, prepared=prepared, result=result)
+    response.headers["Location"] = f"/api/v1/runs/{run.id}"
+    return service.run_view(run)
+
+
 @router.get("/rounds/{round_id}/runs", operation_id="runs_list")
 def list_runs(session: SessionDep, principal: CurrentUser, round_id: int) -> list[RunSummary]:
     return [

@@ -146,6 +146,7 @@ class RoundRead(ResponseModel):
 class RunSummary(ResponseModel):
     id: int
     round_id: int
+    kind: str = "allocation"
     created_at: datetime
     created_by: str
     label: str | None
@@ -158,6 +159,9 @@ class RunSummary(ResponseModel):
 class RunRead(ResponseModel):
     id: int
     round_id: int
+    # "reallocation": a run of an agreed round re-using slippage; agreed_at once agreed.
+    kind: str = "allocation"
+    agreed_at: datetime | None = None
     created_at: datetime
     created_by: str
     options: JSONObject

@@ -1,5 +1,6 @@
 """Allocation rounds: set up, run (what-ifs included), compare, and agree."""
 
+import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -8,6 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.audit import service as audit
+from api.db import utcnow
+from api.delivery import service as delivery_service
 from api.deps import Principal
 from api.errors import Conflict, InvalidInput, NotFound, field_error
 from api.rounds import repository, snapshot
@@ -40,6 +43,7 @@ from optimiser import (
     parse_snapshot,
     solve,
 )
+from optimiser.money import to_json_number
 
 DEFAULT_WEIGHTS = dict.fromkeys(
     ("strategic_fit", "safety_quality", "value_for_money", "deliverability"), 0.25
@@ -263,6 +267,7 @@ class PreparedRun:
     scheme_versions: dict[str, int]
     assemble_seconds: float
     solve_seconds: float = 0.0
+    kind: str = "allocation"
 
 
 def prepare_run(
@@ -274,10 +279,51 @@ def prepare_run(
     _require_finance(principal, round_)
     if round_.status == "agreed":
         raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
+    parameters = _run_parameters(session, round_, body)
+    document, excluded = snapshot.assemble(session, round_=round_, parameters=parameters)
+    return _prepared(session, round_, document, excluded, body, started, kind="allocation")
+
+
+def prepare_reallocation(
+    session: Session, *, principal: Principal, round_id: int, body: RunRequest
+) -> PreparedRun:
+    """Read phase of a re-allocation (DESIGN.md section 8): an agreed round, approved schemes
+    committed at their current forecast, still-submitted schemes as candidates."""
+    started = time.perf_counter()
+    round_ = get_round(session, principal=principal, round_id=round_id)
+    _require_finance(principal, round_)
+    if round_.status != "agreed":
+        raise Conflict(
+            f"Round {round_.id} is {round_.status}: only an agreed round is re-allocated; run it instead."
+        )
+    parameters = _run_parameters(session, round_, body)
+    state = delivery_service.period_state(session, system_id=round_.system_id)
+    current = state.current_year
+    if current is not None and all(y < current for y in parameters["years"]):
+        raise Conflict(f"Every year of round {round_.id} is closed: there is nothing to re-allocate.")
+    years = [y for y in parameters["years"] if current is None or y >= current]
+    forecasts = delivery_service.forecast_profiles(session, system_id=round_.system_id, years=years)
+    document, excluded = snapshot.assemble_reallocation(
+        session, round_=round_, parameters=parameters, forecasts=forecasts, current_year=current
+    )
+    prepared = _prepared(session, round_, document, excluded, body, started, kind="reallocation")
+    prepared.options["reporting_period"] = state.reporting_period
+    return prepared
+
+
+def _run_parameters(
+    session: Session, round_: Round, body: RunRequest | FrontierRequest
+) -> dict[str, Any]:
     computed = _shares_from(session, body, round_.system)
     parameters = _overrides(snapshot.round_parameters(round_), body, computed)
     _check_parameters(parameters, organisations=_organisation_codes(round_.system))
-    document, excluded = snapshot.assemble(session, round_=round_, parameters=parameters)
+    return parameters
+
+
+def _prepared(
+    session: Session, round_: Round, document: dict, excluded: list[dict],
+    body: RunRequest | FrontierRequest, started: float, *, kind: str,
+) -> PreparedRun:  # fmt: skip
     try:
         problem = parse_snapshot(document)
     except SnapshotInvalid as exc:
@@ -315,8 +361,9 @@ def prepare_run(
         )
     }
     return PreparedRun(
-        round_.id, document, problem, excluded, options, versions, time.perf_counter() - started
-    )
+        round_.id, document, problem, excluded, options, versions,
+        time.perf_counter() - started, kind=kind,
+    )  # fmt: skip
 
 
 def solve_run(*, prepared: PreparedRun) -> dict[str, Any]:
@@ -333,7 +380,16 @@ def solve_run(*, prepared: PreparedRun) -> dict[str, Any]:
     except SolverFailed as exc:
         raise Conflict(f"The solver failed: {exc}") from exc
     prepared.solve_seconds = time.perf_counter() - started
+    if prepared.kind == "reallocation":
+        for scheme in result["schemes"]:
+            scheme["reason"] = _ENVELOPE_REASON.sub(
+                r"would exceed the \1 headroom left by forecasts by", scheme["reason"]
+            )
     return result
+
+
+# A re-allocation's limits are what the forecasts leave: its reasons say so.
+_ENVELOPE_REASON = re.compile(r"would exceed the (\d{4}/\d{2}) envelope by")
 
 
 def record_run(
@@ -341,10 +397,11 @@ def record_run(
 ) -> Run:
     """Write phase: store the immutable run with its snapshot, fingerprint and result."""
     round_ = get_round(session, principal=principal, round_id=prepared.round_id)
-    if round_.status == "agreed":
+    if round_.status == "agreed" and prepared.kind == "allocation":
         raise Conflict(f"Round {round_.id} was agreed while this run was solving.")
     run = Run(
         round_id=round_.id,
+        kind=prepared.kind,
         created_by_id=principal.user.id,
         created_by_name=principal.name,
         options={**prepared.options, "scheme_versions": prepared.scheme_versions},
@@ -361,9 +418,10 @@ def record_run(
     )
     session.add(run)
     session.flush()
-    audit.record(session, actor=principal.user, action="run", entity="run", entity_id=run.id,
+    action = "run" if prepared.kind == "allocation" else "reallocate"
+    audit.record(session, actor=principal.user, action=action, entity="run", entity_id=run.id,
                  system_id=round_.system_id,
-                 after={"round_id": round_.id, "status": run.status, "objective": run.objective,
+                 after={"round_id": round_.id, "kind": run.kind, "status": run.status, "objective": run.objective,
                         "snapshot_sha256": run.snapshot_sha256, "options": prepared.options})  # fmt: skip
     return run
 
@@ -371,8 +429,8 @@ def record_run(
 def run_view(run: Run) -> RunRead:
     options = {k: v for k, v in run.options.items() if k != "scheme_versions"}
     return RunRead(
-        id=run.id, round_id=run.round_id, created_at=run.created_at, created_by=run.created_by_name,
-        options=options, snapshot_sha256=run.snapshot_sha256, solver=run.solver,
+        id=run.id, round_id=run.round_id, kind=run.kind, agreed_at=run.agreed_at,
+        created_at=run.created_at, created_by=run.created_by_name, options=options, snapshot_sha256=run.snapshot_sha256, solver=run.solver,
         solver_version=run.solver_version, excluded=run.excluded,
         timings={"assemble_seconds": round(run.assemble_seconds, 4), "solve_seconds": round(run.solve_seconds, 4)},
         result=run.result,
@@ -381,8 +439,8 @@ def run_view(run: Run) -> RunRead:
 
 def run_summary(run: Run) -> RunSummary:
     return RunSummary(
-        id=run.id, round_id=run.round_id, created_at=run.created_at, created_by=run.created_by_name,
-        label=run.options.get("label"), status=run.status, objective=run.objective,
+        id=run.id, round_id=run.round_id, kind=run.kind, created_at=run.created_at,
+        created_by=run.created_by_name, label=run.options.get("label"), status=run.status, objective=run.objective,
         snapshot_sha256=run.snapshot_sha256, solver=run.solver,
     )  # fmt: skip
 
@@ -503,12 +561,15 @@ def _id_key(scheme_id: str):
 
 
 def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeRequest) -> Round:
-    """Agree one run: its funded schemes become approved and the round is locked."""
+    """Agree one run: its funded schemes become approved (and go into delivery) and the round
+    is locked. Agreeing a re-allocation of an agreed round approves its funded candidates."""
     round_ = get_round(session, principal=principal, round_id=round_id)
     _require_finance(principal, round_)
+    run = repository.get_run(session, run_id=body.run_id)
+    if run is not None and run.round_id == round_.id and run.kind == "reallocation":
+        return _agree_reallocation(session, principal=principal, round_=round_, run=run)
     if round_.status == "agreed":
         raise Conflict(f"Round {round_.id} is already agreed (run {round_.agreed_run_id}).")
-    run = repository.get_run(session, run_id=body.run_id)
     if run is None or run.round_id != round_.id:
         raise InvalidInput(
             "That run is not of this round.",
@@ -516,6 +577,19 @@ def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeR
                 field_error("body.run_id", f"run {body.run_id} is not a run of round {round_.id}")
             ],
         )
+    before = _audit_view(round_)
+    approved = _approve_funded(session, principal=principal, round_=round_, run=run)
+    round_.status, round_.agreed_run_id = "agreed", run.id
+    flush_versioned(session, round_, what=f"Round {round_.id}")
+    for scheme in approved:
+        delivery_service.start_delivery(session, scheme=scheme)
+    audit.record(session, actor=principal.user, action="agree", entity="round", entity_id=round_.id,
+                 system_id=round_.system_id, before=before, after=_audit_view(round_))  # fmt: skip
+    return round_
+
+
+def _approve_funded(session: Session, *, principal: Principal, round_: Round, run: Run) -> list:
+    """Approve a run's funded schemes that are not approved yet; returns them."""
     if run.status not in ("optimal", "feasible"):
         raise Conflict(f"Run {run.id} is {run.status}: it has no portfolio to agree.")
     versions = run.options.get("scheme_versions", {})
@@ -530,7 +604,7 @@ def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeR
             raise Conflict(
                 f"Scheme {scheme_id} has changed since run {run.id}; run the round again before agreeing."
             )
-    before = _audit_view(round_)
+    approved = []
     for scheme_id in funded:
         scheme = schemes[scheme_id]
         if scheme.status == "approved":
@@ -541,9 +615,44 @@ def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeR
         audit.record(session, actor=principal.user, action="approve", entity="scheme", entity_id=scheme.id,
                      system_id=scheme.system_id, before={"status": "submitted"},
                      after={"status": "approved", "round_id": round_.id, "run_id": run.id,
-                            "deferral_years": scheme.approved_deferral_years})  # fmt: skip
-    round_.status, round_.agreed_run_id = "agreed", run.id
-    flush_versioned(session, round_, what=f"Round {round_.id}")
-    audit.record(session, actor=principal.user, action="agree", entity="round", entity_id=round_.id,
-                 system_id=round_.system_id, before=before, after=_audit_view(round_))  # fmt: skip
+                            "kind": run.kind, "deferral_years": scheme.approved_deferral_years})  # fmt: skip
+        approved.append(scheme)
+    return approved
+
+
+def _agree_reallocation(session: Session, *, principal: Principal, round_: Round, run: Run) -> Round:
+    """Approve a re-allocation's funded candidates; the round stays agreed. Refused if the
+    delivery it was computed from has moved on (a month closed, a forecast changed)."""
+    if run.agreed_at is not None:
+        raise Conflict(f"Re-allocation {run.id} was already agreed at {run.agreed_at:%Y-%m-%d %H:%M}.")
+    state = delivery_service.period_state(session, system_id=round_.system_id)
+    if state.reporting_period != run.options.get("reporting_period"):
+        raise Conflict(
+            f"A month has closed since re-allocation {run.id} (reporting period now "
+            f"{state.reporting_period}); run the re-allocation again before agreeing."
+        )
+    years = run.snapshot["years"]
+    forecasts = delivery_service.forecast_profiles(session, system_id=round_.system_id, years=years)
+    statuses = {s.id: s.status for s in schemes_repository.get_schemes(
+        session, ids=[int(s["id"]) for s in run.snapshot["schemes"]])}  # fmt: skip
+    for document in run.snapshot["schemes"]:
+        scheme_id = int(document["id"])
+        if statuses.get(scheme_id) != "approved" or run.options["scheme_versions"].get(document["id"]) is None:
+            continue
+        now = {y: to_json_number(a) for y, a in sorted(forecasts.get(scheme_id, {}).items()) if a > 0}
+        if document["mandatory"] and document["max_deferral_years"] == 0 and now != document["cost_profile"]:
+            raise Conflict(
+                f"The forecast of scheme {scheme_id} has changed since re-allocation {run.id}; "
+                "run the re-allocation again before agreeing."
+            )
+    before = {"reallocation_run_id": run.id, "agreed_at": None}
+    approved = _approve_funded(session, principal=principal, round_=round_, run=run)
+    for scheme in approved:
+        delivery_service.start_delivery(session, scheme=scheme)
+    run.agreed_at = utcnow()
+    session.flush()
+    audit.record(session, actor=principal.user, action="agree_reallocation", entity="round",
+                 entity_id=round_.id, system_id=round_.system_id, before=before,
+                 after={"reallocation_run_id": run.id, "agreed_at": run.agreed_at.isoformat(),
+                        "approved": [s.id for s in approved]})  # fmt: skip
     return round_

@@ -126,7 +126,13 @@ def assemble(
     included = {s.id: s for s in candidates if _profile_in(s, years)}
     approved = {s.id for s in candidates if s.status == "approved"}
     excluded: list[dict] = []
-    # A scheme whose dependency is neither in the round nor already approved cannot be funded.
+    _drop_unmet_dependencies(included, approved, excluded)
+    profiles = {s.id: _profile_in(s, years) for s in included.values()}
+    return {**parameters, "schemes": _scheme_documents(session, included, profiles)}, excluded
+
+
+def _drop_unmet_dependencies(included: dict, approved: set[int], excluded: list[dict]) -> None:
+    """A scheme whose dependency is neither in the round nor already approved cannot be funded."""
     changed = True
     while changed:
         changed = False
@@ -140,6 +146,12 @@ def assemble(
                     del included[scheme.id]
                     changed = True
                     break
+
+
+def _scheme_documents(
+    session: Session, included: dict[int, Scheme], profiles: dict[int, dict[str, Decimal]]
+) -> list[dict]:
+    """Snapshot schemes; approved schemes enter as committed (mandatory, start fixed)."""
     scores = mean_scores(session, scheme_ids=list(included))
     schemes = []
     for scheme in sorted(included.values(), key=lambda s: s.id):
@@ -149,7 +161,7 @@ def assemble(
             "id": str(scheme.id),
             "organisation": scheme.organisation.code,
             "category": scheme.category,
-            "cost_profile": {y: to_json_number(a) for y, a in sorted(_profile_in(scheme, years).items())},
+            "cost_profile": {y: to_json_number(a) for y, a in sorted(profiles[scheme.id].items())},
             "scores": {c: round(v, 6) for c, v in means.items() if c != "assessments"},
             "mandatory": scheme.mandatory or committed,
             "depends_on": [str(d.id) for d in scheme.depends_on if d.id in included],
@@ -157,7 +169,57 @@ def assemble(
             "max_deferral_years": 0 if committed else scheme.max_deferral_years,
             **({"committed": True, "agreed_start": _agreed_start(scheme)} if committed else {}),
         })  # fmt: skip
-    return {**parameters, "schemes": schemes}, excluded
+    return schemes
+
+
+def assemble_reallocation(
+    session: Session,
+    *,
+    round_: Round,
+    parameters: dict[str, Any],
+    forecasts: dict[int, dict[str, Decimal]],
+    current_year: str | None,
+) -> tuple[dict, list[dict]]:
+    """The snapshot of a re-allocation (DESIGN.md section 8): the round's years from the
+    current year on; every approved scheme of the system committed at its current forecast
+    (`forecasts`: this year's outturn, later years' forecasts), and the still-submitted schemes
+    as candidates at their own profiles. A candidate that would start in a closed year is
+    excluded. Returns the snapshot and the excluded schemes with why."""
+    years = [y for y in parameters["years"] if current_year is None or y >= current_year]
+    parameters = {
+        **parameters,
+        "years": years,
+        "envelope": {y: a for y, a in parameters["envelope"].items() if y in years},
+        "reserve": {y: a for y, a in parameters.get("reserve", {}).items() if y in years},
+    }
+    approved = repository.schemes_in_system(
+        session, system_id=round_.system_id, statuses=("approved",)
+    )
+    submitted = repository.schemes_in_system(
+        session, system_id=round_.system_id, statuses=("submitted",)
+    )
+    profiles: dict[int, dict[str, Decimal]] = {}
+    included: dict[int, Scheme] = {}
+    for scheme in approved:
+        profile = {y: a for y, a in sorted(forecasts.get(scheme.id, {}).items()) if y in years and a > 0}
+        if profile:
+            included[scheme.id], profiles[scheme.id] = scheme, profile
+    excluded: list[dict] = []
+    for scheme in submitted:
+        spend = {c.year: c.amount for c in scheme.costs if c.amount > 0}
+        if not spend:
+            continue
+        start = min(spend)
+        if years and start < years[0]:
+            excluded.append({"id": str(scheme.id),
+                             "reason": f"would start in {start}, a year already closed"})  # fmt: skip
+            continue
+        profile = {y: a for y, a in spend.items() if y in years}
+        if profile:
+            included[scheme.id], profiles[scheme.id] = scheme, profile
+    _drop_unmet_dependencies(included, {s.id for s in approved}, excluded)
+    document = {**parameters, "schemes": _scheme_documents(session, included, profiles)}
+    return document, excluded
 
 
 def fingerprint(snapshot: dict) -> str:

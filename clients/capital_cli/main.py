@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from capital_cli.checks import finite
+from capital_cli.delivery import delivery_app
 from capital_cli.reference import reference_app
 from capital_cli.remote import rounds_app, runs_app, schemes_app
 
@@ -26,6 +27,7 @@ app.add_typer(schemes_app, name="schemes")
 app.add_typer(rounds_app, name="rounds")
 app.add_typer(runs_app, name="runs")
 app.add_typer(reference_app, name="reference")
+app.add_typer(delivery_app, name="delivery")
 
 
 def fail(message: str, code: int = 2) -> None:

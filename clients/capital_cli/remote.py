@@ -268,6 +268,26 @@ def rounds_run(
     _show(run, titles, costs)
 
 
+@rounds_app.command("reallocate")
+def rounds_reallocate(
+    round_id: Annotated[int, typer.Argument(metavar="ROUND_ID")],
+    url: Url,
+    token: Token,
+    label: Annotated[str | None, typer.Option(help="A name for this re-allocation.")] = None,
+    gap: Annotated[float, typer.Option(min=0, max=1, help="Relative optimality gap.")] = 1e-4,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, max=600, help="Solver seconds.")
+    ] = 60.0,
+) -> None:
+    """Re-use slippage: fund an agreed round's reserve schemes within the headroom that the
+    approved schemes' current forecasts leave. Agree it with the API's /agree and its run id."""
+    with connect(url, token) as client:
+        overrides = {"label": label, "mip_gap": gap, "time_limit_s": time_limit}
+        run = client.reallocate(round_id, **{k: v for k, v in overrides.items() if v is not None})
+        titles = _titles(client, run)
+    _show(run, titles)
+
+
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[int, typer.Argument(metavar="RUN_ID", min=1, max=2**31 - 1)],

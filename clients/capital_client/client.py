@@ -318,6 +318,46 @@ class CapitalClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._request("GET", f"/schemes/export.{format}", params=params).content
 
+    def reallocate(self, round_id: int, **overrides: Any) -> models.Run:
+        """A re-allocation of an agreed round: its still-submitted schemes optimised within the
+        headroom that approved schemes' current forecasts leave (agree it with `agree`)."""
+        return models.Run.model_validate(
+            self._json("POST", f"/rounds/{round_id}/reallocations", json_body=overrides,
+                       timeout=self.solve_timeout)
+        )  # fmt: skip
+
+    # -- in-year delivery -----------------------------------------------------------------
+
+    def get_delivery(self, scheme_id: int) -> models.Delivery:
+        return models.Delivery.model_validate(self._json("GET", f"/schemes/{scheme_id}/delivery"))
+
+    def update_delivery(self, scheme_id: int, *, version: int, **fields: Any) -> models.Delivery:
+        """Any of plan, actual, forecast ({"2026-10": amount}), later_years ({"2027/28": amount}),
+        rag and commentary; `version` is the one you read (412 if someone changed it since)."""
+        return models.Delivery.model_validate(
+            self._json("PATCH", f"/schemes/{scheme_id}/delivery", json_body=fields,
+                       headers={"If-Match": str(version)})
+        )  # fmt: skip
+
+    def delivery_period(self, system: str) -> dict[str, Any]:
+        return self._json("GET", f"/systems/{system}/period")
+
+    def close_period(self, system: str) -> dict[str, Any]:
+        """Close the system's next month (finance directors)."""
+        return self._json("POST", f"/systems/{system}/close-period")
+
+    def import_delivery(
+        self, system: str, *, period: str, schemes: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Many schemes' actuals and forecasts for one period: all applied, or none."""
+        body = {"period": period, "schemes": schemes}
+        return self._json("POST", f"/systems/{system}/delivery/import", json_body=body)
+
+    def delivery_report(self, system: str, *, year: str) -> models.DeliveryReport:
+        return models.DeliveryReport.model_validate(
+            self._json("GET", f"/systems/{system}/delivery", params={"year": year})
+        )
+
     # -- audit ----------------------------------------------------------------------------
 
     def audit(

@@ -98,6 +98,7 @@ class Round(Resource):
 class RunSummary(Resource):
     id: int
     round_id: int
+    kind: str = "allocation"
     created_at: datetime
     created_by: str
     label: str | None
@@ -108,6 +109,7 @@ class RunSummary(Resource):
 class Run(Resource):
     id: int
     round_id: int
+    kind: str = "allocation"
     created_at: datetime
     created_by: str
     options: dict[str, Any]
@@ -127,3 +129,29 @@ class AuditEvent(Resource):
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class Delivery(Resource):
+    """An approved scheme's delivery: months (plan, actual, forecast) and figures per year."""
+
+    scheme_id: int
+    version: int
+    reporting_period: str | None
+    next_period: str | None
+    current_year: str | None
+    years: list[dict[str, Any]]
+    later_years: dict[str, Decimal]
+    rag: str | None
+    commentary: str
+
+
+class DeliveryReport(Resource):
+    """A system's delivery figures for one year, by organisation and in total."""
+
+    system: str
+    year: str
+    reporting_period: str | None
+    envelope: Decimal | None
+    organisations: list[dict[str, Any]]
+    total: dict[str, Any]
+    headroom: Decimal | None

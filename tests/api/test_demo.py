@@ -23,8 +23,10 @@ def test_demo_meets_its_brief(session):
     assert any(s.depends_on for s in qwv)
     assert len({s.alternative_group for s in qwv if s.alternative_group}) == 1
     assert all(s.backlog_risk for s in qwv if s.category == "estates_backlog")
-    submitted = [s for s in qwv if s.status == "submitted"]
+    # Most schemes are submitted; those the agreed round funded are approved and in delivery.
+    submitted = [s for s in qwv if s.status in ("submitted", "approved")]
     assert len(submitted) > len(qwv) * 0.8
+    assert 10 <= len([s for s in qwv if s.status == "approved"]) <= 30
     ambulance = [o for o in {s.organisation for s in schemes} if o.kind == "ambulance"][0]
     assert [s.code for s in ambulance.systems] == ["QNB", "QWV"]
 
@@ -34,7 +36,9 @@ def test_every_submitted_demo_scheme_has_two_or_three_assessments(session):
 
     demo.seed(session)
     ids = [
-        s.id for s in session.query(Scheme).filter_by(status="submitted") if s.system.code == "QWV"
+        s.id
+        for s in session.query(Scheme).filter(Scheme.status.in_(("submitted", "approved")))
+        if s.system.code == "QWV"
     ]
     scores = mean_scores(session, scheme_ids=ids)
     assert all(2 <= scores[i]["assessments"] <= 3 for i in ids)
@@ -46,3 +50,37 @@ def test_demo_is_deterministic(session):
     specs = demo._scheme_specs(random.Random(20260401))
     assert seeded == [(spec["title"], spec["cost_profile"]) for spec in specs]
     assert specs == demo._scheme_specs(random.Random(20260401))
+
+
+def test_demo_opens_mid_year_with_slippage_to_reuse(client, demo_world):
+    """An agreed round six months into delivery, beside the next cycle's draft round."""
+    finance = demo_world.auth("ics_finance")
+    rounds = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=finance).json()
+    assert [r["status"] for r in rounds] == ["draft", "agreed"]
+    report = client.get(
+        "/api/v1/systems/QWV/delivery", params={"year": "2026/27"}, headers=finance
+    ).json()
+    assert report["reporting_period"] == "2026-09"
+    total = report["total"]
+    assert total["slippage"] > 500_000 and total["red"] >= 1 and total["amber"] >= 1
+    assert report["headroom"] > 0
+    assert any(o["forecast_variance"] > 0 for o in report["organisations"])  # the overspend
+    reallocation = client.post(
+        f"/api/v1/rounds/{rounds[1]['id']}/reallocations", json={}, headers=finance
+    )
+    assert reallocation.status_code == 201, reallocation.text
+    result = reallocation.json()["result"]
+    assert result["status"] == "optimal"
+    snapshot = reallocation.json()
+    committed = {
+        s["id"]
+        for s in client.get(f"/api/v1/runs/{snapshot['id']}/snapshot.json", headers=finance).json()[
+            "schemes"
+        ]
+        if s["mandatory"] and s["max_deferral_years"] == 0
+    }
+    assert any(s["outcome"] == "funded" and s["id"] not in committed for s in result["schemes"]), (
+        "the slippage funds at least one reserve scheme"
+    )
+    draft = client.post(f"/api/v1/rounds/{rounds[0]['id']}/runs", json={}, headers=finance)
+    assert draft.status_code == 201 and draft.json()["result"]["status"] == "optimal"

@@ -25,7 +25,9 @@ ROUND = {
         "R0F": 0.05,
         "Q0W": 0.04,
     },
-    "fair_share_mode": "floor",
+    # soft, not floor: the demo's agreed round is now in delivery, and with its schemes
+    # committed R0D's floor can no longer be met within the yearly envelopes.
+    "fair_share_mode": "soft",
     "tolerance_pct": 20,
     "min_deliverability": 2,
 }
@@ -46,7 +48,7 @@ def test_finance_director_end_to_end(client, demo_world, tmp_path):
     assert run.status_code == 201, run.text
     base = run.json()
     result = base["result"]
-    assert result["status"] == "optimal"
+    assert result["status"] == "optimal", result["conflicts"]
     assert base["snapshot_sha256"] and base["solver"] == "highs" and base["solver_version"]
     outcomes = {s["outcome"] for s in result["schemes"]}
     assert outcomes == {"funded", "reserve", "not_funded"}

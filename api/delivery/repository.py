@@ -1,0 +1,119 @@
+"""Queries of in-year delivery."""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import Session
+
+from api.delivery.models import DeliveryMonth, PeriodClose, ReportingPeriod, SchemeDelivery
+from api.rounds.models import Round, RoundYear
+from api.schemes.models import Scheme
+from api.systems.models import Organisation
+
+
+def get_delivery(session: Session, *, scheme_id: int) -> SchemeDelivery | None:
+    return session.get(SchemeDelivery, scheme_id)
+
+
+def get_deliveries(session: Session, *, scheme_ids: Iterable[int]) -> dict[int, SchemeDelivery]:
+    ids = list(scheme_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(select(SchemeDelivery).where(SchemeDelivery.scheme_id.in_(ids)))
+    return {d.scheme_id: d for d in rows}
+
+
+def get_reporting_period(session: Session, *, system_id: int) -> ReportingPeriod | None:
+    return session.get(ReportingPeriod, system_id)
+
+
+def add_close(session: Session, *, close: PeriodClose) -> None:
+    session.add(close)
+
+
+def first_agreed_year(session: Session, *, system_id: int) -> str | None:
+    """The earliest year of any agreed round of the system: delivery starts in its April."""
+    statement = (
+        select(func.min(RoundYear.year))
+        .join(Round, Round.id == RoundYear.round_id)
+        .where(Round.system_id == system_id, Round.status == "agreed")
+    )
+    return session.scalar(statement)
+
+
+def envelope_for(session: Session, *, system_id: int, year: str) -> Decimal | None:
+    """The year's envelope in the most recently agreed round that covers it (a later round
+    restates the system's envelope; envelopes of two rounds are never added)."""
+    statement = (
+        select(RoundYear.envelope)
+        .join(Round, Round.id == RoundYear.round_id)
+        .where(Round.system_id == system_id, Round.status == "agreed", RoundYear.year == year)
+        .order_by(Round.id.desc())
+        .limit(1)
+    )
+    return session.scalar(statement)
+
+
+def approved_schemes(
+    session: Session, *, system_id: int, organisation_id: int | None = None
+) -> list[Scheme]:
+    statement = select(Scheme).where(Scheme.system_id == system_id, Scheme.status == "approved")
+    if organisation_id is not None:
+        statement = statement.where(Scheme.organisation_id == organisation_id)
+    return list(session.scalars(statement.order_by(Scheme.id)))
+
+
+def approved_without_delivery(
+    session: Session, *, system_id: int, organisation_id: int | None = None
+) -> list[Scheme]:
+    """Approved schemes with no delivery stored (approved before delivery was recorded)."""
+    statement = select(Scheme).where(
+        Scheme.system_id == system_id,
+        Scheme.status == "approved",
+        ~select(SchemeDelivery.scheme_id).where(SchemeDelivery.scheme_id == Scheme.id).exists(),
+    )
+    if organisation_id is not None:
+        statement = statement.where(Scheme.organisation_id == organisation_id)
+    return list(session.scalars(statement.order_by(Scheme.id)))
+
+
+def year_sums(
+    session: Session,
+    *,
+    system_id: int,
+    years: Iterable[str],
+    reporting_period: str | None,
+    organisation_id: int | None = None,
+) -> list[tuple]:
+    """(scheme_id, organisation code, year, annual plan, plan of closed months, actual of closed
+    months, forecast of open months) per approved scheme and year: the database sums at most
+    twelve months per row, so the report reads one row per scheme, not twelve."""
+    closed = DeliveryMonth.period <= reporting_period if reporting_period else literal(False)
+    zero = literal(0)
+    statement = (
+        select(
+            DeliveryMonth.scheme_id, Organisation.code, DeliveryMonth.year,
+            func.sum(DeliveryMonth.plan),
+            func.sum(case((closed, DeliveryMonth.plan), else_=zero)),
+            func.sum(case((closed, func.coalesce(DeliveryMonth.actual, zero)), else_=zero)),
+            func.sum(case((closed, zero), else_=DeliveryMonth.forecast)),
+        )
+        .join(Scheme, Scheme.id == DeliveryMonth.scheme_id)
+        .join(Organisation, Organisation.id == Scheme.organisation_id)
+        .where(Scheme.system_id == system_id, Scheme.status == "approved",
+               DeliveryMonth.year.in_(list(years)))
+        .group_by(DeliveryMonth.scheme_id, Organisation.code, DeliveryMonth.year)
+    )  # fmt: skip
+    if organisation_id is not None:
+        statement = statement.where(Scheme.organisation_id == organisation_id)
+    return list(session.execute(statement))
+
+
+def rags(session: Session, *, system_id: int) -> dict[int, str | None]:
+    statement = (
+        select(SchemeDelivery.scheme_id, SchemeDelivery.rag)
+        .join(Scheme, Scheme.id == SchemeDelivery.scheme_id)
+        .where(Scheme.system_id == system_id, Scheme.status == "approved")
+    )
+    return {scheme_id: rag for scheme_id, rag in session.execute(statement)}
