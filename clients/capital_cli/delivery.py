@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from rich import box
 from rich.table import Table
 
-from capital_cli import spreadsheets
+from api.schemes import spreadsheets
 from capital_cli.remote import Token, Url, _fail, _report, connect, console
 
 delivery_app = typer.Typer(
@@ -220,21 +220,22 @@ def delivery_import(
     if not path.exists():
         _fail(f"{path}: no such file", 2)
     try:
-        sheet = spreadsheets.read_sheet(path)
-    except (ValueError, OSError) as exc:
+        kind = spreadsheets.kind_of(path.name)
+        sheet = spreadsheets.read_sheet(path.read_bytes(), kind=kind, name=str(path))
+    except spreadsheets.Unreadable as exc:
         _fail(str(exc), 2)
-    except Exception as exc:  # openpyxl's errors for a file that is not a workbook
-        _fail(f"{path}: cannot be read as a spreadsheet ({exc.__class__.__name__})", 2)
+    except OSError as exc:
+        _fail(f"{path}: cannot be read ({exc.strerror or exc})", 2)
     if not sheet.rows:
         _fail(f"{path}: no rows to import", 2)
     payloads, problems, where = rows_to_returns(sheet, period)
     if problems:
-        _report(path, problems)
+        _report(path, spreadsheets.as_errors(problems))
     with connect(url, token) as client:
         try:
             result = client.import_delivery(system, period=period, schemes=payloads)
         except ValidationFailed as exc:
-            _report(path, _server_problems(sheet, where, exc.errors))
+            _report(path, spreadsheets.as_errors(_server_problems(sheet, where, exc.errors)))
     console.print(f"{result['updated']} schemes' returns for {period} imported into {system}")
 
 
