@@ -3,6 +3,7 @@
 from api.assessments.models import Assessment
 from api.audit.models import AuditEvent
 from api.db import Base
+from api.jobs.models import Job, JobPart
 from api.rounds.models import Round, RoundYear, Run
 from api.schemes.models import Scheme, SchemeCost, scheme_dependencies
 from api.systems.models import Organisation, System, system_organisations
@@ -13,6 +14,8 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "Base",
+    "Job",
+    "JobPart",
     "Organisation",
     "Round",
     "RoundYear",
