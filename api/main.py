@@ -6,6 +6,7 @@ from fastapi.routing import APIRoute
 from api.assessments.router import router as assessments_router
 from api.audit.router import router as audit_router
 from api.errors import API_ERROR_RESPONSES, install_error_handlers
+from api.jobs.router import router as jobs_router
 from api.rounds.router import router as rounds_router
 from api.schemes.router import router as schemes_router
 from api.systems.router import router as systems_router
@@ -26,7 +27,7 @@ def create_app() -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
-    for router in (systems_router, schemes_router, assessments_router, rounds_router, audit_router):
+    for router in (systems_router, schemes_router, assessments_router, rounds_router, jobs_router, audit_router):
         app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
 
     @app.get("/health", tags=["health"], operation_id="health")
