@@ -48,7 +48,9 @@ class WeightSet:
         return {
             "criteria": list(self.criteria),
             "rank_order": list(self.rank_order),
-            "bounds": {c: {"min": float(lo), "max": float(hi)} for c, (lo, hi) in self.bounds.items()},
+            "bounds": {
+                c: {"min": float(lo), "max": float(hi)} for c, (lo, hi) in self.bounds.items()
+            },
         }
 
     def inequalities(self) -> list[tuple[tuple[Fraction, ...], Fraction]]:
@@ -112,7 +114,9 @@ def weight_set(
     for i, criterion in enumerate(rank_order):
         path = f"{prefix}.rank_order[{i}]"
         if criterion not in CRITERIA:
-            errors.append({"path": path, "message": f"{criterion!r} is not one of {', '.join(CRITERIA)}"})
+            errors.append(
+                {"path": path, "message": f"{criterion!r} is not one of {', '.join(CRITERIA)}"}
+            )
         elif criterion in seen:
             errors.append({"path": path, "message": f"{criterion} is ranked twice"})
         seen.add(criterion)
@@ -120,7 +124,9 @@ def weight_set(
     for criterion, bound in bounds.items():
         path = f"{prefix}.bounds.{criterion}"
         if criterion not in CRITERIA:
-            errors.append({"path": path, "message": f"{criterion!r} is not one of {', '.join(CRITERIA)}"})
+            errors.append(
+                {"path": path, "message": f"{criterion!r} is not one of {', '.join(CRITERIA)}"}
+            )
             continue
         if not isinstance(bound, dict) or set(bound) - {"min", "max"}:
             errors.append({"path": path, "message": "must be an object with min and/or max"})
@@ -129,7 +135,12 @@ def weight_set(
         hi = _fraction(bound.get("max", 1), f"{path}.max", errors)
         if lo is not None and hi is not None:
             if lo > hi:
-                errors.append({"path": f"{path}.min", "message": f"min {float(lo):g} is above max {float(hi):g}"})
+                errors.append(
+                    {
+                        "path": f"{path}.min",
+                        "message": f"min {float(lo):g} is above max {float(hi):g}",
+                    }
+                )
             else:
                 parsed[criterion] = (lo, hi)
     if errors:
@@ -203,7 +214,9 @@ def extreme_points(weights: WeightSet) -> list[Point]:
         point = _solve_exact(matrix, rhs)
         if point is None:
             continue
-        if all(sum((x * y for x, y in zip(a, point, strict=True)), Fraction(0)) >= b for a, b in rows):
+        if all(
+            sum((x * y for x, y in zip(a, point, strict=True)), Fraction(0)) >= b for a, b in rows
+        ):
             vertices.add(tuple(point))
     return sorted(vertices, reverse=True)
 
@@ -300,7 +313,13 @@ def geometry(weights: WeightSet) -> Geometry:
     total = sum(volumes, Fraction(0))
     n = len(weights.criteria)
     centroid = tuple(
-        sum((v * sum((p[i] for p in s), Fraction(0)) / len(s) for s, v in zip(simplices, volumes, strict=True)), Fraction(0))
+        sum(
+            (
+                v * sum((p[i] for p in s), Fraction(0)) / len(s)
+                for s, v in zip(simplices, volumes, strict=True)
+            ),
+            Fraction(0),
+        )
         / total
         for i in range(n)
     )
@@ -354,7 +373,12 @@ class Part:
     exact: dict[str, str] | None = None
 
     def to_document(self) -> dict[str, Any]:
-        return {"kind": self.kind, "index": self.index, "weights": self.weights, "exact": self.exact}
+        return {
+            "kind": self.kind,
+            "index": self.index,
+            "weights": self.weights,
+            "exact": self.exact,
+        }
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Part":
@@ -369,7 +393,12 @@ def plan(weights: WeightSet, *, samples: int, seed: int) -> list[Part]:
         for i, v in enumerate(shape.vertices)
     ]
     parts.append(
-        Part("centroid", 0, _as_weights(weights, shape.centroid), exact(shape.centroid, weights.criteria))
+        Part(
+            "centroid",
+            0,
+            _as_weights(weights, shape.centroid),
+            exact(shape.centroid, weights.criteria),
+        )
     )
     parts += [Part("sample", i, w) for i, w in enumerate(sample(weights, samples, seed))]
     return parts
@@ -378,7 +407,9 @@ def plan(weights: WeightSet, *, samples: int, seed: int) -> list[Part]:
 STUDY_OPTIONS = SolveOptions(price_rules=False, baseline=False)
 
 
-def solve_part(snapshot: Snapshot, part: Part, options: SolveOptions = STUDY_OPTIONS) -> dict[str, Any]:
+def solve_part(
+    snapshot: Snapshot, part: Part, options: SolveOptions = STUDY_OPTIONS
+) -> dict[str, Any]:
     """Solve the round at one weight vector: status, objective and the funded scheme ids."""
     options = replace(options, price_rules=False, baseline=False)
     result = solve(snapshot.model_copy(update={"weights": dict(part.weights)}), options)
@@ -417,7 +448,9 @@ def assemble(
     for scheme_id, count in counts.items():
         index = count / len(solutions)
         label = "core" if count == len(solutions) else "exterior" if count == 0 else "borderline"
-        schemes.append({"id": scheme_id, "core_index": round(index, 6), "funded_in": count, "class": label})
+        schemes.append(
+            {"id": scheme_id, "core_index": round(index, 6), "funded_in": count, "class": label}
+        )
     return {
         "weight_set": weights.describe(),
         "samples": samples,
@@ -425,9 +458,15 @@ def assemble(
         "solutions": len(solutions),
         "extreme_points": extreme,
         "centroid": centroid,
-        "sampled": [{"weights": s["weights"], "status": s["status"], "objective": s["objective"]} for s in drawn],
+        "sampled": [
+            {"weights": s["weights"], "status": s["status"], "objective": s["objective"]}
+            for s in drawn
+        ],
         "schemes": schemes,
-        "summary": {c: sum(1 for s in schemes if s["class"] == c) for c in ("core", "borderline", "exterior")},
+        "summary": {
+            c: sum(1 for s in schemes if s["class"] == c)
+            for c in ("core", "borderline", "exterior")
+        },
     }
 
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import procrastinate
 
+import api.models  # noqa: F401  (every mapper, as the worker has no app to import them)
 from api.jobs import work
 from api.settings import get_settings
 
@@ -27,8 +28,17 @@ def conninfo(database_url: str) -> str:
     return f"postgresql://{rest}"
 
 
-def _solve_part(job_id: int, index: int) -> str:
-    return work.execute_part(job_id, index)
+ATTEMPTS = 3
+
+
+def _solve_part(context: procrastinate.JobContext, job_id: int, index: int) -> str:
+    try:
+        return work.execute_part(job_id, index)
+    except Exception as exc:
+        # Out of retries: say why on the job rather than leave it waiting for ever.
+        if context.job.attempts + 1 >= ATTEMPTS:
+            work.fail_job(job_id, f"part {index + 1} could not be run: {exc}")
+        raise
 
 
 @lru_cache
@@ -38,9 +48,8 @@ def queue_app() -> procrastinate.App:
     )
     # A failure inside a part is recorded on the job by work.execute_part; an exception that
     # escapes it (the database went away) is retried by procrastinate a few times.
-    app.task(name=TASK, queue=QUEUE, retry=procrastinate.RetryStrategy(max_attempts=3, wait=2))(
-        _solve_part
-    )
+    retry = procrastinate.RetryStrategy(max_attempts=ATTEMPTS - 1, wait=2)
+    app.task(name=TASK, queue=QUEUE, retry=retry, pass_context=True)(_solve_part)
     return app
 
 
@@ -61,7 +70,9 @@ async def _retry_stalled(app: procrastinate.App, *, stalled_after_s: float, ever
     """Put back in the queue every part whose worker stopped sending heartbeats."""
     while True:
         try:
-            stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s)
+            stalled = await app.job_manager.get_stalled_jobs(
+                seconds_since_heartbeat=stalled_after_s
+            )
             for job in stalled:
                 logger.warning("retrying part %s: its worker stopped", job.task_kwargs)
                 await app.job_manager.retry_job(job)

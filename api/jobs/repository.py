@@ -14,7 +14,10 @@ def lock_job(session: Session, *, job_id: int) -> Job | None:
     """The job, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite's BEGIN IMMEDIATE
     already serialises writers), so that parts finishing together count progress exactly."""
     return session.scalars(
-        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+        select(Job)
+        .where(Job.id == job_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()
 
 

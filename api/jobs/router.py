@@ -49,7 +49,9 @@ def get_job(session: SessionDep, principal: CurrentUser, job_id: Id) -> JobRead:
 def list_jobs(
     session: SessionDep,
     principal: CurrentUser,
-    round: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only this round's jobs.")] = None,
+    round: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Only this round's jobs.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobList:
@@ -68,10 +70,17 @@ def cancel_job(session: SessionDep, principal: CurrentUser, job_id: Id) -> JobRe
 
 
 @router.post(
-    "/rounds/{round_id}/frontier", status_code=202, operation_id="rounds_frontier", responses=ACCEPTED
+    "/rounds/{round_id}/frontier",
+    status_code=202,
+    operation_id="rounds_frontier",
+    responses=ACCEPTED,
 )
 def round_frontier(
-    session: SessionDep, principal: CurrentUser, round_id: Id, body: FrontierRequest, response: Response
+    session: SessionDep,
+    principal: CurrentUser,
+    round_id: Id,
+    body: FrontierRequest,
+    response: Response,
 ) -> JobRead:
     """The efficient frontier as a job: one part per envelope multiplier; its result holds
     every point and the chart's data."""
@@ -80,10 +89,17 @@ def round_frontier(
 
 
 @router.post(
-    "/rounds/{round_id}/robustness", status_code=202, operation_id="rounds_robustness", responses=ACCEPTED
+    "/rounds/{round_id}/robustness",
+    status_code=202,
+    operation_id="rounds_robustness",
+    responses=ACCEPTED,
 )
 def round_robustness(
-    session: SessionDep, principal: CurrentUser, round_id: Id, body: RobustnessRequest, response: Response
+    session: SessionDep,
+    principal: CurrentUser,
+    round_id: Id,
+    body: RobustnessRequest,
+    response: Response,
 ) -> JobRead:
     """How the decision depends on the weights: a study over every weighting consistent with a
     rank order and/or bounds (its extreme points, centroid and `samples` uniform draws)."""

@@ -102,7 +102,9 @@ def _create(
         total=len(inputs), payload=payload, created_by_id=principal.user.id,
         created_by_name=principal.name,
     )  # fmt: skip
-    job.parts = [JobPart(index=i, status="queued", input=x, attempts=0) for i, x in enumerate(inputs)]
+    job.parts = [
+        JobPart(index=i, status="queued", input=x, attempts=0) for i, x in enumerate(inputs)
+    ]
     session.add(job)
     session.flush()
     audit.record(session, actor=principal.user, action="create", entity="job", entity_id=job.id,
@@ -134,9 +136,14 @@ def create_frontier_job(
         step = (body.high - body.low) / (body.points - 1)
         multipliers = [round(body.low + i * step, 10) for i in range(body.points)]
     multipliers = sorted(set(multipliers))
-    payload = {"snapshot": prepared.snapshot, "options": {**_solver_options(body), "multipliers": multipliers}}
+    payload = {
+        "snapshot": prepared.snapshot,
+        "options": {**_solver_options(body), "multipliers": multipliers},
+    }
     inputs = [{"multiplier": m} for m in multipliers]
-    return _create(session, principal=principal, round_=round_, kind="frontier", payload=payload, inputs=inputs)
+    return _create(
+        session, principal=principal, round_=round_, kind="frontier", payload=payload, inputs=inputs
+    )
 
 
 def create_study_job(
@@ -150,7 +157,9 @@ def create_study_job(
         "seed": body.seed,
     }
     try:
-        weights = weight_set(rank_order=request["rank_order"], bounds=request["bounds"], prefix="body")
+        weights = weight_set(
+            rank_order=request["rank_order"], bounds=request["bounds"], prefix="body"
+        )
     except WeightSetInvalid as exc:
         raise InvalidInput(
             "The weights the panel agreed are not consistent.",
@@ -176,7 +185,9 @@ def create_run_job(
             "assemble_seconds": prepared.assemble_seconds,
         },
     }
-    return _create(session, principal=principal, round_=round_, kind="run", payload=payload, inputs=[{}])
+    return _create(
+        session, principal=principal, round_=round_, kind="run", payload=payload, inputs=[{}]
+    )
 
 
 def mark_unqueued(session: Session, *, job_id: int, reason: str) -> None:
@@ -184,4 +195,8 @@ def mark_unqueued(session: Session, *, job_id: int, reason: str) -> None:
     if job is not None and job.status not in FINISHED:
         from api.db import utcnow
 
-        job.status, job.error, job.finished_at = "failed", f"could not be queued: {reason}", utcnow()
+        job.status, job.error, job.finished_at = (
+            "failed",
+            f"could not be queued: {reason}",
+            utcnow(),
+        )

@@ -75,9 +75,21 @@ def execute_part(job_id: int, index: int, *, worker: str | None = None) -> str:
                 job.status = "succeeded"
             except Exception as exc:
                 logger.exception("job %s could not be completed", job_id)
-                job.result, job.status, job.error = None, "failed", f"completing the job failed: {exc}"
+                job.result, job.status, job.error = (
+                    None,
+                    "failed",
+                    f"completing the job failed: {exc}",
+                )
             job.finished_at = utcnow()
     return "solved"
+
+
+def fail_job(job_id: int, reason: str) -> None:
+    """Fail a job that is not finished yet, with its reason (in a transaction of its own)."""
+    with unit_of_work(get_sessionmaker()) as session:
+        job = repository.lock_job(session, job_id=job_id)
+        if job is not None and job.status not in FINISHED:
+            _fail(job, reason)
 
 
 def _fail(job: Job, reason: str) -> None:
@@ -166,5 +178,7 @@ def _record_run(session, job: Job, result: dict[str, Any]) -> dict[str, Any]:
     user = session.get(User, job.created_by_id)
     prepared = _prepared(job.payload, parse_snapshot(job.payload["snapshot"]))
     prepared.solve_seconds = result.get("solve_seconds", 0.0)
-    run = rounds.record_run(session, principal=principal_for(user), prepared=prepared, result=result)
+    run = rounds.record_run(
+        session, principal=principal_for(user), prepared=prepared, result=result
+    )
     return {"run_id": run.id, "status": run.status, "objective": run.objective}
