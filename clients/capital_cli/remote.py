@@ -368,9 +368,22 @@ def _wait(client: CapitalClient, job_id: int, timeout: float | None):
             _fail(str(exc), 1)
 
 
+def _job_json(job) -> str:
+    """The job as strict JSON, numbers as numbers (the client reads them as exact Decimals)."""
+
+    def plain(value):
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return json.dumps(job.model_dump(), indent=1, allow_nan=False, default=plain)
+
+
 def _finished(job, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(job.model_dump(mode="json"), indent=1, allow_nan=False))
+        typer.echo(_job_json(job))
     if job.status != "succeeded":
         _fail(f"job {job.id} {job.status}: {job.error}", 1)
 
@@ -394,7 +407,7 @@ def jobs_show(job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url
     """A job as JSON."""
     with connect(url, token) as client:
         job = client.get_job(job_id)
-    typer.echo(json.dumps(job.model_dump(mode="json"), indent=1, allow_nan=False))
+    typer.echo(_job_json(job))
 
 
 @jobs_app.command("cancel")
