@@ -27,7 +27,14 @@ def create_app() -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
-    for router in (systems_router, schemes_router, assessments_router, rounds_router, jobs_router, audit_router):
+    for router in (
+        systems_router,
+        schemes_router,
+        assessments_router,
+        rounds_router,
+        jobs_router,
+        audit_router,
+    ):
         app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
 
     @app.get("/health", tags=["health"], operation_id="health")

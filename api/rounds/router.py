@@ -62,7 +62,9 @@ def update_round(
     "/rounds/{round_id}/runs",
     status_code=201,
     operation_id="runs_create",
-    responses={202: {"model": JobRead, "description": "`async`: the run is a job; poll `Location`."}},
+    responses={
+        202: {"model": JobRead, "description": "`async`: the run is a job; poll `Location`."}
+    },
 )
 def create_run(
     session: SessionDep, principal: CurrentUser, round_id: int, body: RunRequest, response: Response

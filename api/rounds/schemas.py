@@ -80,7 +80,9 @@ class FrontierRequest(RoundParameters):
     spread evenly from `low` to `high` (any number of points; each is one part of the job)."""
 
     multipliers: list[Multiplier] = Field(
-        default=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5], min_length=1, max_length=1000
+        default=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5],
+        min_length=1,
+        max_length=1000,
     )
     points: int | None = Field(default=None, ge=2, le=1000)
     low: Multiplier = 0.5

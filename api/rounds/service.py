@@ -287,8 +287,21 @@ def prepare_run(
     overrides = body.model_dump(
         mode="json",
         exclude_unset=True,
-        exclude={"label", "solver", "mip_gap", "time_limit_s", "multipliers", "async_", "points",
-                 "low", "high", "rank_order", "bounds", "samples", "seed"},  # fmt: skip
+        exclude={
+            "label",
+            "solver",
+            "mip_gap",
+            "time_limit_s",
+            "multipliers",
+            "async_",
+            "points",
+            "low",
+            "high",
+            "rank_order",
+            "bounds",
+            "samples",
+            "seed",
+        },  # fmt: skip
     )
     options = {
         "label": getattr(body, "label", None),

@@ -70,8 +70,12 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: int = typer.Option(1, "--concurrency", min=1, max=64, help="Parts solved at once."),
-    name: str | None = typer.Option(None, help="A name for this worker in logs (default host:pid)."),
+    concurrency: int = typer.Option(
+        1, "--concurrency", min=1, max=64, help="Parts solved at once."
+    ),
+    name: str | None = typer.Option(
+        None, help="A name for this worker in logs (default host:pid)."
+    ),
 ) -> None:
     """Solve queued jobs' parts (PostgreSQL). Run as many as you like, on any machine."""
     import asyncio
@@ -259,7 +263,9 @@ def robustness(
             sys.stderr.flush()
 
     try:
-        result = study(snapshot, weights, samples=samples, seed=seed, options=options, progress=progress)
+        result = study(
+            snapshot, weights, samples=samples, seed=seed, options=options, progress=progress
+        )
     except SolverFailed as exc:
         fail(str(exc), code=1)
     if sys.stderr.isatty():

@@ -355,7 +355,9 @@ def _wait(client: CapitalClient, job_id: int, timeout: float | None):
         last = [None]
 
         def show(job) -> None:
-            bar.update(task, total=job.progress.total, completed=job.progress.done, status=job.status)
+            bar.update(
+                task, total=job.progress.total, completed=job.progress.done, status=job.status
+            )
             state = (job.status, job.progress.done)
             if not tty and state != last[0]:
                 errors.print(f"job {job.id} {job.status} {job.progress.done}/{job.progress.total}",
@@ -373,7 +375,11 @@ def _job_json(job) -> str:
 
     def plain(value):
         if isinstance(value, Decimal):
-            return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+            return (
+                int(value)
+                if value == value.to_integral_value() and "." not in str(value)
+                else float(value)
+            )
         if hasattr(value, "isoformat"):
             return value.isoformat()
         raise TypeError(type(value).__name__)
@@ -403,7 +409,9 @@ def jobs_wait(
 
 
 @jobs_app.command("show")
-def jobs_show(job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url, token: Token) -> None:
+def jobs_show(
+    job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url, token: Token
+) -> None:
     """A job as JSON."""
     with connect(url, token) as client:
         job = client.get_job(job_id)
@@ -411,7 +419,9 @@ def jobs_show(job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url
 
 
 @jobs_app.command("cancel")
-def jobs_cancel(job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url, token: Token) -> None:
+def jobs_cancel(
+    job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url, token: Token
+) -> None:
     """Cancel a queued or running job."""
     with connect(url, token) as client:
         job = client.cancel_job(job_id)
@@ -424,10 +434,16 @@ def rounds_frontier(
     url: Url,
     token: Token,
     points: Annotated[int, typer.Option(min=2, max=1000, help="How many envelopes.")] = 11,
-    low: Annotated[float, typer.Option(min=0.01, max=10, help="Smallest envelope multiplier.")] = 0.5,
-    high: Annotated[float, typer.Option(min=0.01, max=10, help="Largest envelope multiplier.")] = 1.5,
+    low: Annotated[
+        float, typer.Option(min=0.01, max=10, help="Smallest envelope multiplier.")
+    ] = 0.5,
+    high: Annotated[
+        float, typer.Option(min=0.01, max=10, help="Largest envelope multiplier.")
+    ] = 1.5,
     as_json: Annotated[bool, typer.Option("--json", help="The finished job as JSON.")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Give up waiting after this many seconds.")
+    ] = None,
 ) -> None:
     """The efficient frontier of a round: start the job, wait for it, show what each £ buys."""
     with connect(url, token) as client:

@@ -289,10 +289,15 @@ class CapitalClient:
     def get_job(self, job_id: int) -> models.Job:
         return self._job("GET", f"/jobs/{job_id}")
 
-    def list_jobs(self, *, round_id: int | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    def list_jobs(
+        self, *, round_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
         params = {"limit": limit, "offset": offset, **({"round": round_id} if round_id else {})}
         data = self._json("GET", "/jobs", params=params)
-        return {"items": [models.Job.model_validate(j) for j in data["items"]], "total": data["total"]}
+        return {
+            "items": [models.Job.model_validate(j) for j in data["items"]],
+            "total": data["total"],
+        }
 
     def cancel_job(self, job_id: int) -> models.Job:
         return self._job("DELETE", f"/jobs/{job_id}")

@@ -50,9 +50,13 @@ def upgrade() -> None:
             name="ck_jobs_status",
         ),
         sa.CheckConstraint("done >= 0 AND done <= total", name="ck_jobs_progress"),
-        sa.ForeignKeyConstraint(["round_id"], ["rounds.id"], name="fk_jobs_round_id_rounds", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["round_id"], ["rounds.id"], name="fk_jobs_round_id_rounds", ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(["system_id"], ["systems.id"], name="fk_jobs_system_id_systems"),
-        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name="fk_jobs_created_by_id_users"),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name="fk_jobs_created_by_id_users"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_jobs"),
     )
     op.create_index("ix_jobs_round_id", "jobs", ["round_id"])
@@ -71,7 +75,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             _one_of("status", ("queued", "running", "done", "failed")), name="ck_job_parts_status"
         ),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_parts_job_id_jobs", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["jobs.id"], name="fk_job_parts_job_id_jobs", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("job_id", "index", name="pk_job_parts"),
     )
     if op.get_bind().dialect.name == "postgresql":
