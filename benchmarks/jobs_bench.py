@@ -54,8 +54,8 @@ def main() -> None:
             client = httpx.Client(base_url=f"{base}/api/v1", timeout=60,
                                   headers={"Authorization": f"Bearer {tokens['ics_finance']}"})  # fmt: skip
             round_id = client.get("/rounds", params={"system": "QWV"}).json()[0]["id"]
-            print(f"| workers | parts | wall time | parts per second |")
-            print(f"| ---: | ---: | ---: | ---: |")
+            print("| workers | parts | wall time | parts per second |")
+            print("| ---: | ---: | ---: | ---: |")
             for count in args.workers:
                 workers = [subprocess.Popen([*CAPITAL, "worker"], env=env, stdout=subprocess.DEVNULL,
                                             stderr=subprocess.DEVNULL) for _ in range(count)]  # fmt: skip
