@@ -1,6 +1,7 @@
 """Jobs end to end against a real server: on SQLite the server runs them in-process; on
 PostgreSQL real `capital worker` processes take their parts from procrastinate's queue."""
 
+import os
 import signal
 import time
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from api.db import make_engine
+from tests.clients.conftest import capital
 
 RANK = ["safety_quality", "strategic_fit", "value_for_money", "deliverability"]
 DEADLINE_S = 300
@@ -184,6 +186,22 @@ def test_bad_studies_and_scopes_are_refused(live):
         assert finance.post("/rounds/2147483647/robustness", json={}).status_code == 404
         assert finance.get("/jobs", params={"round": 2147483647}).status_code == 404
         assert httpx.get(f"{live.url}/api/v1/jobs").status_code == 401
+        # Another system's finance director: the round and its jobs do not exist for them.
+        job_id = finance.post(f"/rounds/{round_id}/robustness", json={"samples": 0}).json()["id"]
+        with api(live, "admin") as admin:
+            assert (
+                admin.post("/systems", json={"code": "QZZ", "name": "Elsewhere"}).status_code == 201
+            )
+        made = capital("users", "create", "--name", "Other FD", "--role", "ics_finance", "--system", "QZZ",
+                       env={**os.environ, "DATABASE_URL": live.database_url})  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        live.tokens["other_finance"] = made.stdout.strip().splitlines()[-1]
+        with api(live, "other_finance") as other:
+            assert other.get(f"/jobs/{job_id}").status_code == 404
+            assert other.delete(f"/jobs/{job_id}").status_code == 404
+            assert other.post(f"/rounds/{round_id}/robustness", json={}).status_code == 404
+            assert other.get("/jobs", params={"round": round_id}).status_code == 404
+            assert other.get("/jobs").json() == {"items": [], "total": 0}
 
 
 @pytest.mark.slow
