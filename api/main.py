@@ -7,6 +7,7 @@ from api.assessments.router import router as assessments_router
 from api.audit.router import router as audit_router
 from api.delivery.router import router as delivery_router
 from api.errors import API_ERROR_RESPONSES, install_error_handlers
+from api.jobs.router import router as jobs_router
 from api.reference.router import router as reference_router
 from api.rounds.router import router as rounds_router
 from api.schemes.router import router as schemes_router
@@ -31,8 +32,8 @@ def create_app() -> FastAPI:
         default_response_class=StrictJSONResponse,
     )
     install_error_handlers(app)
-    for router in (systems_router, schemes_router, assessments_router, rounds_router, audit_router,
-                   reference_router, delivery_router):  # fmt: skip
+    for router in (systems_router, schemes_router, assessments_router, rounds_router, jobs_router,
+                   audit_router, reference_router, delivery_router):  # fmt: skip
         app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
 
     @app.get("/health", tags=["health"], operation_id="health")

@@ -4,6 +4,7 @@ from api.assessments.models import Assessment
 from api.audit.models import AuditEvent
 from api.db import Base
 from api.delivery.models import DeliveryMonth, PeriodClose, ReportingPeriod, SchemeDelivery
+from api.jobs.models import Job, JobPart
 from api.reference.models import OrganisationFact
 from api.rounds.models import Round, RoundYear, Run
 from api.schemes.models import Scheme, SchemeCost, scheme_dependencies
@@ -16,6 +17,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "DeliveryMonth",
+    "Job",
+    "JobPart",
     "Organisation",
     "OrganisationFact",
     "PeriodClose",

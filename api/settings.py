@@ -14,6 +14,11 @@ class Settings(BaseSettings):
     max_time_limit_s: float = 600.0
     default_time_limit_s: float = 60.0
     default_mip_gap: float = 1e-4
+    # Jobs: threads solving parts inside the server (SQLite; 0 = one per CPU); on PostgreSQL,
+    # how often workers send heartbeats and after how long without one a part is retried.
+    job_threads: int = 0
+    job_heartbeat_s: float = 2.0
+    job_stalled_after_s: float = 10.0
 
 
 @lru_cache

@@ -21,9 +21,16 @@ def test_upgrade_to_head_then_downgrade_to_base_and_back(scratch_database_url):
     engine.dispose()
 
 
+def _not_the_queue(name, type_, _parent_names) -> bool:
+    # procrastinate's own tables (PostgreSQL only) are applied by migration 0006 from the
+    # locked procrastinate version, not described by the service's models.
+    return not (type_ == "table" and name.startswith("procrastinate_"))
+
+
 def test_models_and_migrations_agree(engine):
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": _not_the_queue})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

@@ -5,12 +5,11 @@ from fastapi import APIRouter, Header, Query, Response
 from api.db import end_read_phase
 from api.deps import CurrentUser, SessionDep
 from api.errors import Problem
+from api.jobs.schemas import JobRead
 from api.reports import csv_report, figures, pdf, workbook
 from api.rounds import service
 from api.rounds.schemas import (
     AgreeRequest,
-    FrontierRead,
-    FrontierRequest,
     RoundCreate,
     RoundRead,
     RoundUpdate,
@@ -62,11 +61,25 @@ def update_round(
     return service.round_view(round_)
 
 
-@router.post("/rounds/{round_id}/runs", status_code=201, operation_id="runs_create")
+@router.post(
+    "/rounds/{round_id}/runs",
+    status_code=201,
+    operation_id="runs_create",
+    responses={
+        202: {"model": JobRead, "description": "`async`: the run is a job; poll `Location`."}
+    },
+)
 def create_run(
-    session: SessionDep, principal: CurrentUser, round_id: int, body: RunRequest
-) -> RunRead:
-    """Optimise the round, with any parameter overridden for this run only (a what-if)."""
+    session: SessionDep, principal: CurrentUser, round_id: int, body: RunRequest, response: Response
+) -> RunRead | JobRead:
+    """Optimise the round, with any parameter overridden for this run only (a what-if).
+    With `"async": true` the run is a job (202 and `Location`); its result names the run."""
+    if body.async_:
+        from api.jobs import router as jobs_router
+        from api.jobs import service as jobs
+
+        job = jobs.create_run_job(session, principal=principal, round_id=round_id, body=body)
+        return jobs_router.accept(session, job, response)
     prepared = service.prepare_run(session, principal=principal, round_id=round_id, body=body)
     end_read_phase(session)  # hold no transaction or connection while the solver works
     result = service.solve_run(prepared=prepared)
@@ -94,17 +107,6 @@ def list_runs(session: SessionDep, principal: CurrentUser, round_id: int) -> lis
         service.run_summary(r)
         for r in service.list_runs(session, principal=principal, round_id=round_id)
     ]
-
-
-@router.post("/rounds/{round_id}/frontier", operation_id="rounds_frontier")
-def round_frontier(
-    session: SessionDep, principal: CurrentUser, round_id: int, body: FrontierRequest
-) -> FrontierRead:
-    """Objective, spend and funded count across envelope multipliers (not stored)."""
-    prepared = service.prepare_run(session, principal=principal, round_id=round_id, body=body)
-    end_read_phase(session)
-    points = service.solve_frontier(prepared=prepared, multipliers=body.multipliers)
-    return FrontierRead(round_id=round_id, points=points)
 
 
 @router.post("/rounds/{round_id}/agree", operation_id="rounds_agree")

@@ -1,8 +1,8 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from api.schemas_common import RequestModel, ResponseModel
 from api.schemes.schemas import Category
@@ -104,14 +104,45 @@ class RunRequest(RoundParameters):
     solver: Literal["highs", "cbc"] = "highs"
     mip_gap: float = Field(default=1e-4, ge=0, le=1)
     time_limit_s: float = Field(default=60.0, gt=0, le=600)
+    # `"async": true`: answer 202 with a job instead of waiting for the solver.
+    async_: bool = Field(default=False, alias="async")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+Multiplier = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
 
 
 class FrontierRequest(RoundParameters):
-    multipliers: list[float] = Field(
-        default=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5], min_length=1, max_length=41
+    """A frontier job: the envelope scaled by each multiplier, or by `points` multipliers
+    spread evenly from `low` to `high` (any number of points; each is one part of the job)."""
+
+    multipliers: list[Multiplier] = Field(
+        default=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5],
+        min_length=1,
+        max_length=1000,
     )
+    points: int | None = Field(default=None, ge=2, le=1000)
+    low: Multiplier = 0.5
+    high: Multiplier = 1.5
     mip_gap: float = Field(default=1e-3, ge=0, le=1)
     time_limit_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class WeightBound(RequestModel):
+    min: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    max: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)
+
+
+class RobustnessRequest(RoundParameters):
+    """A robustness study: what the panel can agree about the weights, and how many samples."""
+
+    rank_order: list[Criterion] = Field(default_factory=list, max_length=4)
+    bounds: dict[Criterion, WeightBound] = Field(default_factory=dict)
+    samples: int = Field(default=100, ge=0, le=5000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    mip_gap: float = Field(default=1e-4, ge=0, le=1)
+    time_limit_s: float = Field(default=60.0, gt=0, le=600)
 
 
 class AgreeRequest(RequestModel):

@@ -20,6 +20,7 @@ from api.rounds.schemas import (
     AgreeRequest,
     FrontierRequest,
     OrganisationDifference,
+    RobustnessRequest,
     RoundCreate,
     RoundParameters,
     RoundRead,
@@ -271,7 +272,11 @@ class PreparedRun:
 
 
 def prepare_run(
-    session: Session, *, principal: Principal, round_id: int, body: RunRequest | FrontierRequest
+    session: Session,
+    *,
+    principal: Principal,
+    round_id: int,
+    body: RunRequest | FrontierRequest | RobustnessRequest,
 ) -> PreparedRun:
     """Read phase of a run: permissions, the round's parameters with overrides, the snapshot."""
     started = time.perf_counter()
@@ -345,7 +350,21 @@ def _prepared(
     overrides = body.model_dump(
         mode="json",
         exclude_unset=True,
-        exclude={"label", "solver", "mip_gap", "time_limit_s", "multipliers"},
+        exclude={
+            "label",
+            "solver",
+            "mip_gap",
+            "time_limit_s",
+            "multipliers",
+            "async_",
+            "points",
+            "low",
+            "high",
+            "rank_order",
+            "bounds",
+            "samples",
+            "seed",
+        },  # fmt: skip
     )
     options = {
         "label": getattr(body, "label", None),

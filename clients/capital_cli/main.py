@@ -9,7 +9,7 @@ import typer
 from capital_cli.checks import finite
 from capital_cli.delivery import delivery_app
 from capital_cli.reference import reference_app
-from capital_cli.remote import rounds_app, runs_app, schemes_app
+from capital_cli.remote import jobs_app, rounds_app, runs_app, schemes_app
 
 app = typer.Typer(
     help="Capital prioritisation for NHS integrated care systems.",
@@ -28,6 +28,7 @@ app.add_typer(rounds_app, name="rounds")
 app.add_typer(runs_app, name="runs")
 app.add_typer(reference_app, name="reference")
 app.add_typer(delivery_app, name="delivery")
+app.add_typer(jobs_app, name="jobs")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -70,7 +71,33 @@ def serve(
     """Serve the API (docs at /docs)."""
     import uvicorn
 
+    from api.jobs.runner import resume_unfinished
+
+    resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
     uvicorn.run("api.main:app", host=host, port=port)
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(
+        1, "--concurrency", min=1, max=64, help="Parts solved at once."
+    ),
+    name: str | None = typer.Option(
+        None, help="A name for this worker in logs (default host:pid)."
+    ),
+) -> None:
+    """Solve queued jobs' parts (PostgreSQL). Run as many as you like, on any machine."""
+    import asyncio
+    import logging
+
+    from api.jobs import queue, work
+    from api.jobs.runner import uses_queue
+
+    if not uses_queue():
+        fail("workers need PostgreSQL (DATABASE_URL=postgresql+psycopg://...); with SQLite "
+             "`capital serve` runs jobs itself")  # fmt: skip
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(queue.run_worker(concurrency=concurrency, name=name or work.this_process()))
 
 
 @users_app.command("create")
@@ -185,6 +212,79 @@ def optimise(
         fail(str(exc), code=1)
     # Strict JSON: a non-finite number is an error here, never `Infinity` on stdout.
     typer.echo(json.dumps(result.to_document(), indent=2, allow_nan=False))
+
+
+def _weights_option(value: str | None, flag: str):
+    import json
+
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        fail(f"{flag}: not valid JSON ({exc.msg}, column {exc.colno})")
+
+
+@app.command()
+def robustness(
+    snapshot_file: Path = typer.Argument(..., metavar="SNAPSHOT.json", help="A round's snapshot."),
+    rank_order: str | None = typer.Option(
+        None, "--rank-order", help="Criteria, most important first, comma-separated "
+        "(e.g. safety_quality,strategic_fit,value_for_money,deliverability)."),
+    bounds: str | None = typer.Option(
+        None, "--bounds", help='Bounds per weight as JSON: \'{"safety_quality": {"min": 0.3}}\'.'),
+    samples: int = typer.Option(100, "--samples", min=0, max=5000, help="Uniform weight samples."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**31 - 1, help="Seed of the samples."),
+    gap: float = typer.Option(1e-4, min=0, max=1, help="Relative optimality gap to stop at."),
+    time_limit: float = typer.Option(60.0, "--time-limit", min=0.1, help="Seconds per solve."),
+) -> None:  # fmt: skip
+    """How the snapshot's decision depends on its weights, offline: the study as JSON."""
+    import json
+    import sys
+
+    from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, parse_snapshot
+    from optimiser.robustness import WeightSetInvalid, study, weight_set
+
+    try:
+        document = json.loads(snapshot_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{snapshot_file}: no such file")
+    except json.JSONDecodeError as exc:
+        fail(f"{snapshot_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{snapshot_file}: cannot be read ({exc})")
+    order = [c.strip() for c in rank_order.split(",") if c.strip()] if rank_order else []
+    parsed_bounds = _weights_option(bounds, "--bounds")
+    if parsed_bounds is not None and not isinstance(parsed_bounds, dict):
+        fail("--bounds: must be a JSON object of criterion -> {min, max}")
+    try:
+        snapshot = parse_snapshot(document)
+        weights = weight_set(rank_order=order, bounds=parsed_bounds, prefix="")
+    except SnapshotInvalid as exc:
+        for error in exc.errors:
+            typer.echo(f"error: {snapshot_file}: {error['path']}: {error['message']}", err=True)
+        raise typer.Exit(2) from None
+    except WeightSetInvalid as exc:
+        for error in exc.errors:
+            flag = "--rank-order" if error["path"].startswith(".rank_order") else "--bounds"
+            typer.echo(f"error: {flag}: {error['path'].lstrip('.')}: {error['message']}", err=True)
+        raise typer.Exit(2) from None
+    options = SolveOptions(mip_gap=gap, time_limit_s=time_limit)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\rsolved {done}/{total}")
+            sys.stderr.flush()
+
+    try:
+        result = study(
+            snapshot, weights, samples=samples, seed=seed, options=options, progress=progress
+        )
+    except SolverFailed as exc:
+        fail(str(exc), code=1)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    typer.echo(json.dumps(result, indent=1, allow_nan=False))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import typer
 from capital_client import CapitalClient, CapitalError, ValidationFailed
 from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from capital_cli.checks import finite, output_file
@@ -20,6 +21,9 @@ schemes_app = typer.Typer(
 )
 rounds_app = typer.Typer(help="Allocation rounds on a server.", no_args_is_help=True)
 runs_app = typer.Typer(help="Runs of allocation rounds on a server.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Jobs on a server: frontiers, robustness studies, runs asked async.", no_args_is_help=True
+)
 
 Url = Annotated[
     str, typer.Option("--url", envvar="CAPITAL_URL", help="Server, e.g. http://127.0.0.1:8000.")
@@ -508,3 +512,128 @@ def _compare(a, b, titles: dict[str, str], costs: dict, out: Console | None = No
             table.add_row(i, costs.get(i, ("", None))[0], funded_a[i]["start_year"], funded_b[i]["start_year"],
                           titles.get(i, ""))  # fmt: skip
         out.print(table)
+
+
+# -- jobs --------------------------------------------------------------------------------
+
+
+def _wait(client: CapitalClient, job_id: int, timeout: float | None):
+    """Follow a job to its end with a progress bar on stderr (plain lines when piped)."""
+    tty = errors.file.isatty()
+    with Progress(
+        TextColumn("job {task.fields[job]} {task.fields[status]}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} parts"),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not tty,
+    ) as bar:
+        task = bar.add_task("job", total=None, job=job_id, status="queued")
+        last = [None]
+
+        def show(job) -> None:
+            bar.update(
+                task, total=job.progress.total, completed=job.progress.done, status=job.status
+            )
+            state = (job.status, job.progress.done)
+            if not tty and state != last[0]:
+                errors.print(f"job {job.id} {job.status} {job.progress.done}/{job.progress.total}",
+                             markup=False, highlight=False)  # fmt: skip
+                last[0] = state
+
+        try:
+            return client.wait_job(job_id, timeout=timeout, on_progress=show)
+        except TimeoutError as exc:
+            _fail(str(exc), 1)
+
+
+def _job_json(job) -> str:
+    """The job as strict JSON, numbers as numbers (the client reads them as exact Decimals)."""
+
+    def plain(value):
+        if isinstance(value, Decimal):
+            return (
+                int(value)
+                if value == value.to_integral_value() and "." not in str(value)
+                else float(value)
+            )
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return json.dumps(job.model_dump(), indent=1, allow_nan=False, default=plain)
+
+
+def _finished(job, as_json: bool) -> None:
+    if as_json:
+        typer.echo(_job_json(job))
+    if job.status != "succeeded":
+        _fail(f"job {job.id} {job.status}: {job.error}", 1)
+
+
+@jobs_app.command("wait")
+def jobs_wait(
+    job_id: Annotated[int, typer.Argument(metavar="JOB_ID")],
+    url: Url,
+    token: Token,
+    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
+) -> None:
+    """Wait for a job with a progress bar; print the finished job as JSON (exit 1 unless it
+    succeeded)."""
+    with connect(url, token) as client:
+        job = _wait(client, job_id, timeout)
+    _finished(job, as_json=True)
+
+
+@jobs_app.command("show")
+def jobs_show(
+    job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url, token: Token
+) -> None:
+    """A job as JSON."""
+    with connect(url, token) as client:
+        job = client.get_job(job_id)
+    typer.echo(_job_json(job))
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(
+    job_id: Annotated[int, typer.Argument(metavar="JOB_ID")], url: Url, token: Token
+) -> None:
+    """Cancel a queued or running job."""
+    with connect(url, token) as client:
+        job = client.cancel_job(job_id)
+    console.print(f"job {job.id} {job.status}", markup=False, highlight=False)
+
+
+@rounds_app.command("frontier")
+def rounds_frontier(
+    round_id: Annotated[int, typer.Argument(metavar="ROUND_ID")],
+    url: Url,
+    token: Token,
+    points: Annotated[int, typer.Option(min=2, max=1000, help="How many envelopes.")] = 11,
+    low: Annotated[
+        float, typer.Option(min=0.01, max=10, help="Smallest envelope multiplier.")
+    ] = 0.5,
+    high: Annotated[
+        float, typer.Option(min=0.01, max=10, help="Largest envelope multiplier.")
+    ] = 1.5,
+    as_json: Annotated[bool, typer.Option("--json", help="The finished job as JSON.")] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="Give up waiting after this many seconds.")
+    ] = None,
+) -> None:
+    """The efficient frontier of a round: start the job, wait for it, show what each £ buys."""
+    with connect(url, token) as client:
+        job = client.start_frontier(round_id, points=points, low=low, high=high)
+        job = _wait(client, job.id, timeout)
+    if as_json or job.status != "succeeded":
+        _finished(job, as_json=as_json)
+        return
+    table = Table(title=f"Frontier of round {round_id} (job {job.id})")
+    for column in ("×", "envelope", "status", "value", "spend", "funded"):
+        table.add_column(column, justify="left" if column == "status" else "right")
+    for point in job.result["points"]:
+        value = "-" if point["objective"] is None else f"{Decimal(str(point['objective'])):,.0f}"
+        table.add_row(f"{Decimal(str(point['multiplier'])):.2f}", _pounds(point["envelope"]),
+                      point["status"], value, _pounds(point["spend"]), str(point["funded"]))  # fmt: skip
+    console.print(table)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from capital_client import models
-from capital_client.errors import BY_STATUS, ApiError, ServerUnavailable
+from capital_client.errors import BY_STATUS, ApiError, JobFailed, ServerUnavailable
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -269,13 +269,69 @@ class CapitalClient:
         or out of time): there is nothing to compare."""
         return self._json("GET", f"/runs/{run_id}/compare", params={"with": other_id})
 
+    # -- jobs: frontiers, robustness studies and runs asked `async` -----------------------
+
+    def _job(self, method: str, path: str, **kwargs) -> models.Job:
+        return models.Job.model_validate(self._json(method, path, **kwargs))
+
+    def start_frontier(
+        self, round_id: int, *, multipliers: list[float] | None = None, **options: Any
+    ) -> models.Job:
+        """Queue the efficient frontier of a round (202): `multipliers`, or `points` with
+        `low` and `high`, plus any round parameter overridden."""
+        body = {**options, **({"multipliers": multipliers} if multipliers else {})}
+        return self._job("POST", f"/rounds/{round_id}/frontier", json_body=body)
+
+    def start_robustness(self, round_id: int, **study: Any) -> models.Job:
+        """Queue a robustness study (202): `rank_order`, `bounds`, `samples`, `seed`, plus any
+        round parameter overridden."""
+        return self._job("POST", f"/rounds/{round_id}/robustness", json_body=study)
+
+    def start_run(self, round_id: int, **overrides: Any) -> models.Job:
+        """Queue a run (`"async": true`); the finished job's result names the run."""
+        return self._job("POST", f"/rounds/{round_id}/runs", json_body={**overrides, "async": True})
+
+    def get_job(self, job_id: int) -> models.Job:
+        return self._job("GET", f"/jobs/{job_id}")
+
+    def list_jobs(
+        self, *, round_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        params = {"limit": limit, "offset": offset, **({"round": round_id} if round_id else {})}
+        data = self._json("GET", "/jobs", params=params)
+        return {
+            "items": [models.Job.model_validate(j) for j in data["items"]],
+            "total": data["total"],
+        }
+
+    def cancel_job(self, job_id: int) -> models.Job:
+        return self._job("DELETE", f"/jobs/{job_id}")
+
+    def wait_job(
+        self, job_id: int, *, poll: float = 0.5, timeout: float | None = None, on_progress=None
+    ) -> models.Job:
+        """Poll a job until it has finished (succeeded, failed or cancelled); `on_progress`
+        is called with each job read. Raises TimeoutError after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.get_job(job_id)
+            if on_progress is not None:
+                on_progress(job)
+            if job.finished:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {job.status} after {timeout:g} s")
+            time.sleep(poll)
+
     def frontier(
         self, round_id: int, *, multipliers: list[float] | None = None, **overrides: Any
     ) -> dict[str, Any]:
-        body = {**overrides, **({"multipliers": multipliers} if multipliers else {})}
-        return self._json(
-            "POST", f"/rounds/{round_id}/frontier", json_body=body, timeout=self.solve_timeout
-        )
+        """The frontier, waited for: its points and chart data (the job's result)."""
+        job = self.wait_job(self.start_frontier(round_id, multipliers=multipliers, **overrides).id,
+                            timeout=self.solve_timeout)  # fmt: skip
+        if job.status != "succeeded":
+            raise JobFailed(f"frontier job {job.id} {job.status}: {job.error}", job=job)
+        return job.result
 
     def agree(self, round_id: int, *, run_id: int) -> models.Round:
         return models.Round.model_validate(

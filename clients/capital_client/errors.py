@@ -23,6 +23,14 @@ class ServerUnavailable(CapitalError):
     """The server could not be reached (after retries where they are safe)."""
 
 
+class JobFailed(CapitalError):
+    """A job the client waited for failed or was cancelled; `job` is its last state."""
+
+    def __init__(self, message: str, *, job: Any):
+        super().__init__(message)
+        self.job = job
+
+
 class ApiError(CapitalError):
     """The server answered with an error status."""
 

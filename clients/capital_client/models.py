@@ -155,3 +155,28 @@ class DeliveryReport(Resource):
     organisations: list[dict[str, Any]]
     total: dict[str, Any]
     headroom: Decimal | None
+
+
+class JobProgress(Resource):
+    done: int
+    total: int
+
+
+class Job(Resource):
+    """Long work on the server: a frontier, a robustness study or a run asked `async`."""
+
+    id: int
+    kind: str
+    round_id: int
+    status: str
+    progress: JobProgress
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    workers: list[str] = []
+    result: dict[str, Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed", "cancelled")

@@ -16,6 +16,11 @@ PROTECTED = [
     ("post", "/api/v1/schemes/1/submit"),
     ("get", "/api/v1/schemes/1/assessments"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/jobs"),
+    ("get", "/api/v1/jobs/1"),
+    ("delete", "/api/v1/jobs/1"),
+    ("post", "/api/v1/rounds/1/frontier"),
+    ("post", "/api/v1/rounds/1/robustness"),
 ]
 
 

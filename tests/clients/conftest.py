@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -19,6 +19,15 @@ class Live:
     url: str
     tokens: dict[str, str]
     database_url: str
+    # PostgreSQL: `capital worker` processes solving the server's jobs (SQLite needs none).
+    workers: list = field(default_factory=list)
+
+    def start_worker(self, *args: str) -> subprocess.Popen:
+        env = {**os.environ, "DATABASE_URL": self.database_url}
+        worker = subprocess.Popen([sys.executable, "-m", "capital_cli.main", "worker", *args],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.workers.append(worker)
+        return worker
 
     def env(self, role: str = "trust", **extra: str) -> dict[str, str]:
         return {**os.environ, "CAPITAL_URL": self.url, "CAPITAL_TOKEN": self.tokens[role], **extra}
@@ -68,6 +77,12 @@ def live(database_url, tmp_path_factory):
     else:
         server.kill()
         pytest.fail(f"server did not start: {server.stderr.read().decode()[-2000:]}")
-    yield Live(url=base, tokens=tokens, database_url=url)
+    live = Live(url=base, tokens=tokens, database_url=url)
+    if not url.startswith("sqlite"):
+        live.start_worker()
+    yield live
+    for worker in live.workers:
+        worker.kill()
+        worker.wait(timeout=10)
     server.terminate()
     server.wait(timeout=10)

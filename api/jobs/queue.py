@@ -1,0 +1,106 @@
+"""The PostgreSQL job queue: procrastinate (https://procrastinate.readthedocs.io).
+
+One task, `capital.solve_part`, solves one part of one job; a study of N parts is N queued
+tasks, so every worker (`capital worker`, on any machine) takes parts of the same study.
+Workers send heartbeats; `capital worker` also retries the tasks of workers whose heartbeat
+stopped (killed with SIGKILL, a lost machine), so a job is never left running for ever.
+"""
+
+import asyncio
+import logging
+from functools import lru_cache
+
+import procrastinate
+
+import api.models  # noqa: F401  (every mapper, as the worker has no app to import them)
+from api.jobs import work
+from api.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "capital"
+TASK = "capital.solve_part"
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq connection string from the SQLAlchemy URL (`postgresql+psycopg://...`)."""
+    scheme, _, rest = database_url.partition("://")
+    return f"postgresql://{rest}"
+
+
+ATTEMPTS = 3
+
+
+def _solve_part(context: procrastinate.JobContext, job_id: int, index: int) -> str:
+    try:
+        return work.execute_part(job_id, index)
+    except Exception as exc:
+        # Out of retries: say why on the job rather than leave it waiting for ever.
+        if context.job.attempts + 1 >= ATTEMPTS:
+            work.fail_job(job_id, f"part {index + 1} could not be run: {exc}")
+        raise
+
+
+@lru_cache
+def queue_app() -> procrastinate.App:
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=conninfo(get_settings().database_url))
+    )
+    # A failure inside a part is recorded on the job by work.execute_part; an exception that
+    # escapes it (the database went away) is retried by procrastinate a few times.
+    retry = procrastinate.RetryStrategy(max_attempts=ATTEMPTS - 1, wait=2)
+    app.task(name=TASK, queue=QUEUE, retry=retry, pass_context=True)(_solve_part)
+    return app
+
+
+_opened = False
+
+
+def defer_parts(job_id: int, indexes: list[int]) -> None:
+    """Queue one task per part (synchronously, from the API's request thread)."""
+    global _opened
+    app = queue_app()
+    if not _opened:
+        app.open()
+        _opened = True
+    app.tasks[TASK].batch_defer(*({"job_id": job_id, "index": i} for i in indexes))
+
+
+async def _retry_stalled(app: procrastinate.App, *, stalled_after_s: float, every_s: float) -> None:
+    """Put back in the queue every part whose worker stopped sending heartbeats."""
+    while True:
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(
+                seconds_since_heartbeat=stalled_after_s
+            )
+            for job in stalled:
+                logger.warning("retrying part %s: its worker stopped", job.task_kwargs)
+                await app.job_manager.retry_job(job)
+            await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=stalled_after_s)
+        except Exception:  # the next round will try again
+            logger.exception("could not check for stalled parts")
+        await asyncio.sleep(every_s)
+
+
+async def run_worker(*, concurrency: int, name: str) -> None:
+    settings = get_settings()
+    app = queue_app()
+    async with app.open_async():
+        reaper = asyncio.create_task(
+            _retry_stalled(
+                app,
+                stalled_after_s=settings.job_stalled_after_s,
+                every_s=settings.job_heartbeat_s,
+            )
+        )
+        try:
+            await app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=concurrency,
+                name=name,
+                update_heartbeat_interval=settings.job_heartbeat_s,
+                stalled_worker_timeout=settings.job_stalled_after_s,
+                delete_jobs="successful",
+            )
+        finally:
+            reaper.cancel()

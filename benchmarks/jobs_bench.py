@@ -1,0 +1,91 @@
+"""A robustness study of the demo round through the job queue, with 1 and 2 workers.
+
+    TEST_DATABASE_URL=postgresql+psycopg://... .venv/bin/python -m benchmarks.jobs_bench --samples 200
+
+Uses a fresh PostgreSQL database next to the given one (`<name>_jobsbench`), a real server
+and real `capital worker` processes; the wall time is the job's own created_at -> finished_at.
+"""
+
+import argparse
+import os
+import subprocess
+import time
+from datetime import datetime
+
+import httpx
+from sqlalchemy import text
+
+from api.db import make_engine
+from benchmarks.server import CAPITAL, demo_server
+from tests.conftest import drop_sibling_database, fresh_sibling_database
+
+
+def _wait_health(base: str) -> None:
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def _workers_alive(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar()
+    engine.dispose()
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    base_url = os.environ["TEST_DATABASE_URL"]
+    url = fresh_sibling_database(base_url, "jobsbench")
+    env = {**os.environ, "DATABASE_URL": url}
+    try:
+        with demo_server(url) as (base, tokens):
+            _wait_health(base)
+            client = httpx.Client(base_url=f"{base}/api/v1", timeout=60,
+                                  headers={"Authorization": f"Bearer {tokens['ics_finance']}"})  # fmt: skip
+            round_id = client.get("/rounds", params={"system": "QWV"}).json()[0]["id"]
+            print("| workers | parts | wall time | parts per second |")
+            print("| ---: | ---: | ---: | ---: |")
+            for count in args.workers:
+                workers = [subprocess.Popen([*CAPITAL, "worker"], env=env, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL) for _ in range(count)]  # fmt: skip
+                try:
+                    while _workers_alive(url) < count:
+                        time.sleep(0.3)
+                    for _ in range(args.repeat):
+                        body = {"rank_order": ["safety_quality", "strategic_fit", "value_for_money",
+                                               "deliverability"], "samples": args.samples, "seed": 1}  # fmt: skip
+                        job = client.post(f"/rounds/{round_id}/robustness", json=body).json()
+                        while job["status"] not in ("succeeded", "failed", "cancelled"):
+                            time.sleep(0.5)
+                            job = client.get(f"/jobs/{job['id']}").json()
+                        assert job["status"] == "succeeded", job["error"]
+                        wall = (datetime.fromisoformat(job["finished_at"])
+                                - datetime.fromisoformat(job["created_at"])).total_seconds()  # fmt: skip
+                        parts = job["progress"]["total"]
+                        print(
+                            f"| {count} | {parts} | {wall:.1f} s | {parts / wall:.2f} |", flush=True
+                        )
+                finally:
+                    for worker in workers:
+                        worker.terminate()
+                    for worker in workers:
+                        worker.wait(timeout=60)
+                    while _workers_alive(url) > 0:
+                        time.sleep(0.3)
+    finally:
+        drop_sibling_database(base_url, url)
+
+
+if __name__ == "__main__":
+    main()
