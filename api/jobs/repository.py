@@ -73,3 +73,14 @@ def requeue_running_parts(session: Session, *, job_id: int) -> None:
         .where(JobPart.job_id == job_id, JobPart.status == "running")
         .values(status="queued")
     )
+
+
+def latest_result(session: Session, *, round_id: int, kind: str) -> dict | None:
+    """The result of the round's most recent job of `kind` that succeeded, if any."""
+    statement = (
+        select(Job.result)
+        .where(Job.round_id == round_id, Job.kind == kind, Job.status == "succeeded")
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    return session.scalar(statement)

@@ -1,7 +1,8 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from api.schemas_common import ResponseModel
+from api.strict_json import JSONObject
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JobKind = Literal["frontier", "robustness", "run"]
@@ -30,7 +31,7 @@ class JobRead(JobSummary):
 
     # The processes that solved its parts ("host:pid"): several workers share one job.
     workers: list[str]
-    result: dict[str, Any] | None
+    result: JSONObject | None
 
 
 class JobList(ResponseModel):

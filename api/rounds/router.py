@@ -5,6 +5,7 @@ from fastapi import APIRouter, Header, Query, Response
 from api.db import end_read_phase
 from api.deps import CurrentUser, SessionDep
 from api.errors import Problem
+from api.jobs import repository as jobs_repository
 from api.jobs.schemas import JobRead
 from api.reports import csv_report, figures, pdf, workbook
 from api.rounds import service
@@ -158,7 +159,11 @@ def _figures(session, principal, run_id: int) -> figures.Figures:
     round_ = service.get_round(session, principal=principal, round_id=run.round_id)
     ids = [int(s["id"]) for s in run.snapshot["schemes"] if s["id"].isdigit()]
     schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=ids)}
-    return figures.build(run=run, round_=round_, schemes=schemes)
+    # The round's latest finished frontier study, when it has one, becomes the Frontier sheet.
+    frontier = jobs_repository.latest_result(session, round_id=round_.id, kind="frontier")
+    return figures.build(
+        run=run, round_=round_, schemes=schemes, frontier=(frontier or {}).get("points")
+    )
 
 
 def _attachment(content: bytes | str, media_type: str, filename: str) -> Response:
