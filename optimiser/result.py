@@ -47,9 +47,20 @@ class CategoryResult(BaseModel):
     allocated: Money
 
 
+class PriceInterval(BaseModel):
+    """A price of a rule proven to lie in [low, high] (high None: the solver gave no bound)."""
+
+    low: float
+    high: float | None
+
+
 class PriceOfRules(BaseModel):
+    # Exact when its re-solve closed its gap; else the low end of its interval (proven).
     fair_shares: float | None
     category_limits: float | None
+    exact: bool = True  # every price above closed its gap
+    intervals: dict[str, PriceInterval] = {}  # rule family -> proven interval, when not exact
+    note: str | None = None  # the intervals in words
 
 
 class Greedy(BaseModel):

@@ -3,7 +3,7 @@
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +12,8 @@ from optimiser.errors import SolverFailed
 from optimiser.explain import funded_reason, reserve_reason, value_ranks
 from optimiser.greedy import greedy
 from optimiser.model import Rules, build, chosen_options
+from optimiser.money import format_pounds as fmt
+from optimiser import portfolio as _portfolio
 from optimiser.portfolio import Totals, totals, violations
 from optimiser.portfolio import objective as portfolio_objective
 from optimiser.problem import Option, Problem, prepare
@@ -19,6 +21,7 @@ from optimiser.result import (
     CategoryResult,
     Greedy,
     OrganisationResult,
+    PriceInterval,
     PriceOfRules,
     Result,
     SchemeResult,
@@ -56,13 +59,26 @@ class Optimum:
         return self.status in ("optimal", "feasible")
 
 
-def optimise(problem: Problem, rules: Rules, options: SolveOptions) -> Optimum:
-    """Build and solve the model once; the objective is recomputed exactly from the portfolio."""
+def optimise(
+    problem: Problem,
+    rules: Rules,
+    options: SolveOptions,
+    *,
+    start: dict[str, Option] | None = None,
+) -> Optimum:
+    """Build and solve the model once; the objective is recomputed exactly from the portfolio.
+
+    `start`, a portfolio known to meet `rules`, is handed to the solver as its first incumbent.
+    """
     started = time.perf_counter()
     model = build(problem, rules)
     timings = {"build": time.perf_counter() - started}
     outcome = run(
-        model, solver=options.solver, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
+        model,
+        solver=options.solver,
+        mip_gap=options.mip_gap,
+        time_limit_s=options.time_limit_s,
+        start=_start_values(problem, model, start) if start is not None else None,
     )
     timings.update(outcome.timings)
     has_portfolio = outcome.status in ("optimal", "feasible")
@@ -93,6 +109,14 @@ def optimise(problem: Problem, rules: Rules, options: SolveOptions) -> Optimum:
     )
 
 
+def _start_values(problem: Problem, model, start: dict[str, Option]) -> dict:
+    """Every binary of the model set to 1 where `start` funds that option, 0 elsewhere."""
+    position = {entry.id: i for i, entry in enumerate(problem.eligible)}
+    funded = {(position[scheme_id], problem.eligible[position[scheme_id]].options.index(option))
+              for scheme_id, option in start.items()}  # fmt: skip
+    return {var: 1.0 if key in funded else 0.0 for key, var in model.x.items()}
+
+
 def solve(snapshot: Snapshot | dict[str, Any], options: SolveOptions = SolveOptions()) -> Result:
     """Solve a snapshot (a validated Snapshot or its JSON document) and explain the answer."""
     if not isinstance(snapshot, Snapshot):
@@ -100,12 +124,13 @@ def solve(snapshot: Snapshot | dict[str, Any], options: SolveOptions = SolveOpti
     return solve_problem(prepare(snapshot), options)
 
 
-def _solve_all(problem: Problem, options: SolveOptions) -> tuple[Optimum, dict[str, Optimum]]:
-    """The round with every rule, and (to price them) without each optional rule family.
+# A re-solve that prices a rule gets at least this long, however quick the main solve was:
+# small rounds close in milliseconds, and a price should not be an interval for want of 0.1 s.
+MIN_RESOLVE_SECONDS = 0.5
 
-    The solves are independent, so they run side by side: HiGHS releases the GIL, and each
-    solve is single-threaded with a fixed seed, so the answers do not depend on the overlap.
-    """
+
+def _relaxations(problem: Problem, options: SolveOptions) -> dict[str, Rules]:
+    """The optional rule families the round uses, each with the rules that leave it out."""
     snapshot = problem.snapshot
     relaxations = {}
     if options.price_rules and snapshot.fair_share_mode != "off":
@@ -115,36 +140,44 @@ def _solve_all(problem: Problem, options: SolveOptions) -> tuple[Optimum, dict[s
         for limit in snapshot.category_limits.values()
     ):
         relaxations["category_limits"] = Rules(fair_shares=True, category_limits=False)
-    if not relaxations:
-        return optimise(problem, Rules(), options), {}
-    workers = min(1 + len(relaxations), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        main = pool.submit(optimise, problem, Rules(), options)
-        relaxed = {
-            name: pool.submit(optimise, problem, rules, options)
-            for name, rules in relaxations.items()
-        }
-        return main.result(), {name: future.result() for name, future in relaxed.items()}
+    return relaxations
 
 
 def solve_problem(problem: Problem, options: SolveOptions) -> Result:
-    main, relaxed = _solve_all(problem, options)
+    """Greedy, then the main solve started from greedy's portfolio when it meets every rule,
+    then the re-solves that price each rule family, each started from the main portfolio (which
+    meets every rule they keep) and given the main solve's time; the reasons are written while
+    they run (HiGHS releases the GIL; each solve is single-threaded with a fixed seed)."""
+    outcome = greedy(problem)  # the baseline, and the main solve's start when it meets every rule
+    start = None if _portfolio.violations(problem, outcome.chosen, Rules()) else outcome.chosen
+    main = optimise(problem, Rules(), options, start=start)
     conflicts: list[str] = []
     if main.status == "infeasible":
         conflicts = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
+    portfolio = totals(problem, main.chosen)
+    relaxations = _relaxations(problem, options) if main.has_portfolio else {}
+    budget = max(main.timings.get("solve", 0.0), MIN_RESOLVE_SECONDS)
+    if options.time_limit_s is not None:
+        budget = min(budget, options.time_limit_s)
+    resolve_options = replace(options, time_limit_s=budget)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(relaxations), os.cpu_count() or 1))) as pool:
+        futures = {
+            name: pool.submit(optimise, problem, rules, resolve_options, start=main.chosen)
+            for name, rules in relaxations.items()
+        }
+        schemes = _scheme_results(problem, main, portfolio)
+        relaxed = {name: future.result() for name, future in futures.items()}
     price = PriceOfRules(fair_shares=None, category_limits=None)
     if main.has_portfolio and options.price_rules:
-        price = _price_of_rules(main, relaxed)
+        price = _price_of_rules(main, relaxed, budget)
     baseline = None
     if options.baseline:
-        outcome = greedy(problem)
         baseline = Greedy(
             objective=outcome.objective,
             funded=len(outcome.chosen),
             spend=sum(totals(problem, outcome.chosen).by_year, Decimal(0)),
             rules_met=outcome.rules_met,
         )
-    portfolio = totals(problem, main.chosen)
     return Result(
         status=main.status,
         objective=_round(main.objective),
@@ -158,7 +191,7 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
             mip_gap=options.mip_gap,
             time_limit_s=options.time_limit_s,
         ),
-        schemes=_scheme_results(problem, main, portfolio),
+        schemes=schemes,
         by_year=_by_year(problem, portfolio),
         by_organisation=_by_organisation(problem, portfolio),
         by_category=_by_category(problem, portfolio),
@@ -168,19 +201,48 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     )
 
 
-def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum]) -> PriceOfRules:
+RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}
+
+
+def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum], budget: float) -> PriceOfRules:
     """Value given up by each rule family: the objective without it, less the objective with it.
-    A family the round does not use costs nothing."""
+    A family the round does not use costs nothing.
 
-    def price(name: str) -> float | None:
+    The re-solve starts from the main portfolio, so it never reports less than it. When it
+    closes its gap the price is exact (to the same gap as the main solve). When it stops at its
+    time budget first, the price is a proven interval against the chosen portfolio: at least what
+    its best portfolio gains, at most its bound less the chosen portfolio's objective."""
+    prices: dict[str, float | None] = {}
+    intervals: dict[str, PriceInterval] = {}
+    words = []
+    for name in ("fair_shares", "category_limits"):
         if name not in relaxed:
-            return 0.0
-        if not relaxed[name].has_portfolio:
-            return None
-        # Both sides are solved to the same gap; a tiny negative difference is solver tolerance.
-        return max(relaxed[name].objective - main.objective, 0.0)
-
-    return PriceOfRules(fair_shares=price("fair_shares"), category_limits=price("category_limits"))
+            prices[name] = 0.0
+            continue
+        other = relaxed[name]
+        if not other.has_portfolio:
+            prices[name] = None
+            continue
+        # A tiny negative difference is solver tolerance.
+        low = max(other.objective - main.objective, 0.0)
+        prices[name] = _round(low)
+        if other.status == "optimal":
+            continue
+        high = None if other.bound is None else _round(max(other.bound - main.objective, low))
+        intervals[name] = PriceInterval(low=_round(low), high=high)
+        upper = f"at most {fmt(high)}" if high is not None else "no upper bound (CBC reports none)"
+        words.append(
+            f"the price of {RULE_NAMES[name]} is at least {fmt(low)} and {upper}: the re-solve "
+            f"without them stopped at its {budget:.2g} s budget (the main solve's time) before "
+            "closing its gap"
+        )
+    return PriceOfRules(
+        fair_shares=prices["fair_shares"],
+        category_limits=prices["category_limits"],
+        exact=not intervals,
+        intervals=intervals,
+        note=("; ".join(words).capitalize() + ".") if words else None,
+    )
 
 
 def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[SchemeResult]:
