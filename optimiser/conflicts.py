@@ -270,9 +270,7 @@ def relaxations(
     return found
 
 
-def _describe_relaxations(
-    problem: Problem, found: list[Relaxation], *, solver: str
-) -> list[str]:
+def _describe_relaxations(problem: Problem, found: list[Relaxation], *, solver: str) -> list[str]:
     """Each relaxation in the words of the checks above where they apply (what the organisation
     could be given on its own), else as what the round needs of that rule."""
     conflicts = []

@@ -163,10 +163,18 @@ def build(problem: Problem, rules: Rules = Rules()) -> Model:
             ceiling = float(problem.ceilings[organisation]) * scale
             ge, le = pulp.LpConstraintGE, pulp.LpConstraintLE
             if mode in ("floor", "band"):
-                row = _elastic(slacks, lp, terms, ge, "floor", organisation) if rules.elastic else terms
+                row = (
+                    _elastic(slacks, lp, terms, ge, "floor", organisation)
+                    if rules.elastic
+                    else terms
+                )
                 _add(lp, row, ge, floor, f"fair_share_floor_{number}")
             if mode == "band":
-                row = _elastic(slacks, lp, terms, le, "ceiling", organisation) if rules.elastic else terms
+                row = (
+                    _elastic(slacks, lp, terms, le, "ceiling", organisation)
+                    if rules.elastic
+                    else terms
+                )
                 _add(lp, row, le, ceiling, f"fair_share_ceiling_{number}")
             if mode == "soft":
                 under = lp.add_variable(f"under_{number:05d}", 0)

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from optimiser import portfolio as _portfolio
 from optimiser.conflicts import diagnose
 from optimiser.errors import SolverFailed
 from optimiser.explain import funded_reason, reserve_reason, value_ranks
 from optimiser.greedy import greedy
 from optimiser.model import Rules, build, chosen_options
 from optimiser.money import format_pounds as fmt
-from optimiser import portfolio as _portfolio
 from optimiser.portfolio import Totals, totals, violations
 from optimiser.portfolio import objective as portfolio_objective
 from optimiser.problem import Option, Problem, prepare
