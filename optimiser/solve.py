@@ -1,8 +1,9 @@
 """Solve a snapshot: the optimal portfolio, why each scheme is in or out, and what each rule costs."""
 
 import os
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -65,10 +66,12 @@ def optimise(
     options: SolveOptions,
     *,
     start: dict[str, Option] | None = None,
+    stop: threading.Event | None = None,
 ) -> Optimum:
     """Build and solve the model once; the objective is recomputed exactly from the portfolio.
 
-    `start`, a portfolio known to meet `rules`, is handed to the solver as its first incumbent.
+    `start`, a portfolio known to meet `rules`, is handed to the solver as its first incumbent;
+    `stop`, once set, interrupts the solve (HiGHS), which then answers as at a time limit.
     """
     started = time.perf_counter()
     model = build(problem, rules)
@@ -79,20 +82,25 @@ def optimise(
         mip_gap=options.mip_gap,
         time_limit_s=options.time_limit_s,
         start=_start_values(problem, model, start) if start is not None else None,
+        stop=stop,
     )
     timings.update(outcome.timings)
     has_portfolio = outcome.status in ("optimal", "feasible")
     if has_portfolio and violations(problem, chosen_options(problem, model), rules):
         # The solver's default tolerances let a limit slip by pennies: solve again, tightly.
         outcome = run(model, solver=options.solver, mip_gap=options.mip_gap,
-                      time_limit_s=options.time_limit_s, tight=True)  # fmt: skip
+                      time_limit_s=options.time_limit_s, tight=True, stop=stop)  # fmt: skip
         timings["solve"] += outcome.timings["solve"]
         has_portfolio = outcome.status in ("optimal", "feasible")
         broken = violations(problem, chosen_options(problem, model), rules) if has_portfolio else []
         if broken:
             raise SolverFailed(f"the solver's portfolio breaks a rule: {'; '.join(broken)}")
     if not has_portfolio:
-        return Optimum(outcome.status, {}, None, None, None, outcome.name, outcome.version, timings)
+        # A solve stopped before it found a portfolio may still know its bound.
+        bound = outcome.bound if outcome.status == "time_limit" else None
+        return Optimum(
+            outcome.status, {}, None, bound, None, outcome.name, outcome.version, timings
+        )
     chosen = chosen_options(problem, model)
     objective = portfolio_objective(problem, chosen, rules)
     bound = max(outcome.bound, objective) if outcome.bound is not None else None
@@ -144,32 +152,58 @@ def _relaxations(problem: Problem, options: SolveOptions) -> dict[str, Rules]:
 
 
 def solve_problem(problem: Problem, options: SolveOptions) -> Result:
-    """Greedy, then the main solve started from greedy's portfolio when it meets every rule,
-    then the re-solves that price each rule family, each started from the main portfolio (which
-    meets every rule they keep) and given the main solve's time; the reasons are written while
-    they run (HiGHS releases the GIL; each solve is single-threaded with a fixed seed)."""
-    outcome = greedy(problem)  # the baseline, and the main solve's start when it meets every rule
-    start = None if _portfolio.violations(problem, outcome.chosen, Rules()) else outcome.chosen
-    main = optimise(problem, Rules(), options, start=start)
+    """Greedy first: the baseline, and the main solve's start when it meets every rule. Then
+    the main solve and the re-solves that price each rule family (DESIGN.md section 4).
+
+    With HiGHS and two or more cores the re-solves run beside the main solve (HiGHS releases
+    the GIL; each solve is single-threaded with a fixed seed), each started from the greedy
+    portfolio when it meets the rules that re-solve keeps, and stopped when the main solve
+    ends: a re-solve that has not closed its gap by then gives its price as a proven interval.
+    Otherwise (CBC, one core) they run after it, started from the main portfolio (which meets
+    every rule they keep) with the main solve's time as their limit. Reasons are written while
+    the re-solves finish."""
+    outcome = greedy(problem)
+    start = _meets(problem, outcome.chosen, Rules())
+    relaxations = _relaxations(problem, options)
+    beside = options.solver == "highs" and (os.cpu_count() or 1) >= 2
+    stop = threading.Event()
+    workers = max(1, min(len(relaxations), os.cpu_count() or 1))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {}
+        try:
+            if beside:
+                futures = {
+                    name: pool.submit(optimise, problem, rules, options,
+                                      start=_meets(problem, outcome.chosen, rules), stop=stop)
+                    for name, rules in relaxations.items()
+                }  # fmt: skip
+            main = optimise(problem, Rules(), options, start=start)
+            portfolio = totals(problem, main.chosen)
+            schemes = _scheme_results(problem, main, portfolio)
+            # Small rounds: the re-solves get at least MIN_RESOLVE_SECONDS in all.
+            remaining = MIN_RESOLVE_SECONDS - (time.perf_counter() - started)
+            if futures and main.has_portfolio and remaining > 0:
+                wait(futures.values(), timeout=remaining)
+        finally:
+            stop.set()  # the re-solves beside the main solve have had its time
+        budget = time.perf_counter() - started
+        if not beside and main.has_portfolio:
+            budget = max(main.timings.get("solve", 0.0), MIN_RESOLVE_SECONDS)
+            if options.time_limit_s is not None:
+                budget = min(budget, options.time_limit_s)
+            resolve_options = replace(options, time_limit_s=budget)
+            futures = {
+                name: pool.submit(optimise, problem, rules, resolve_options, start=main.chosen)
+                for name, rules in relaxations.items()
+            }
+        relaxed = {name: future.result() for name, future in futures.items()}
     conflicts: list[str] = []
     if main.status == "infeasible":
         conflicts = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
-    portfolio = totals(problem, main.chosen)
-    relaxations = _relaxations(problem, options) if main.has_portfolio else {}
-    budget = max(main.timings.get("solve", 0.0), MIN_RESOLVE_SECONDS)
-    if options.time_limit_s is not None:
-        budget = min(budget, options.time_limit_s)
-    resolve_options = replace(options, time_limit_s=budget)
-    with ThreadPoolExecutor(max_workers=max(1, min(len(relaxations), os.cpu_count() or 1))) as pool:
-        futures = {
-            name: pool.submit(optimise, problem, rules, resolve_options, start=main.chosen)
-            for name, rules in relaxations.items()
-        }
-        schemes = _scheme_results(problem, main, portfolio)
-        relaxed = {name: future.result() for name, future in futures.items()}
     price = PriceOfRules(fair_shares=None, category_limits=None)
     if main.has_portfolio and options.price_rules:
-        price = _price_of_rules(main, relaxed, budget)
+        price = _price_of_rules(main, relaxed, budget, beside)
     baseline = None
     if options.baseline:
         baseline = Greedy(
@@ -204,14 +238,17 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
 RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}
 
 
-def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum], budget: float) -> PriceOfRules:
+def _price_of_rules(
+    main: Optimum, relaxed: dict[str, Optimum], budget: float, beside: bool
+) -> PriceOfRules:
     """Value given up by each rule family: the objective without it, less the objective with it.
     A family the round does not use costs nothing.
 
-    The re-solve starts from the main portfolio, so it never reports less than it. When it
-    closes its gap the price is exact (to the same gap as the main solve). When it stops at its
-    time budget first, the price is a proven interval against the chosen portfolio: at least what
-    its best portfolio gains, at most its bound less the chosen portfolio's objective."""
+    The main portfolio meets every rule a re-solve keeps, so the re-solve's optimum is at least
+    the main objective. When the re-solve closes its gap the price is exact (to the same gap as
+    the main solve). When it is stopped first, the price is a proven interval against the chosen
+    portfolio: at least what the re-solve's best portfolio gains over it (or nothing), at most
+    the re-solve's bound less the chosen portfolio's objective."""
     prices: dict[str, float | None] = {}
     intervals: dict[str, PriceInterval] = {}
     words = []
@@ -220,29 +257,44 @@ def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum], budget: float) -
             prices[name] = 0.0
             continue
         other = relaxed[name]
-        if not other.has_portfolio:
+        if other.status == "optimal":
+            # A tiny negative difference is solver tolerance.
+            prices[name] = _round(max(other.objective - main.objective, 0.0))
+            continue
+        if other.status not in ("feasible", "time_limit"):
             prices[name] = None
             continue
-        # A tiny negative difference is solver tolerance.
-        low = max(other.objective - main.objective, 0.0)
-        prices[name] = _round(low)
-        if other.status == "optimal":
-            continue
+        found = other.objective if other.objective is not None else main.objective
+        low = _round(max(found - main.objective, 0.0))
         high = None if other.bound is None else _round(max(other.bound - main.objective, low))
-        intervals[name] = PriceInterval(low=_round(low), high=high)
-        upper = f"at most {fmt(high)}" if high is not None else "no upper bound (CBC reports none)"
+        prices[name] = low
+        intervals[name] = PriceInterval(low=low, high=high)
+        upper = f"at most {fmt(high)}" if high is not None else "no upper bound (CBC gives none)"
+        when = (
+            f"after {budget:.2g} s, when the main solve and the reasons were done,"
+            if beside
+            else f"at its {budget:.2g} s limit (the main solve's time)"
+        )
         words.append(
             f"the price of {RULE_NAMES[name]} is at least {fmt(low)} and {upper}: the re-solve "
-            f"without them stopped at its {budget:.2g} s budget (the main solve's time) before "
-            "closing its gap"
+            f"without them was stopped {when} before closing its gap"
         )
+    note = None
+    if words:
+        note = "; ".join(words) + "."
+        note = note[0].upper() + note[1:]
     return PriceOfRules(
         fair_shares=prices["fair_shares"],
         category_limits=prices["category_limits"],
         exact=not intervals,
         intervals=intervals,
-        note=("; ".join(words).capitalize() + ".") if words else None,
+        note=note,
     )
+
+
+def _meets(problem: Problem, chosen: dict[str, Option], rules: Rules) -> dict[str, Option] | None:
+    """`chosen` if it meets every hard rule of `rules` (a usable start), else None."""
+    return None if _portfolio.violations(problem, chosen, rules) else chosen
 
 
 def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[SchemeResult]:

@@ -1,5 +1,7 @@
 """Run a built model through HiGHS (default) or CBC, and map solver statuses to ours."""
 
+import math
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ class SolverRun:
     status: Literal["optimal", "feasible", "infeasible", "time_limit"]
     name: str
     version: str
-    bound: float | None  # in reported objective units
+    bound: float | None  # in reported objective units (also without a portfolio, if known)
     gap: float | None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -39,6 +41,7 @@ def run(
     time_limit_s: float | None,
     tight: bool = False,
     start: Mapping[pulp.LpVariable, float] | None = None,
+    stop: threading.Event | None = None,
 ) -> SolverRun:
     """Solve `model` in place (variables get values) and report status, bound and gap.
 
@@ -46,10 +49,12 @@ def run(
     tolerances (a binary at 0.999999 on a £30m scheme hides £30) let a limit slip by pennies.
     `start` is a known portfolio (values for some binaries) handed to the solver as its first
     incumbent; the solver completes the other variables, and ignores a start that breaks a rule.
+    `stop`, when set (HiGHS only), interrupts the solve: it then reports what it has, as at a
+    time limit -- its best portfolio (`feasible`) or none (`time_limit`), and its bound.
     """
     with solver_output_to_stderr():
         if solver == "highs" and highs_available():
-            return _run_highs(model, mip_gap, time_limit_s, tight, start)
+            return _run_highs(model, mip_gap, time_limit_s, tight, start, stop)
         return _run_cbc(model, mip_gap, time_limit_s, start)
 
 
@@ -111,6 +116,7 @@ def _run_highs(
     time_limit_s: float | None,
     tight: bool,
     start: Mapping[pulp.LpVariable, float] | None,
+    stop: threading.Event | None = None,
 ) -> SolverRun:
     import highspy
 
@@ -133,6 +139,9 @@ def _run_highs(
         backend.createAndConfigureSolver(lp)
         highs = lp.solverModel
         to_highs(lp, highs)
+        if stop is not None:
+            highs.HandleUserInterrupt = True
+            threading.Thread(target=_cancel_when_set, args=(stop, highs), daemon=True).start()
         if start:
             # A sparse start: HiGHS completes the other columns, and checks it is feasible.
             highs.setSolution(len(start), np.array([v.index for v in start], dtype=np.int32),
@@ -155,16 +164,23 @@ def _run_highs(
         ours = "infeasible"
     elif has_solution:
         ours = "feasible"
-    elif status == statuses.kTimeLimit:
+    elif status in (statuses.kTimeLimit, statuses.kInterrupt):
         ours = "time_limit"
     else:
         raise SolverFailed(f"HiGHS stopped with status {highs.modelStatusToString(status)}")
     bound = gap = None
-    if has_solution:
+    if ours != "infeasible" and math.isfinite(info.mip_dual_bound):
         # PuLP hands HiGHS the negated objective of a maximisation.
         bound = -info.mip_dual_bound / model.objective_scale
+    if has_solution:
         gap = max(info.mip_gap, 0.0)
     return SolverRun(ours, "highs", version, bound, gap, timings)
+
+
+def _cancel_when_set(stop: threading.Event, highs) -> None:
+    # Returns when the solve ends too: solve_problem sets every stop event once it is done.
+    stop.wait()
+    highs.cancelSolve()
 
 
 def _run_cbc(
