@@ -14,7 +14,7 @@ band no combination of schemes can land in), the commonest conflict of a fair-sh
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 
 import pulp
@@ -28,7 +28,7 @@ from optimiser.solver import run
 # Seconds for each solver step of a diagnosis (the mandatory schedule, the elastic model), and
 # for all the per-organisation checks that make the elastic answer's wording more specific.
 STEP_SECONDS = 0.4
-REFINE_SECONDS = 0.3
+REFINE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -182,11 +182,11 @@ def _band_reachable(
     problem: Problem, organisation: str, *, solver: str, time_limit_s: float | None
 ) -> bool:
     """Can this organisation alone land inside its band, given scheme sizes and the envelopes?"""
-    model = _organisation_model(problem, organisation)
+    model, eligible = _organisation_model(problem, organisation)
     terms = [
-        (var, float(problem.eligible[i].cost) * model.scale)
+        (var, float(eligible[i].cost) * model.scale)
         for (i, _d), var in model.x.items()
-        if problem.eligible[i].scheme.organisation == organisation
+        if eligible[i].scheme.organisation == organisation
     ]
     allocation = pulp.LpAffineExpression(terms)
     model.lp.addConstraint(allocation >= float(problem.floors[organisation]) * model.scale)
@@ -199,11 +199,11 @@ def _most_for(
     problem: Problem, organisation: str, *, solver: str, time_limit_s: float | None
 ) -> Decimal | None:
     """The largest horizon spend an organisation could get within the envelopes and hard rules."""
-    model = _organisation_model(problem, organisation)
+    model, eligible = _organisation_model(problem, organisation)
     terms = [
-        (var, float(problem.eligible[i].cost) * model.scale)
+        (var, float(eligible[i].cost) * model.scale)
         for (i, _d), var in model.x.items()
-        if problem.eligible[i].scheme.organisation == organisation
+        if eligible[i].scheme.organisation == organisation
     ]
     if not terms:
         return Decimal(0)
@@ -213,30 +213,27 @@ def _most_for(
         return None
     best = Decimal(0)
     for (i, _d), var in model.x.items():
-        entry = problem.eligible[i]
+        entry = eligible[i]
         if entry.scheme.organisation == organisation and (var.varValue or 0) > 0.5:
             best += entry.cost
     return best
 
 
-def _organisation_model(problem: Problem, organisation: str) -> Model:
+def _organisation_model(problem: Problem, organisation: str) -> tuple[Model, list]:
     """The round without fair shares or category limits, restricted to what bears on one
     organisation's spend: its schemes, the mandatory schemes (they take envelope whatever
-    happens) and what those depend on. Every other scheme is fixed out, so the solver's
-    presolve drops it and the model is as small as the organisation's part of the round."""
-    eligible = problem.eligible
-    keep = {e.id for e in eligible if e.scheme.organisation == organisation or e.scheme.mandatory}
+    happens) and what those depend on. The model is built from those schemes alone, so it is
+    as small as the organisation's part of the round, whatever the round's size."""
+    keep = {e.id for e in problem.eligible
+            if e.scheme.organisation == organisation or e.scheme.mandatory}  # fmt: skip
     pending = list(keep)
     while pending:
         for dependency in problem.entry(pending.pop()).scheme.depends_on:
-            if dependency not in keep:
+            if dependency not in keep and problem.entry(dependency).eligible:
                 keep.add(dependency)
                 pending.append(dependency)
-    model = build(problem, Rules(fair_shares=False, category_limits=False))
-    for (i, _d), var in model.x.items():
-        if eligible[i].id not in keep:
-            var.upBound = 0
-    return model
+    part = replace(problem, entries=[e for e in problem.entries if e.id in keep or not e.eligible])
+    return build(part, Rules(fair_shares=False, category_limits=False)), part.eligible
 
 
 def relaxations(
@@ -253,11 +250,12 @@ def relaxations(
     if not model.slacks:
         return None
     baseline = greedy(problem).chosen
-    position = {entry.id: i for i, entry in enumerate(problem.eligible)}
+    eligible = problem.eligible
+    position = {entry.id: i for i, entry in enumerate(eligible)}
     start = {var: 0.0 for var in model.x.values()}
     for scheme_id, option in baseline.items():
         i = position[scheme_id]
-        start[model.x[i, problem.eligible[i].options.index(option)]] = 1.0
+        start[model.x[i, eligible[i].options.index(option)]] = 1.0
     outcome = run(model, solver=solver, mip_gap=1e-6, time_limit_s=time_limit_s, start=start)
     if outcome.status not in ("optimal", "feasible"):
         return None
