@@ -93,6 +93,10 @@ def optimise(
         timings["solve"] += outcome.timings["solve"]
         has_portfolio = outcome.status in ("optimal", "feasible")
         broken = violations(problem, chosen_options(problem, model), rules) if has_portfolio else []
+        if broken and stop is not None and stop.is_set():
+            # A re-solve stopped before its tight solve finished: it has no sound portfolio.
+            return Optimum("time_limit", {}, None, outcome.bound, None, outcome.name,
+                           outcome.version, timings)  # fmt: skip
         if broken:
             raise SolverFailed(f"the solver's portfolio breaks a rule: {'; '.join(broken)}")
     if not has_portfolio:
@@ -167,7 +171,10 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     relaxations = _relaxations(problem, options)
     beside = options.solver == "highs" and (os.cpu_count() or 1) >= 2
     stop = threading.Event()
-    workers = max(1, min(len(relaxations), os.cpu_count() or 1))
+    # Beside the main solve the re-solves share the cores it does not use (one of two), so
+    # the main solve never waits for a core; after it, they share every core.
+    cores = os.cpu_count() or 1
+    workers = max(1, min(len(relaxations), cores - 1 if beside else cores))
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {}
