@@ -62,6 +62,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.optimiser_bench
+	$(BIN)/python -m benchmarks.full_vs_bare
 	$(BIN)/python -m benchmarks.api_bench
 	$(BIN)/python -m benchmarks.import_bench
 

@@ -3,7 +3,10 @@
     .venv/bin/python -m benchmarks.api_bench [--runs 20] [--database-url URL]
 
 Starts the API on a free loopback port with a fresh database (SQLite in a temporary folder
-by default), loads the demo, and times POST /rounds/{id}/runs from request to response.
+by default), loads the demo, and times POST /rounds/{id}/runs from request to response; then
+where the time goes: the server's own timings of each run (assembling the snapshot, solving)
+and, in this process on the run's snapshot, the parts of the solve (greedy, main solve, the
+re-solves that price the rules, the whole result document).
 """
 
 import argparse
@@ -24,7 +27,7 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {tokens['ics_finance']}"}
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
             round_id = client.get("/api/v1/rounds", params={"system": "QWV"}).json()[0]["id"]
-            timings, status, schemes = [], None, 0
+            timings, status, schemes, server = [], None, 0, []
             for _ in range(args.runs):
                 started = time.perf_counter()
                 response = client.post(f"/api/v1/rounds/{round_id}/runs", json={})
@@ -32,11 +35,54 @@ def main() -> None:
                 response.raise_for_status()
                 status = response.json()["result"]["status"]
                 schemes = len(response.json()["result"]["schemes"])
+                server.append(response.json().get("timings", {}))
+            run_id = response.json()["id"]
+            document = client.get(f"/api/v1/runs/{run_id}/snapshot.json").json()
     timings.sort()
     print(f"demo round: {schemes} schemes, status {status}, {args.runs} runs")
     print(f"median {statistics.median(timings) * 1000:.0f} ms, "
           f"p95 {timings[int(0.95 * (len(timings) - 1))] * 1000:.0f} ms, "
           f"min {timings[0] * 1000:.0f} ms, max {timings[-1] * 1000:.0f} ms")  # fmt: skip
+    for key in ("assemble_seconds", "solve_seconds"):
+        values = [t[key] for t in server if key in t]
+        if values:
+            print(f"server {key.replace('_seconds', '')}: median "
+                  f"{statistics.median(values) * 1000:.0f} ms")  # fmt: skip
+    print("in process, on the run's snapshot (median of 5):")
+    for part, seconds in parts(document).items():
+        print(f"  {part}: {seconds * 1000:.0f} ms")
+
+
+def parts(document: dict, repeat: int = 5) -> dict[str, float]:
+    from optimiser import SolveOptions, parse_snapshot, solve
+    from optimiser.greedy import greedy
+    from optimiser.model import Rules
+    from optimiser.problem import prepare
+    from optimiser.solve import optimise
+
+    rows = []
+    for _ in range(repeat):
+        row = {}
+        started = time.perf_counter()
+        problem = prepare(parse_snapshot(document))
+        row["validate and prepare"] = time.perf_counter() - started
+        started = time.perf_counter()
+        start = greedy(problem).chosen
+        row["greedy"] = time.perf_counter() - started
+        options = SolveOptions()
+        for name, rules in (
+            ("main solve", Rules()),
+            ("re-solve without fair shares", Rules(fair_shares=False)),
+            ("re-solve without category limits", Rules(category_limits=False)),
+        ):
+            started = time.perf_counter()
+            optimise(problem, rules, options, start=start if name == "main solve" else None)
+            row[name] = time.perf_counter() - started
+        started = time.perf_counter()
+        solve(document, options)
+        row["whole result document"] = time.perf_counter() - started
+        rows.append(row)
+    return {key: statistics.median(r[key] for r in rows) for key in rows[0]}
 
 
 if __name__ == "__main__":

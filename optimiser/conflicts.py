@@ -1,14 +1,43 @@
-"""When a round is infeasible, say which rules conflict, naming years, organisations and amounts."""
+"""When a round is infeasible, say which rules conflict, naming years, organisations and amounts.
 
+In bounded time, whatever the size: first the necessary conditions that arithmetic on the
+snapshot can check (mandatory spend against each year's limit, floors against the pot,
+category minimums against eligible spend...); only when none of them is broken, the solver:
+can the mandatory schemes be scheduled at all, and then an elastic model -- the round with a
+slack on every fair-share and category row, breaking them by as few pounds as possible --
+whose answer names the rules that must give way and by how much. Relaxing those rules by
+those amounts makes the round feasible (the elastic solution is such a portfolio), so every
+conflict named is a true reason. The elastic model is a MIP, not HiGHS's IIS: an IIS is of
+the LP relaxation, which is feasible when the conflict is the lumpiness of scheme sizes (a
+band no combination of schemes can land in), the commonest conflict of a fair-share round.
+"""
+
+import time
 from collections import defaultdict
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import ROUND_CEILING, Decimal
 
 import pulp
 
-from optimiser.model import Rules, build
+from optimiser.greedy import greedy
+from optimiser.model import Model, Rules, build
 from optimiser.money import format_pounds as fmt
 from optimiser.problem import Problem, SchemeEntry
 from optimiser.solver import run
+
+# Seconds for each solver step of a diagnosis (the mandatory schedule, the elastic model), and
+# for all the per-organisation checks that make the elastic answer's wording more specific.
+STEP_SECONDS = 0.4
+REFINE_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """A rule that must give way for the round to be feasible, and by how much (in £)."""
+
+    rule: str  # floor | ceiling | category_min | category_max
+    subject: str  # the organisation or category
+    amount: Decimal  # the shortfall (floor, minimum) or excess (ceiling, maximum), rounded up
 
 
 def diagnose(problem: Problem, *, solver: str, time_limit_s: float | None) -> list[str]:
@@ -16,9 +45,17 @@ def diagnose(problem: Problem, *, solver: str, time_limit_s: float | None) -> li
     conflicts = _mandatory_conflicts(problem, solver=solver)
     conflicts += _category_conflicts(problem)
     conflicts += _fair_share_conflicts(problem, solver=solver, time_limit_s=time_limit_s)
-    if not conflicts:
-        conflicts = _by_elimination(problem, solver=solver, time_limit_s=time_limit_s)
-    return conflicts
+    if conflicts:
+        return conflicts
+    budget = STEP_SECONDS if time_limit_s is None else min(STEP_SECONDS, time_limit_s)
+    if any(e.scheme.mandatory for e in problem.eligible):
+        conflicts = _mandatory_schedule_conflict(problem, solver=solver, time_limit_s=budget)
+        if conflicts:
+            return conflicts
+    found = relaxations(problem, solver=solver, time_limit_s=budget)
+    if not found:
+        return _generic_conflict(problem)
+    return _describe_relaxations(problem, found, solver=solver)
 
 
 def _who(entries) -> str:
@@ -85,19 +122,19 @@ def _mandatory_conflicts(problem: Problem, *, solver: str) -> list[str]:
             f"{_who(mandatory)} need {fmt(total)} over the horizon{_split(costs)} but the "
             f"envelopes after reserve allow {fmt(limit)}"
         )
-    if mandatory and not conflicts:
-        conflicts += _mandatory_schedule_conflict(problem, solver=solver)
     return conflicts
 
 
-def _mandatory_schedule_conflict(problem: Problem, *, solver: str) -> list[str]:
+def _mandatory_schedule_conflict(
+    problem: Problem, *, solver: str, time_limit_s: float | None = 30
+) -> list[str]:
     """Mandatory (and committed) schemes fit each year on their own but cannot be scheduled
     together."""
     model = build(problem, Rules(fair_shares=False, category_limits=False))
     for (i, _d), var in model.x.items():
         if not problem.eligible[i].scheme.mandatory:
             var.upBound = 0
-    outcome = run(model, solver=solver, mip_gap=1e-4, time_limit_s=30)
+    outcome = run(model, solver=solver, mip_gap=1e-4, time_limit_s=time_limit_s)
     if outcome.status == "infeasible":
         who = _who([e for e in problem.eligible if e.scheme.mandatory])
         return [
@@ -137,7 +174,7 @@ def _category_conflicts(problem: Problem) -> list[str]:
 
 
 def _fair_share_conflicts(
-    problem: Problem, *, solver: str, time_limit_s: float | None
+    problem: Problem, *, solver: str | None = None, time_limit_s: float | None = None
 ) -> list[str]:
     mode = problem.snapshot.fair_share_mode
     if mode not in ("floor", "band"):
@@ -165,24 +202,8 @@ def _fair_share_conflicts(
                     f"{_split([(e, e.cost) for e in required])}, above its "
                     f"fair-share ceiling of {fmt(ceiling)}"
                 )
-    # Each floor against the most that organisation could be given within the yearly limits.
-    for organisation, floor in sorted(problem.floors.items()):
-        if floor <= 0:
-            continue
-        best = _most_for(problem, organisation, solver=solver, time_limit_s=time_limit_s)
-        if best is not None and best < floor:
-            conflicts.append(
-                f"{organisation}'s fair-share floor ({fmt(floor)}) exceeds what its eligible "
-                f"schemes can use within the yearly envelopes ({fmt(best)})"
-            )
-        elif mode == "band" and not _band_reachable(
-            problem, organisation, solver=solver, time_limit_s=time_limit_s
-        ):
-            conflicts.append(
-                f"{organisation}'s fair-share band ({fmt(floor)} to "
-                f"{fmt(problem.ceilings[organisation])}) cannot be met: no combination of its "
-                "eligible schemes that fits the yearly envelopes costs an amount inside it"
-            )
+    # Each floor and band against what that organisation alone could be given within the yearly
+    # limits is checked only for the rules the elastic model names (_describe_relaxations).
     return conflicts
 
 
@@ -190,11 +211,11 @@ def _band_reachable(
     problem: Problem, organisation: str, *, solver: str, time_limit_s: float | None
 ) -> bool:
     """Can this organisation alone land inside its band, given scheme sizes and the envelopes?"""
-    model = build(problem, Rules(fair_shares=False, category_limits=False))
+    model, eligible = _organisation_model(problem, organisation)
     terms = [
-        (var, float(problem.eligible[i].cost) * model.scale)
+        (var, float(eligible[i].cost) * model.scale)
         for (i, _d), var in model.x.items()
-        if problem.eligible[i].scheme.organisation == organisation
+        if eligible[i].scheme.organisation == organisation
     ]
     allocation = pulp.LpAffineExpression(terms)
     model.lp.addConstraint(allocation >= float(problem.floors[organisation]) * model.scale)
@@ -207,11 +228,11 @@ def _most_for(
     problem: Problem, organisation: str, *, solver: str, time_limit_s: float | None
 ) -> Decimal | None:
     """The largest horizon spend an organisation could get within the envelopes and hard rules."""
-    model = build(problem, Rules(fair_shares=False, category_limits=False))
+    model, eligible = _organisation_model(problem, organisation)
     terms = [
-        (var, float(problem.eligible[i].cost) * model.scale)
+        (var, float(eligible[i].cost) * model.scale)
         for (i, _d), var in model.x.items()
-        if problem.eligible[i].scheme.organisation == organisation
+        if eligible[i].scheme.organisation == organisation
     ]
     if not terms:
         return Decimal(0)
@@ -221,29 +242,127 @@ def _most_for(
         return None
     best = Decimal(0)
     for (i, _d), var in model.x.items():
-        entry = problem.eligible[i]
+        entry = eligible[i]
         if entry.scheme.organisation == organisation and (var.varValue or 0) > 0.5:
             best += entry.cost
     return best
 
 
-def _by_elimination(problem: Problem, *, solver: str, time_limit_s: float | None) -> list[str]:
-    """Which optional rule families, taken away, make the round feasible."""
+def _organisation_model(problem: Problem, organisation: str) -> tuple[Model, list]:
+    """The round without fair shares or category limits, restricted to what bears on one
+    organisation's spend: its schemes, the mandatory schemes (they take envelope whatever
+    happens) and what those depend on. The model is built from those schemes alone, so it is
+    as small as the organisation's part of the round, whatever the round's size."""
+    keep = {e.id for e in problem.eligible
+            if e.scheme.organisation == organisation or e.scheme.mandatory}  # fmt: skip
+    pending = list(keep)
+    while pending:
+        for dependency in problem.entry(pending.pop()).scheme.depends_on:
+            if dependency not in keep and problem.entry(dependency).eligible:
+                keep.add(dependency)
+                pending.append(dependency)
+    part = replace(problem, entries=[e for e in problem.entries if e.id in keep or not e.eligible])
+    return build(part, Rules(fair_shares=False, category_limits=False)), part.eligible
+
+
+def relaxations(
+    problem: Problem, *, solver: str, time_limit_s: float | None = STEP_SECONDS
+) -> list[Relaxation] | None:
+    """The optional rules (fair-share floors and ceilings, category minimums and maximums)
+    that must give way, and by how much, for the round to be feasible: the elastic model.
+
+    Started from the greedy portfolio when it meets the hard rules; any portfolio the solver
+    returns within the time limit is a proof that these relaxations suffice, the optimal one
+    breaks the rules by the fewest pounds. None if the elastic model has no solution (the hard
+    rules conflict) or the solver found none in time."""
+    model = build(problem, Rules(elastic=True))
+    if not model.slacks:
+        return None
+    baseline = greedy(problem).chosen
+    eligible = problem.eligible
+    position = {entry.id: i for i, entry in enumerate(eligible)}
+    start = {var: 0.0 for var in model.x.values()}
+    for scheme_id, option in baseline.items():
+        i = position[scheme_id]
+        start[model.x[i, eligible[i].options.index(option)]] = 1.0
+    outcome = run(model, solver=solver, mip_gap=1e-6, time_limit_s=time_limit_s, start=start)
+    if outcome.status not in ("optimal", "feasible"):
+        return None
+    found = []
+    for (rule, subject), slack in model.slacks.items():
+        pounds = (slack.varValue or 0.0) / model.scale
+        if pounds >= 0.5:  # below that it is the solver's feasibility tolerance
+            amount = Decimal(str(pounds)).quantize(Decimal(1), rounding=ROUND_CEILING)
+            found.append(Relaxation(rule, subject, amount))
+    return found
+
+
+def _describe_relaxations(problem: Problem, found: list[Relaxation], *, solver: str) -> list[str]:
+    """Each relaxation in the words of the checks above where they apply (what the organisation
+    could be given on its own), else as what the round needs of that rule."""
+    conflicts = []
+    required = _who([e for e in problem.eligible if e.scheme.mandatory])
+    deadline = time.perf_counter() + REFINE_SECONDS
+    for relaxation in found:
+        subject, amount = relaxation.subject, relaxation.amount
+        if relaxation.rule in ("floor", "ceiling"):
+            specific = None
+            if time.perf_counter() < deadline:
+                specific = _organisation_conflict(problem, subject, solver=solver)
+            if specific is not None:
+                conflicts.append(specific)
+            elif relaxation.rule == "floor":
+                conflicts.append(
+                    f"{subject}'s fair-share floor ({fmt(problem.floors[subject])}) cannot be "
+                    f"met together with the envelopes, the {required} and the other "
+                    f"rules: the round needs it {fmt(amount)} lower"
+                )
+            else:
+                conflicts.append(
+                    f"{subject}'s fair-share ceiling ({fmt(problem.ceilings[subject])}) cannot "
+                    f"be kept together with the {required} and the other rules: the "
+                    f"round needs it {fmt(amount)} higher"
+                )
+        else:
+            limit = problem.snapshot.category_limits[subject]
+            if relaxation.rule == "category_min":
+                conflicts.append(
+                    f"the {subject} minimum ({fmt(limit.min)}) cannot be met together with the "
+                    f"envelopes and the other rules: the round needs it {fmt(amount)} lower"
+                )
+            else:
+                conflicts.append(
+                    f"the {subject} maximum ({fmt(limit.max)}) cannot be kept together with "
+                    f"the {required} and the other rules: the round needs it "
+                    f"{fmt(amount)} higher"
+                )
+    return list(dict.fromkeys(conflicts)) or _generic_conflict(problem)
+
+
+def _organisation_conflict(problem: Problem, organisation: str, *, solver: str) -> str | None:
+    """The conflict in one organisation's own rules, if it has one on its own."""
+    floor = problem.floors[organisation]
+    mode = problem.snapshot.fair_share_mode
+    if floor > 0:
+        best = _most_for(problem, organisation, solver=solver, time_limit_s=STEP_SECONDS)
+        if best is not None and best < floor:
+            return (
+                f"{organisation}'s fair-share floor ({fmt(floor)}) exceeds what its eligible "
+                f"schemes can use within the yearly envelopes ({fmt(best)})"
+            )
+    if mode == "band" and not _band_reachable(
+        problem, organisation, solver=solver, time_limit_s=STEP_SECONDS
+    ):
+        return (
+            f"{organisation}'s fair-share band ({fmt(floor)} to "
+            f"{fmt(problem.ceilings[organisation])}) cannot be met: no combination of its "
+            "eligible schemes that fits the yearly envelopes costs an amount inside it"
+        )
+    return None
+
+
+def _generic_conflict(problem: Problem) -> list[str]:
     required = [e for e in problem.eligible if e.scheme.mandatory]
-    names = {
-        Rules(fair_shares=False, category_limits=True): "the fair-share rules",
-        Rules(fair_shares=True, category_limits=False): "the category limits",
-    }
-    for rules, name in names.items():
-        model = build(problem, rules)
-        if (
-            run(model, solver=solver, mip_gap=1e-2, time_limit_s=time_limit_s).status
-            != "infeasible"
-        ):
-            return [
-                f"{name} cannot be met together with the envelopes, {_who(required)} and "
-                "other rules; relax them or raise the envelope"
-            ]
     return [
         "the fair-share rules and the category limits together cannot be met within the "
         f"envelopes after reserve with the {_who(required)} funded"

@@ -84,7 +84,7 @@ def _needed_for(
     """Rules the portfolio would break without this scheme: why a lower-ranked scheme is in."""
     scheme = entry.scheme
     needs = []
-    dependents = sorted(k for k in chosen if entry.id in problem.entry(k).scheme.depends_on)
+    dependents = sorted(k for k in problem.dependents(entry.id) if k in chosen)
     if dependents:
         needs.append(f"funded schemes depend on it ({', '.join(dependents)})")
     floor = problem.floors.get(scheme.organisation)

@@ -24,6 +24,9 @@ class Rules:
 
     fair_shares: bool = True
     category_limits: bool = True
+    # Diagnosis only: the fair-share and category rows get a slack each (in model units), and
+    # the objective becomes "break them by as few pounds as possible" (optimiser/conflicts.py).
+    elastic: bool = False
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Model:
     scale: float  # model units per £
     objective_scale: float  # model objective units per unit of reported objective
     deviations: list[pulp.LpVariable] = field(default_factory=list)
+    # elastic models: (rule, subject) -> slack, rule in floor | ceiling | category_min | category_max
+    slacks: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
 
 
 def _expr(terms) -> pulp.LpAffineExpression:
@@ -42,6 +47,14 @@ def _expr(terms) -> pulp.LpAffineExpression:
 
 def _add(lp: pulp.LpProblem, terms, sense: int, rhs: float, name: str) -> None:
     lp.addConstraint(pulp.LpConstraint(_expr(terms), sense, name, rhs))
+
+
+def _elastic(model_slacks: dict, lp: pulp.LpProblem, terms, sense: int, rule: str, subject: str):
+    """The terms of an optional rule's row, with a slack that lets it break (diagnosis only):
+    + slack on a >= row (a floor or minimum may fall short), - slack on a <= row."""
+    slack = lp.add_variable(f"slack_{rule}_{len(model_slacks):05d}", 0)
+    model_slacks[rule, subject] = slack
+    return [*terms, (slack, 1.0 if sense == pulp.LpConstraintGE else -1.0)]
 
 
 def build(problem: Problem, rules: Rules = Rules()) -> Model:
@@ -105,6 +118,8 @@ def build(problem: Problem, rules: Rules = Rules()) -> Model:
     for number, group in enumerate(sorted(groups)):
         _add(lp, groups[group], pulp.LpConstraintLE, 1.0, f"alternative_{number}")
 
+    slacks: dict[tuple[str, str], pulp.LpVariable] = {}
+
     # category_min[k], category_max[k]: min_k <= sum_{i in k, d} cost_i x[i,d] <= max_k
     if rules.category_limits:
         for category, limit in sorted(problem.snapshot.category_limits.items()):
@@ -116,7 +131,9 @@ def build(problem: Problem, rules: Rules = Rules()) -> Model:
             if limit.min is not None:
                 _add(
                     lp,
-                    terms,
+                    _elastic(slacks, lp, terms, pulp.LpConstraintGE, "category_min", category)
+                    if rules.elastic
+                    else terms,
                     pulp.LpConstraintGE,
                     float(limit.min) * scale,
                     f"category_min_{category}",
@@ -124,7 +141,9 @@ def build(problem: Problem, rules: Rules = Rules()) -> Model:
             if limit.max is not None:
                 _add(
                     lp,
-                    terms,
+                    _elastic(slacks, lp, terms, pulp.LpConstraintLE, "category_max", category)
+                    if rules.elastic
+                    else terms,
                     pulp.LpConstraintLE,
                     float(limit.max) * scale,
                     f"category_max_{category}",
@@ -142,10 +161,21 @@ def build(problem: Problem, rules: Rules = Rules()) -> Model:
             terms = [(anchor, 0.0), *allocation[organisation]]
             floor = float(problem.floors[organisation]) * scale
             ceiling = float(problem.ceilings[organisation]) * scale
+            ge, le = pulp.LpConstraintGE, pulp.LpConstraintLE
             if mode in ("floor", "band"):
-                _add(lp, terms, pulp.LpConstraintGE, floor, f"fair_share_floor_{number}")
+                row = (
+                    _elastic(slacks, lp, terms, ge, "floor", organisation)
+                    if rules.elastic
+                    else terms
+                )
+                _add(lp, row, ge, floor, f"fair_share_floor_{number}")
             if mode == "band":
-                _add(lp, terms, pulp.LpConstraintLE, ceiling, f"fair_share_ceiling_{number}")
+                row = (
+                    _elastic(slacks, lp, terms, le, "ceiling", organisation)
+                    if rules.elastic
+                    else terms
+                )
+                _add(lp, row, le, ceiling, f"fair_share_ceiling_{number}")
             if mode == "soft":
                 under = lp.add_variable(f"under_{number:05d}", 0)
                 over = lp.add_variable(f"over_{number:05d}", 0)
@@ -168,8 +198,13 @@ def build(problem: Problem, rules: Rules = Rules()) -> Model:
                 weight = problem.penalty_per_pound * objective_scale / scale
                 objective += [(under, -weight), (over, -weight)]  # fmt: skip
 
+    if rules.elastic:
+        # Diagnosis: the least total shortfall and excess (model units of £) over the optional
+        # rules that makes the round feasible; values of schemes play no part.
+        objective = [(anchor, 0.0)] + [(slack, -1.0) for slack in slacks.values()]
     lp.setObjective(_expr(objective))
-    return Model(lp=lp, x=x, scale=scale, objective_scale=objective_scale, deviations=deviations)
+    return Model(lp=lp, x=x, scale=scale, objective_scale=objective_scale, deviations=deviations,
+                 slacks=slacks)  # fmt: skip
 
 
 def _allocation_terms(eligible: list[SchemeEntry], x, scale: float) -> dict[str, list]:

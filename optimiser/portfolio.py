@@ -98,11 +98,8 @@ def breaches(
         elif funded.start > option.start:
             found.append(Breach("dependency_start", dependency))
     if scheme.alternative_group is not None:
-        for other_id in chosen:
-            if (
-                other_id != scheme_id
-                and problem.entry(other_id).scheme.alternative_group == scheme.alternative_group
-            ):
+        for other_id in problem.alternatives(scheme.alternative_group):
+            if other_id != scheme_id and other_id in chosen:
                 found.append(Breach("alternative", other_id))
     limit = problem.snapshot.category_limits.get(scheme.category)
     if rules.category_limits and limit is not None and limit.max is not None:

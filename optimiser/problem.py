@@ -64,8 +64,24 @@ class Problem:
     def entry(self, scheme_id: str) -> SchemeEntry:
         return self._by_id[scheme_id]
 
+    def dependents(self, scheme_id: str) -> list[str]:
+        """Schemes that depend on `scheme_id`, in snapshot order."""
+        return self._dependents.get(scheme_id, [])
+
+    def alternatives(self, group: str) -> list[str]:
+        """Schemes of an alternative group, in snapshot order."""
+        return self._groups.get(group, [])
+
     def __post_init__(self) -> None:
         self._by_id = {e.id: e for e in self.entries}
+        # Reverse indexes, so reasons and rule checks never scan the whole portfolio per scheme.
+        self._dependents: dict[str, list[str]] = {}
+        self._groups: dict[str, list[str]] = {}
+        for e in self.entries:
+            for dependency in e.scheme.depends_on:
+                self._dependents.setdefault(dependency, []).append(e.id)
+            if e.scheme.alternative_group is not None:
+                self._groups.setdefault(e.scheme.alternative_group, []).append(e.id)
 
 
 def _score(snapshot: Snapshot, scheme: SnapshotScheme) -> float:

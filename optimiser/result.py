@@ -60,11 +60,23 @@ class CategoryResult(BaseModel):
     allocated: Money
 
 
+class PriceInterval(BaseModel):
+    """A price of a rule proven to lie in [low, high] (high None: the solver gave no bound)."""
+
+    low: float
+    high: float | None
+
+
 class PriceOfRules(BaseModel):
+    # Exact when its re-solve closed its gap; else the low end of its interval (proven).
     fair_shares: Number | None
     category_limits: Number | None
-    # Per rule family, the schemes the round without that rule would fund but this portfolio
-    # does not ("displaced"), and those it funds only because of the rule ("brought_in").
+    exact: bool = True  # every price above closed its gap
+    intervals: dict[str, PriceInterval] = {}  # rule family -> proven interval, when not exact
+    note: str | None = None  # the intervals in words
+    # Per rule family, the schemes the round without that rule would fund (its re-solve's best
+    # portfolio) but this portfolio does not ("displaced"), and those it funds only because of
+    # the rule ("brought_in").
     displaced: dict[str, list[str]] = {}
     brought_in: dict[str, list[str]] = {}
 

@@ -1,17 +1,20 @@
 """Solve a snapshot: the optimal portfolio, why each scheme is in or out, and what each rule costs."""
 
 import os
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from optimiser import portfolio as _portfolio
 from optimiser.conflicts import diagnose
 from optimiser.errors import SolverFailed
 from optimiser.explain import funded_reason, reserve_reason, value_ranks
 from optimiser.greedy import greedy
 from optimiser.model import Rules, build, chosen_options
+from optimiser.money import format_pounds as fmt
 from optimiser.portfolio import Totals, totals, violations
 from optimiser.portfolio import objective as portfolio_objective
 from optimiser.problem import Option, Problem, prepare
@@ -19,6 +22,7 @@ from optimiser.result import (
     CategoryResult,
     Greedy,
     OrganisationResult,
+    PriceInterval,
     PriceOfRules,
     Result,
     SchemeResult,
@@ -56,27 +60,51 @@ class Optimum:
         return self.status in ("optimal", "feasible")
 
 
-def optimise(problem: Problem, rules: Rules, options: SolveOptions) -> Optimum:
-    """Build and solve the model once; the objective is recomputed exactly from the portfolio."""
+def optimise(
+    problem: Problem,
+    rules: Rules,
+    options: SolveOptions,
+    *,
+    start: dict[str, Option] | None = None,
+    stop: threading.Event | None = None,
+) -> Optimum:
+    """Build and solve the model once; the objective is recomputed exactly from the portfolio.
+
+    `start`, a portfolio known to meet `rules`, is handed to the solver as its first incumbent;
+    `stop`, once set, interrupts the solve (HiGHS), which then answers as at a time limit.
+    """
     started = time.perf_counter()
     model = build(problem, rules)
     timings = {"build": time.perf_counter() - started}
     outcome = run(
-        model, solver=options.solver, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
+        model,
+        solver=options.solver,
+        mip_gap=options.mip_gap,
+        time_limit_s=options.time_limit_s,
+        start=_start_values(problem, model, start) if start is not None else None,
+        stop=stop,
     )
     timings.update(outcome.timings)
     has_portfolio = outcome.status in ("optimal", "feasible")
     if has_portfolio and violations(problem, chosen_options(problem, model), rules):
         # The solver's default tolerances let a limit slip by pennies: solve again, tightly.
         outcome = run(model, solver=options.solver, mip_gap=options.mip_gap,
-                      time_limit_s=options.time_limit_s, tight=True)  # fmt: skip
+                      time_limit_s=options.time_limit_s, tight=True, stop=stop)  # fmt: skip
         timings["solve"] += outcome.timings["solve"]
         has_portfolio = outcome.status in ("optimal", "feasible")
         broken = violations(problem, chosen_options(problem, model), rules) if has_portfolio else []
+        if broken and stop is not None and stop.is_set():
+            # A re-solve stopped before its tight solve finished: it has no sound portfolio.
+            return Optimum("time_limit", {}, None, outcome.bound, None, outcome.name,
+                           outcome.version, timings)  # fmt: skip
         if broken:
             raise SolverFailed(f"the solver's portfolio breaks a rule: {'; '.join(broken)}")
     if not has_portfolio:
-        return Optimum(outcome.status, {}, None, None, None, outcome.name, outcome.version, timings)
+        # A solve stopped before it found a portfolio may still know its bound.
+        bound = outcome.bound if outcome.status == "time_limit" else None
+        return Optimum(
+            outcome.status, {}, None, bound, None, outcome.name, outcome.version, timings
+        )
     chosen = chosen_options(problem, model)
     objective = portfolio_objective(problem, chosen, rules)
     bound = max(outcome.bound, objective) if outcome.bound is not None else None
@@ -93,6 +121,14 @@ def optimise(problem: Problem, rules: Rules, options: SolveOptions) -> Optimum:
     )
 
 
+def _start_values(problem: Problem, model, start: dict[str, Option]) -> dict:
+    """Every binary of the model set to 1 where `start` funds that option, 0 elsewhere."""
+    position = {entry.id: i for i, entry in enumerate(problem.eligible)}
+    funded = {(position[scheme_id], problem.eligible[position[scheme_id]].options.index(option))
+              for scheme_id, option in start.items()}  # fmt: skip
+    return {var: 1.0 if key in funded else 0.0 for key, var in model.x.items()}
+
+
 def solve(snapshot: Snapshot | dict[str, Any], options: SolveOptions = SolveOptions()) -> Result:
     """Solve a snapshot (a validated Snapshot or its JSON document) and explain the answer."""
     if not isinstance(snapshot, Snapshot):
@@ -100,12 +136,13 @@ def solve(snapshot: Snapshot | dict[str, Any], options: SolveOptions = SolveOpti
     return solve_problem(prepare(snapshot), options)
 
 
-def _solve_all(problem: Problem, options: SolveOptions) -> tuple[Optimum, dict[str, Optimum]]:
-    """The round with every rule, and (to price them) without each optional rule family.
+# A re-solve that prices a rule gets at least this long, however quick the main solve was:
+# small rounds close in milliseconds, and a price should not be an interval for want of 0.1 s.
+MIN_RESOLVE_SECONDS = 0.5
 
-    The solves are independent, so they run side by side: HiGHS releases the GIL, and each
-    solve is single-threaded with a fixed seed, so the answers do not depend on the overlap.
-    """
+
+def _relaxations(problem: Problem, options: SolveOptions) -> dict[str, Rules]:
+    """The optional rule families the round uses, each with the rules that leave it out."""
     snapshot = problem.snapshot
     relaxations = {}
     if options.price_rules and snapshot.fair_share_mode != "off":
@@ -115,36 +152,73 @@ def _solve_all(problem: Problem, options: SolveOptions) -> tuple[Optimum, dict[s
         for limit in snapshot.category_limits.values()
     ):
         relaxations["category_limits"] = Rules(fair_shares=True, category_limits=False)
-    if not relaxations:
-        return optimise(problem, Rules(), options), {}
-    workers = min(1 + len(relaxations), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        main = pool.submit(optimise, problem, Rules(), options)
-        relaxed = {
-            name: pool.submit(optimise, problem, rules, options)
-            for name, rules in relaxations.items()
-        }
-        return main.result(), {name: future.result() for name, future in relaxed.items()}
+    return relaxations
 
 
 def solve_problem(problem: Problem, options: SolveOptions) -> Result:
-    main, relaxed = _solve_all(problem, options)
+    """Greedy first: the baseline, and the main solve's start when it meets every rule. Then
+    the main solve and the re-solves that price each rule family (DESIGN.md section 4).
+
+    With HiGHS and two or more cores the re-solves run beside the main solve (HiGHS releases
+    the GIL; each solve is single-threaded with a fixed seed), each started from the greedy
+    portfolio when it meets the rules that re-solve keeps, and stopped when the main solve
+    ends: a re-solve that has not closed its gap by then gives its price as a proven interval.
+    Otherwise (CBC, one core) they run after it, started from the main portfolio (which meets
+    every rule they keep) with the main solve's time as their limit. Reasons are written while
+    the re-solves finish."""
+    outcome = greedy(problem)
+    start = _meets(problem, outcome.chosen, Rules())
+    relaxations = _relaxations(problem, options)
+    beside = options.solver == "highs" and (os.cpu_count() or 1) >= 2
+    stop = threading.Event()
+    # Beside the main solve the re-solves share the cores it does not use (one of two), so
+    # the main solve never waits for a core; after it, they share every core.
+    cores = os.cpu_count() or 1
+    workers = max(1, min(len(relaxations), cores - 1 if beside else cores))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {}
+        try:
+            if beside:
+                futures = {
+                    name: pool.submit(optimise, problem, rules, options,
+                                      start=_meets(problem, outcome.chosen, rules), stop=stop)
+                    for name, rules in relaxations.items()
+                }  # fmt: skip
+            main = optimise(problem, Rules(), options, start=start)
+            portfolio = totals(problem, main.chosen)
+            schemes = _scheme_results(problem, main, portfolio)
+            # Small rounds: the re-solves get at least MIN_RESOLVE_SECONDS in all.
+            remaining = MIN_RESOLVE_SECONDS - (time.perf_counter() - started)
+            if futures and main.has_portfolio and remaining > 0:
+                wait(futures.values(), timeout=remaining)
+        finally:
+            stop.set()  # the re-solves beside the main solve have had its time
+        budget = time.perf_counter() - started
+        if not beside and main.has_portfolio:
+            budget = max(main.timings.get("solve", 0.0), MIN_RESOLVE_SECONDS)
+            if options.time_limit_s is not None:
+                budget = min(budget, options.time_limit_s)
+            resolve_options = replace(options, time_limit_s=budget)
+            futures = {
+                name: pool.submit(optimise, problem, rules, resolve_options, start=main.chosen)
+                for name, rules in relaxations.items()
+            }
+        relaxed = {name: future.result() for name, future in futures.items()}
     conflicts: list[str] = []
     if main.status == "infeasible":
         conflicts = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
     price = PriceOfRules(fair_shares=None, category_limits=None)
     if main.has_portfolio and options.price_rules:
-        price = _price_of_rules(main, relaxed)
+        price = _price_of_rules(main, relaxed, budget, beside)
     baseline = None
     if options.baseline:
-        outcome = greedy(problem)
         baseline = Greedy(
             objective=outcome.objective,
             funded=len(outcome.chosen),
             spend=sum(totals(problem, outcome.chosen).by_year, Decimal(0)),
             rules_met=outcome.rules_met,
         )
-    portfolio = totals(problem, main.chosen)
     return Result(
         status=main.status,
         objective=_round(main.objective),
@@ -158,7 +232,7 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
             mip_gap=options.mip_gap,
             time_limit_s=options.time_limit_s,
         ),
-        schemes=_scheme_results(problem, main, portfolio),
+        schemes=schemes,
         by_year=_by_year(problem, portfolio),
         by_organisation=_by_organisation(problem, portfolio),
         by_category=_by_category(problem, portfolio),
@@ -168,28 +242,73 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     )
 
 
-def _price_of_rules(main: Optimum, relaxed: dict[str, Optimum]) -> PriceOfRules:
-    """Value given up by each rule family: the objective without it, less the objective with it.
-    A family the round does not use costs nothing."""
+RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}
 
-    def price(name: str) -> float | None:
+
+def _price_of_rules(
+    main: Optimum, relaxed: dict[str, Optimum], budget: float, beside: bool
+) -> PriceOfRules:
+    """Value given up by each rule family: the objective without it, less the objective with it.
+    A family the round does not use costs nothing.
+
+    The main portfolio meets every rule a re-solve keeps, so the re-solve's optimum is at least
+    the main objective. When the re-solve closes its gap the price is exact (to the same gap as
+    the main solve). When it is stopped first, the price is a proven interval against the chosen
+    portfolio: at least what the re-solve's best portfolio gains over it (or nothing), at most
+    the re-solve's bound less the chosen portfolio's objective."""
+    prices: dict[str, float | None] = {}
+    intervals: dict[str, PriceInterval] = {}
+    words = []
+    for name in ("fair_shares", "category_limits"):
         if name not in relaxed:
-            return 0.0
-        if not relaxed[name].has_portfolio:
-            return None
-        # Both sides are solved to the same gap; a tiny negative difference is solver tolerance.
-        return max(relaxed[name].objective - main.objective, 0.0)
+            prices[name] = 0.0
+            continue
+        other = relaxed[name]
+        if other.status == "optimal":
+            # A tiny negative difference is solver tolerance.
+            prices[name] = _round(max(other.objective - main.objective, 0.0))
+            continue
+        if other.status not in ("feasible", "time_limit"):
+            prices[name] = None
+            continue
+        found = other.objective if other.objective is not None else main.objective
+        low = _round(max(found - main.objective, 0.0))
+        high = None if other.bound is None else _round(max(other.bound - main.objective, low))
+        prices[name] = low
+        intervals[name] = PriceInterval(low=low, high=high)
+        upper = f"at most {fmt(high)}" if high is not None else "no upper bound (CBC gives none)"
+        when = (
+            f"after {budget:.2g} s, when the main solve and the reasons were done,"
+            if beside
+            else f"at its {budget:.2g} s limit (the main solve's time)"
+        )
+        words.append(
+            f"the price of {RULE_NAMES[name]} is at least {fmt(low)} and {upper}: the re-solve "
+            f"without them was stopped {when} before closing its gap"
+        )
+    note = None
+    if words:
+        note = "; ".join(words) + "."
+        note = note[0].upper() + note[1:]
 
     def ids(chosen) -> list[str]:
         return sorted(chosen, key=lambda i: (len(i), i))
 
     with_portfolio = {n: o for n, o in relaxed.items() if o.has_portfolio}
     return PriceOfRules(
-        fair_shares=price("fair_shares"),
-        category_limits=price("category_limits"),
+        fair_shares=prices["fair_shares"],
+        category_limits=prices["category_limits"],
+        exact=not intervals,
+        intervals=intervals,
+        note=note,
         displaced={n: ids(set(o.chosen) - set(main.chosen)) for n, o in with_portfolio.items()},
         brought_in={n: ids(set(main.chosen) - set(o.chosen)) for n, o in with_portfolio.items()},
     )
+
+
+def _meets(problem: Problem, chosen: dict[str, Option], rules: Rules) -> dict[str, Option] | None:
+    """`chosen` if it meets every hard rule of `rules` (a usable start), else None."""
+    return None if _portfolio.violations(problem, chosen, rules) else chosen
 
 
 def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[SchemeResult]:

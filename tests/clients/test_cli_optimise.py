@@ -79,11 +79,12 @@ def test_malformed_json_and_missing_file_exit_2(tmp_path):
 NOISY_SOLVER = """
 import os, sys
 import pulp
-real_solve = pulp.LpProblem.solve
+# HiGHS is run through PuLP's interface (optimiser/solver.py): its callSolver runs the solve.
+real_solve = pulp.HiGHS.callSolver
 def noisy_solve(self, *args, **kwargs):
     os.write(1, b"Running HiGHS 9.9.9: Copyright (c) noisy banner\\n")
     return real_solve(self, *args, **kwargs)
-pulp.LpProblem.solve = noisy_solve
+pulp.HiGHS.callSolver = noisy_solve
 from capital_cli.main import app
 sys.argv = ["capital", "optimise", sys.argv[1]]
 app()

@@ -1,0 +1,119 @@
+"""The full result against the bare solver (issue 13): same snapshot, same model, same gap.
+
+    .venv/bin/python -m benchmarks.full_vs_bare [--sizes 2000 5000] [--modes floor band]
+        [--organisations 40] [--gap 1e-4] [--repeat 1]
+
+For each generator round (benchmarks/generator.py, 5 years) it times:
+- full: `optimiser.solve` from the JSON document to the result document -- validation,
+  preparation, greedy baseline, the main solve, the re-solves that price each rule, reasons;
+- bare: HiGHS alone on the main model of the same round (the model `optimiser.model.build`
+  writes, handed to a fresh `highspy.Highs` beforehand and not timed), `Highs.run()` only,
+  with HiGHS's own defaults but the same gap and one thread (`--bare default`, the issue's
+  comparison), or with every option the project sets (`--bare project`: also seed 0 and its
+  heuristic effort);
+and prints their ratio, both objectives and statuses, and whether every price of a rule is
+exact or a proven interval. On a shared, loaded machine wall time measures the load as much as
+the work, so it also prints CPU seconds: the bare solve's, and the full result's on its main
+thread (validation, greedy, the main solve, reasons: the critical path when the re-solves
+beside it have a core of their own) and in all threads. One JSON line per round follows.
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import time
+
+from benchmarks.generator import generate_round
+from optimiser import SolveOptions, parse_snapshot, solve
+from optimiser.model import Rules, build
+from optimiser.problem import prepare
+from optimiser.quiet import solver_output_to_stderr
+from optimiser.solver import HEURISTIC_THRESHOLD, to_highs
+
+
+def bare(document: dict, gap: float, options: str = "default") -> dict:
+    """HiGHS alone on the main model: transfer untimed, `run()` timed."""
+    import highspy
+
+    problem = prepare(parse_snapshot(document))
+    model = build(problem, Rules())
+    with solver_output_to_stderr():
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("mip_rel_gap", gap)
+        highs.setOptionValue("threads", 1)
+        if options == "project":
+            highs.setOptionValue("random_seed", 0)
+            effort = 0.3 if len(model.x) >= HEURISTIC_THRESHOLD else 0.05
+            highs.setOptionValue("mip_heuristic_effort", effort)
+        to_highs(model.lp, highs)
+        started, cpu = time.perf_counter(), time.thread_time()
+        highs.run()
+        seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu
+    info = highs.getInfo()
+    status = highs.modelStatusToString(highs.getModelStatus())
+    # PuLP's (and our) model maximises; HiGHS was handed the negated objective.
+    objective = -info.objective_function_value / model.objective_scale
+    return {"seconds": seconds, "cpu": cpu, "status": status, "objective": objective,
+            "gap": info.mip_gap}  # fmt: skip
+
+
+def full(document: dict, gap: float) -> dict:
+    started, cpu, work = time.perf_counter(), time.thread_time(), time.process_time()
+    result = solve(document, SolveOptions(mip_gap=gap, time_limit_s=600)).to_document()
+    seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu
+    work = time.process_time() - work
+    price = result["price_of_rules"]
+    return {
+        "seconds": seconds,
+        "cpu": cpu,  # this thread: validation, greedy, the main solve, reasons
+        "work": work,  # every thread, the re-solves beside the main solve included
+        "status": result["status"],
+        "objective": result["objective"],
+        "gap": result["gap"],
+        "solve_seconds": result["solve_seconds"],
+        "price_exact": price.get("exact", True),
+        "price_fair_shares": price["fair_shares"],
+        "price_intervals": price.get("intervals", {}),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000])
+    parser.add_argument("--modes", nargs="+", default=["floor", "band"])
+    parser.add_argument("--organisations", type=int, default=40)
+    parser.add_argument("--gap", type=float, default=1e-4)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--bare", choices=["default", "project"], default="default")
+    args = parser.parse_args()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()  # fmt: skip
+    print(f"# {platform.machine()}, Python {platform.python_version()}, commit {commit}, "
+          f"gap {args.gap:g}, {args.organisations} organisations, bare HiGHS with "
+          f"{args.bare} options")  # fmt: skip
+    print(
+        "schemes | mode | bare s | full s | ratio | bare cpu s | full cpu s (main thread) | "
+        "cpu ratio | full cpu s (all threads) | bare objective | full objective | prices"
+    )
+    for size in args.sizes:
+        for mode in args.modes:
+            document = generate_round(size, mode=mode, organisations=args.organisations)
+            for _ in range(args.repeat):
+                solver_alone = bare(document, args.gap, args.bare)
+                whole = full(document, args.gap)
+                ratio = whole["seconds"] / solver_alone["seconds"]
+                cpu_ratio = whole["cpu"] / solver_alone["cpu"]
+                prices = "exact" if whole["price_exact"] else "interval"
+                print(f"{size} | {mode} | {solver_alone['seconds']:.2f} | {whole['seconds']:.2f} | "
+                      f"{ratio:.2f} | {solver_alone['cpu']:.2f} | {whole['cpu']:.2f} | "
+                      f"{cpu_ratio:.2f} | {whole['work']:.2f} | "
+                      f"{solver_alone['objective']:.2f} ({solver_alone['status']}) | "
+                      f"{whole['objective']:.2f} ({whole['status']}) | {prices}")  # fmt: skip
+                print(json.dumps({"schemes": size, "mode": mode, "bare": solver_alone,
+                                  "full": whole, "ratio": ratio}), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
