@@ -288,8 +288,8 @@ def rounds_reallocate(
     with connect(url, token) as client:
         overrides = {"label": label, "mip_gap": gap, "time_limit_s": time_limit}
         run = client.reallocate(round_id, **{k: v for k, v in overrides.items() if v is not None})
-        titles = _titles(client, run)
-    _show(run, titles)
+        titles, costs = _titles(client, run), _costs(client, run)
+    _show(run, titles, costs)
 
 
 @runs_app.command("show")

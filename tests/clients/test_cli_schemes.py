@@ -163,7 +163,7 @@ def test_rounds_and_runs_commands(live, tmp_path):
     exported = capital("runs", "export", str(run_id), str(pack), "--with", str(run_id), env=env)
     assert exported.returncode == 0 and pack.read_bytes().startswith(b"%PDF"), exported.stderr
     nowhere = capital("runs", "export", str(run_id), str(tmp_path / "no" / "such" / "x.pdf"), env=env)
-    assert nowhere.returncode == 2 and "no such directory" in nowhere.stderr
+    assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr
     assert "Traceback" not in nowhere.stderr
 
     first = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()[0]["id"]
