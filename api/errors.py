@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -76,6 +77,7 @@ API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: _problem_response("Missing or invalid bearer token"),
     403: _problem_response("Role or scope does not allow this"),
     404: _problem_response("No such resource"),
+    413: _problem_response("The request body is larger than the service accepts"),
     422: _problem_response("Validation failed; `errors` names each field"),
 }
 
@@ -121,8 +123,28 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Validation failed", f"Invalid fields: {fields}", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException):
-        return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        title = _TITLES.get(exc.status_code, "Error")
+        return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
 
 
-_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's own 405 names only the
+    first route that matched the path, not the others at the same path)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
+_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    401: "Not authenticated",
+    413: "Request body too large",
+}

@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     max_time_limit_s: float = 600.0
     default_time_limit_s: float = 60.0
     default_mip_gap: float = 1e-4
+    # Largest request body accepted (413 beyond): room for a 50,000-row scheme import.
+    max_body_bytes: int = 32 * 1024 * 1024
 
 
 @lru_cache

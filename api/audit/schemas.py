@@ -3,6 +3,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from api.paging import Page
+
 
 class AuditEventRead(BaseModel):
     id: int
@@ -18,6 +20,5 @@ class AuditEventRead(BaseModel):
     model_config = {"from_attributes": True}
 
 
-class AuditPage(BaseModel):
-    items: list[AuditEventRead]
-    total: int
+class AuditPage(Page[AuditEventRead]):
+    pass

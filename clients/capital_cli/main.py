@@ -57,11 +57,14 @@ def db_downgrade(revision: str = typer.Argument(...)) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Worker processes (use about one per CPU core)."
+    ),
 ) -> None:
     """Serve the API (docs at /docs)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port)
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers)
 
 
 @users_app.command("create")

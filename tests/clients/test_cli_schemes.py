@@ -145,7 +145,7 @@ def test_rounds_and_runs_commands(live, tmp_path):
     headers = {"Authorization": f"Bearer {live.tokens['ics_finance']}"}
     round_id = httpx.get(
         f"{live.url}/api/v1/rounds", params={"system": "QWV"}, headers=headers
-    ).json()[0]["id"]
+    ).json()["items"][0]["id"]
     ran = capital("rounds", "run", str(round_id), "--label", "from the CLI", env=env)
     assert ran.returncode == 0, ran.stderr
     assert "Spend by year" in ran.stdout and "Fair shares" in ran.stdout and "funded" in ran.stdout
