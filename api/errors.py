@@ -125,7 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
+        if exc.status_code == 405 and "Allow" not in headers:
             headers["Allow"] = ", ".join(allowed_methods(request))
         title = _TITLES.get(exc.status_code, "Error")
         return problem(exc.status_code, title, str(exc.detail), headers=headers or None)

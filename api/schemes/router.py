@@ -1,4 +1,5 @@
 from fastapi import APIRouter, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import CurrentUser, SessionDep
 from api.paging import Limit, Offset
@@ -72,6 +73,15 @@ def import_schemes(
     """Create many schemes in one transaction: every row is checked first, and any problem
     (each named by its row and field) means nothing is written."""
     return imports.import_schemes(session, principal=principal, body=body)
+
+
+@router.api_route(
+    "/import", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+def import_other_methods() -> None:
+    """`/schemes/import` is not a scheme id: other methods are 405 (Allow: POST), not a 422
+    from trying `import` as the id of `/schemes/{scheme_id}`."""
+    raise StarletteHTTPException(405, "Method not allowed.", headers={"Allow": "POST"})
 
 
 @router.get("/{scheme_id}", operation_id="schemes_get", responses=READ)
