@@ -1,5 +1,6 @@
 """Domain errors carry their HTTP status; one set of handlers renders RFC 9457 problems."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -7,7 +8,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -125,23 +125,28 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         headers = dict(exc.headers or {})
-        if exc.status_code == 405 and "Allow" not in headers:
+        if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
         title = _TITLES.get(exc.status_code, "Error")
         return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette's own 405 names only the
-    first route that matched the path, not the others at the same path)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= set(route_methods)
-    return sorted(methods)
+    """Every method the OpenAPI documents at this path (Starlette's own 405 names only the
+    first route that matched). A literal path (`/schemes/import`) wins over a template that
+    would also match it (`/schemes/{scheme_id}`), as it does in routing."""
+    path = request.url.path
+    literal: set[str] = set()
+    templated: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods = {m.upper() for m in operations if m in _METHODS}
+            (templated if "{" in template else literal).update(methods)
+    return sorted(literal or templated)
 
 
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 _TITLES = {
     404: "Not found",
     405: "Method not allowed",

@@ -194,7 +194,8 @@ def _schemes_of(session, run) -> dict:
     "/runs/{run_id}/report.xlsx",
     operation_id="runs_report_xlsx",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "The board workbook"}},
 )
 def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> Response:
     run = service.get_run(session, principal=principal, run_id=run_id)
@@ -208,7 +209,8 @@ def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: IdPath)
     "/runs/{run_id}/report.csv",
     operation_id="runs_report_csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                     "description": "One row per scheme"}},
 )
 def run_report_csv(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> Response:
     run = service.get_run(session, principal=principal, run_id=run_id)

@@ -15,7 +15,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
 ROLES = ("admin", "ics_finance", "trust")
-MAX_EXAMPLES = 4
+MAX_EXAMPLES = 3
 
 
 def _config(token: str) -> SchemathesisConfig:
@@ -33,7 +33,7 @@ def _config(token: str) -> SchemathesisConfig:
                         "examples": {"enabled": False},
                         "coverage": {"enabled": True},
                         "fuzzing": {"enabled": True},
-                        "stateful": {"enabled": True, "max-steps": 10},
+                        "stateful": {"enabled": True, "max-steps": 6},
                     },
                     "checks": {
                         "positive_data_acceptance": {
