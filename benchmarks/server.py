@@ -20,7 +20,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(database_url: str | None = None):
+def demo_server(database_url: str | None = None, *, workers: int = 1):
     """Yield (base url, {role: token}) for a server loaded with the demo system."""
     folder = tempfile.mkdtemp()
     env = {**os.environ, "DATABASE_URL": database_url or f"sqlite:///{folder}/bench.db"}
@@ -32,14 +32,14 @@ def demo_server(database_url: str | None = None):
         if line.startswith("  ")
     }
     port = free_port()
-    server = subprocess.Popen([*CAPITAL, "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([*CAPITAL, "serve", "--port", str(port), "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
             try:
-                httpx.get(f"{base}/health")
-                break
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
             except httpx.TransportError:
                 time.sleep(0.1)
         yield base, tokens

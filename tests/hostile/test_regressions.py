@@ -50,7 +50,9 @@ def test_draft_contents_do_not_leak_through_the_audit_trail(client, world):
     ).json()
     query = {"entity": "scheme", "entity_id": draft["id"]}
     for who in ("finance_a", "viewer_a"):
-        assert client.get(f"{API}/schemes/{draft['id']}", headers=world.auth(who)).status_code == 404
+        assert (
+            client.get(f"{API}/schemes/{draft['id']}", headers=world.auth(who)).status_code == 404
+        )
         events = client.get(f"{API}/audit", params=query, headers=world.auth(who)).json()
         assert events == {"items": [], "total": 0, "limit": 100, "offset": 0}
         everything = client.get(f"{API}/audit", headers=world.auth(who)).text
@@ -110,9 +112,15 @@ def test_nul_and_control_characters_in_text_are_422(client, world, where, value)
 
 def test_nul_in_a_query_or_path_is_422(client, world):
     headers = world.auth("finance_a")
-    assert client.get(f"{API}/schemes", params={"system": "SY\x00A"}, headers=headers).status_code == 422
+    assert (
+        client.get(f"{API}/schemes", params={"system": "SY\x00A"}, headers=headers).status_code
+        == 422
+    )
     assert client.get(f"{API}/systems/SY%00A", headers=headers).status_code == 422
-    assert client.get(f"{API}/audit", params={"entity_id": "1\x00"}, headers=headers).status_code == 422
+    assert (
+        client.get(f"{API}/audit", params={"entity_id": "1\x00"}, headers=headers).status_code
+        == 422
+    )
 
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "-1", "0", "1e308"])
@@ -138,7 +146,9 @@ def test_fair_share_formula_numbers_are_finite(client, demo_world, bad):
 
 @pytest.mark.parametrize("value", ["²", "٣", "9" * 5000, "99999999999", "-1", "1.5"])
 def test_if_match_is_parsed_within_bounds(client, world, value):
-    scheme = client.post(f"{API}/schemes", json=scheme_body(), headers=world.auth("trust_a1")).json()
+    scheme = client.post(
+        f"{API}/schemes", json=scheme_body(), headers=world.auth("trust_a1")
+    ).json()
     response = client.patch(
         f"{API}/schemes/{scheme['id']}", json={"title": "x"},
         headers={**world.auth("trust_a1"), "If-Match": value.encode("utf-8")},
@@ -167,7 +177,9 @@ def test_bodies_over_the_limit_are_413_before_being_read(client, world):
 
 
 def test_out_of_scope_reads_answer_exactly_like_missing_ones(client, world):
-    scheme = client.post(f"{API}/schemes", json=scheme_body(), headers=world.auth("trust_a1")).json()
+    scheme = client.post(
+        f"{API}/schemes", json=scheme_body(), headers=world.auth("trust_a1")
+    ).json()
     client.post(f"{API}/schemes/{scheme['id']}/submit", headers=world.auth("trust_a1"))
     outsider = world.auth("finance_b")
     hidden = client.get(f"{API}/schemes/{scheme['id']}", headers=outsider)
@@ -175,7 +187,10 @@ def test_out_of_scope_reads_answer_exactly_like_missing_ones(client, world):
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["title"] == missing.json()["title"]
     assert hidden.json()["detail"] == f"No scheme with id {scheme['id']}."
-    assert client.get(f"{API}/systems/SYA", headers=outsider).json()["detail"] == "No system with code SYA."
+    assert (
+        client.get(f"{API}/systems/SYA", headers=outsider).json()["detail"]
+        == "No system with code SYA."
+    )
     assert client.get(f"{API}/organisations/RA1", headers=outsider).status_code == 404
 
 
@@ -202,7 +217,10 @@ def test_the_scheme_list_takes_a_constant_number_of_statements(client, world, en
         statements.clear()
         event.listen(engine, "before_cursor_execute", count)
         try:
-            assert client.get(f"{API}/schemes", params={"limit": 500}, headers=headers).status_code == 200
+            assert (
+                client.get(f"{API}/schemes", params={"limit": 500}, headers=headers).status_code
+                == 200
+            )
         finally:
             event.remove(engine, "before_cursor_execute", count)
         return len(statements)
