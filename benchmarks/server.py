@@ -36,13 +36,20 @@ def demo_server(database_url: str | None = None, *, workers: int = 1):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        deadline = time.monotonic() + 180  # the machine may be busy
+        while True:
             try:
                 if httpx.get(f"{base}/health").status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.1)
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.2)
         yield base, tokens
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
