@@ -64,7 +64,10 @@ def serve(
     """Serve the API (docs at /docs)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers)
+    # A worker that is slow to import on a busy machine is not dead: give it a minute.
+    uvicorn.run(
+        "api.main:app", host=host, port=port, workers=workers, timeout_worker_healthcheck=60
+    )
 
 
 @users_app.command("create")
