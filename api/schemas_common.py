@@ -18,7 +18,6 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-
 def _drop_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 

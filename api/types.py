@@ -142,4 +142,3 @@ CodeQuery = Annotated[
 
 Finite = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
 NonNegativeFinite = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
-

@@ -33,7 +33,10 @@ def list_assessments(
         200: {"description": "Your earlier assessment was replaced."},
         201: {
             "headers": {
-                "Location": {"description": "The scheme's assessments.", "schema": {"type": "string"}}
+                "Location": {
+                    "description": "The scheme's assessments.",
+                    "schema": {"type": "string"},
+                }
             }
         },
         409: API_ERROR_RESPONSES[404] | {"description": "Only submitted schemes are scored"},

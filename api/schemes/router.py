@@ -75,9 +75,7 @@ def import_schemes(
     return imports.import_schemes(session, principal=principal, body=body)
 
 
-@router.api_route(
-    "/import", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False
-)
+@router.api_route("/import", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 def import_other_methods() -> None:
     """`/schemes/import` is not a scheme id: other methods are 405 (Allow: POST), not a 422
     from trying `import` as the id of `/schemes/{scheme_id}`."""
