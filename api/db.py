@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from fastapi import Request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -47,20 +48,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Execution option marking a connection that only reads (see `read_only`).
+READ_ONLY = "capital_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and SERIALIZABLE semantics;
     # let SQLAlchemy emit BEGIN itself (the documented recipe), and enforce foreign keys.
+    # WAL lets readers go on reading the last committed state while a writer writes.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    # Writers take the write lock when they begin (BEGIN IMMEDIATE), so two writers queue at
+    # BEGIN instead of deadlocking when both try to upgrade a read lock; readers begin a
+    # deferred transaction and, in WAL mode, never wait for a writer.
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -86,6 +98,20 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for sessions that only read: on SQLite their transactions
+    are deferred (no write lock), on PostgreSQL they are READ ONLY (a write is an error)."""
+    options: dict = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
+
+
+@lru_cache
+def get_read_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=read_only(get_engine()), expire_on_commit=False)
+
+
 @contextmanager
 def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
     """A session that commits if the block succeeds and rolls back if it raises."""
@@ -100,9 +126,15 @@ def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
         session.close()
 
 
-def get_session() -> Iterator[Session]:
-    """The request's session: commits when the request succeeds, rolls back otherwise."""
-    with unit_of_work(get_sessionmaker()) as session:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session: commits when the request succeeds, rolls back otherwise.
+    GET, HEAD and OPTIONS only read (HTTP's safe methods), so they get a read-only session:
+    on SQLite they never take the write lock, so they never wait behind an import."""
+    factory = get_read_sessionmaker() if request.method in SAFE_METHODS else get_sessionmaker()
+    with unit_of_work(factory) as session:
         yield session
 
 

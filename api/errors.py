@@ -1,5 +1,6 @@
 """Domain errors carry their HTTP status; one set of handlers renders RFC 9457 problems."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -77,6 +78,7 @@ API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: _problem_response("Missing or invalid bearer token"),
     403: _problem_response("Role or scope does not allow this"),
     404: _problem_response("No such resource"),
+    413: _problem_response("The request body is larger than the service accepts"),
     422: _problem_response("Validation failed; `errors` names each field"),
 }
 
@@ -122,8 +124,33 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Validation failed", f"Invalid fields: {fields}", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException):
-        return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        title = _TITLES.get(exc.status_code, "Error")
+        return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
 
 
-_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI documents at this path (Starlette's own 405 names only the
+    first route that matched). A literal path (`/schemes/import`) wins over a template that
+    would also match it (`/schemes/{scheme_id}`), as it does in routing."""
+    path = request.url.path
+    literal: set[str] = set()
+    templated: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods = {m.upper() for m in operations if m in _METHODS}
+            (templated if "{" in template else literal).update(methods)
+    return sorted(literal or templated)
+
+
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    401: "Not authenticated",
+    413: "Request body too large",
+}

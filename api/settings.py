@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     job_threads: int = 0
     job_heartbeat_s: float = 2.0
     job_stalled_after_s: float = 10.0
+    # Largest request body accepted (413 beyond): room for a 50,000-row scheme import.
+    max_body_bytes: int = 32 * 1024 * 1024
 
 
 @lru_cache

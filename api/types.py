@@ -1,19 +1,45 @@
-"""Shared value types: exact money and financial years (`2026/27`)."""
+"""Shared value types, validated at the boundary the same way on SQLite and PostgreSQL.
+
+Every request field and parameter uses one of these, so hostile input is a clear 422 as a
+class, never a 500 or a silent loss:
+
+- `Id`: a database id, 1..2^31-1 (PostgreSQL's INTEGER; SQLite's is wider) - path, query and
+  body alike (`IdPath`, `IdQuery` for FastAPI parameters).
+- `Code`, `CodePath`, `CodeQuery`: system and organisation codes, ASCII, 2-16 characters.
+- paging: `Limit`, `Offset` and `Page` in api/paging.py.
+- `FinancialYear`: ASCII `2026/27`, from 2000/01 to 2099/00 (`\\d` would match other scripts'
+  digits).
+- `Text` / `Line`: strings without NUL or other control characters (`Text` allows newline,
+  carriage return and tab).
+- `Finite`: a float that is neither NaN nor infinite, within +-1e12 (`NonNegativeFinite` too).
+- `Money`: exact, 2 dp, 0..9,999,999,999,999.99; a JSON number or an ASCII decimal string
+  (`Percent` likewise, 0..100).
+- `IdList`: a list of ids of bounded length (`MAX_LIST`).
+"""
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PlainSerializer
+from fastapi import Path, Query
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StrictInt
 
-_FY = re.compile(r"^(\d{4})/(\d{2})$")
+MAX_ID = 2**31 - 1
+MAX_LIST = 1000
+MAX_NUMBER = 1e12
+
+_FY = re.compile(r"^(20[0-9]{2})/([0-9]{2})$", re.ASCII)
+FINANCIAL_YEAR_PATTERN = r"^20[0-9]{2}/[0-9]{2}$"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_financial_year(value: str) -> str:
-    """`2026/27`: the second half is the first plus one, mod 100."""
+    """`2026/27`: ASCII digits, 2000/01 to 2099/00, the second half the first plus one mod 100."""
     match = _FY.match(value)
     if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
-        raise ValueError(f"'{value}' is not a financial year like 2026/27")
+        raise ValueError(f"'{value}' is not a financial year like 2026/27 (2000/01 to 2099/00)")
     return value
 
 
@@ -25,18 +51,71 @@ def financial_year(start: int) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain NUL or other control characters")
+    return value
+
+
+def _no_control_or_newline(value: str) -> str:
+    if _CONTROL_OR_NEWLINE.search(value):
+        raise ValueError("must not contain NUL, newlines or other control characters")
+    return value
+
+
 def _money_json(value: Decimal) -> float | int:
     # JSON numbers, as DESIGN.md shows them. Values have at most 2 dp and < 1e13,
     # so the shortest float repr reproduces the exact decimal text.
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-FinancialYear = Annotated[str, AfterValidator(check_financial_year)]
+FinancialYear = Annotated[
+    str,
+    Field(pattern=FINANCIAL_YEAR_PATTERN, min_length=7, max_length=7, examples=["2026/27"]),
+    AfterValidator(check_financial_year),
+]
+
+MONEY_STRING_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+_MONEY_STRING = re.compile(MONEY_STRING_PATTERN, re.ASCII)
+
+
+def _decimal_in(value: Any) -> Any:
+    """Exact decimals from a JSON number or an ASCII decimal string (`"1200000.50"`): strings
+    are allowed so a client can send amounts without going through a binary float, but only
+    plain ASCII digits (no `1e3`, `1_000`, other scripts' digits, spaces or signs)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if isinstance(value, str):
+        if not _MONEY_STRING.match(value):
+            raise ValueError("must be a number, or a string of ASCII digits with up to 2 decimals")
+        return Decimal(value)
+    return value
+
+
+@dataclass(frozen=True)
+class _DecimalJsonSchema:
+    """In request schemas, a decimal is a number in range or a string with
+    MONEY_STRING_PATTERN; in responses, a number."""
+
+    maximum: float
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        number = {"type": "number", "minimum": 0, "maximum": self.maximum}
+        if handler.mode == "serialization":
+            return number
+        return {"anyOf": [number, {"type": "string", "pattern": MONEY_STRING_PATTERN}]}
+
 
 Money = Annotated[
     Decimal,
+    BeforeValidator(_decimal_in),
     Field(ge=0, le=Decimal("9999999999999.99"), decimal_places=2, allow_inf_nan=False),
     PlainSerializer(_money_json, return_type=float | int, when_used="json"),
+    _DecimalJsonSchema(9999999999999.99),
 ]
 
 # A difference between two amounts: exact pence, either sign.
@@ -50,3 +129,28 @@ SignedMoney = Annotated[
     ),
     PlainSerializer(_money_json, return_type=float | int, when_used="json"),
 ]
+
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_in),
+    Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False),
+    _DecimalJsonSchema(100),
+]
+
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
+IdList = Annotated[list[Id], Field(max_length=MAX_LIST)]
+
+Text = Annotated[str, AfterValidator(_no_control)]
+Line = Annotated[str, AfterValidator(_no_control_or_newline)]
+# System and organisation codes (RX1, QWV): upper-case ASCII letters, digits and hyphens.
+CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]*$"
+Code = Annotated[str, Field(min_length=2, max_length=16, pattern=CODE_PATTERN)]
+CodePath = Annotated[str, Path(min_length=2, max_length=16, pattern=CODE_PATTERN)]
+CodeQuery = Annotated[
+    str | None, Query(min_length=2, max_length=16, pattern=CODE_PATTERN, description="A code.")
+]
+
+Finite = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
+NonNegativeFinite = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]

@@ -26,7 +26,7 @@ def main() -> None:
     with demo_server(args.database_url) as (base, tokens):
         headers = {"Authorization": f"Bearer {tokens['ics_finance']}"}
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-            round_id = client.get("/api/v1/rounds", params={"system": "QWV"}).json()[0]["id"]
+            round_id = client.get("/api/v1/rounds", params={"system": "QWV"}).json()["items"][0]["id"]
             timings, status, schemes, server = [], None, 0, []
             for _ in range(args.runs):
                 started = time.perf_counter()

@@ -20,7 +20,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(database_url: str | None = None):
+def demo_server(database_url: str | None = None, *, workers: int = 1):
     """Yield (base url, {role: token}) for a server loaded with the demo system."""
     folder = tempfile.mkdtemp()
     env = {**os.environ, "DATABASE_URL": database_url or f"sqlite:///{folder}/bench.db"}
@@ -32,17 +32,24 @@ def demo_server(database_url: str | None = None):
         if line.startswith("  ")
     }
     port = free_port()
-    server = subprocess.Popen([*CAPITAL, "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([*CAPITAL, "serve", "--port", str(port), "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        deadline = time.monotonic() + 180  # the machine may be busy
+        while True:
             try:
-                httpx.get(f"{base}/health")
-                break
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
             except httpx.TransportError:
-                time.sleep(0.1)
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.2)
         yield base, tokens
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

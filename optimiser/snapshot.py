@@ -18,7 +18,7 @@ Category = Literal["estates_backlog", "estates_capacity", "digital", "equipment"
 FairShareMode = Literal["off", "floor", "band", "soft"]
 ValueModel = Literal["weighted_spend", "benefit_points"]
 
-_FY = re.compile(r"^(\d{4})/(\d{2})$")
+_FY = re.compile(r"^([0-9]{4})/([0-9]{2})$")  # [0-9], not \d: \d matches any script's digits
 SHARE_TOLERANCE = 1e-6
 
 

@@ -2,7 +2,9 @@ from datetime import datetime
 
 from pydantic import Field, StrictInt
 
+from api.paging import Page
 from api.schemas_common import RequestModel, ResponseModel
+from api.types import Text
 
 Score = StrictInt
 
@@ -14,7 +16,7 @@ class AssessmentWrite(RequestModel):
     safety_quality: Score = Field(ge=0, le=5)
     value_for_money: Score = Field(ge=0, le=5)
     deliverability: Score = Field(ge=0, le=5)
-    rationale: str = Field(min_length=1, max_length=20000)
+    rationale: Text = Field(min_length=1, max_length=20000)
 
 
 class AssessmentRead(ResponseModel):
@@ -28,3 +30,7 @@ class AssessmentRead(ResponseModel):
     rationale: str
     created_at: datetime
     updated_at: datetime
+
+
+class AssessmentPage(Page[AssessmentRead]):
+    pass

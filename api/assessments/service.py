@@ -24,11 +24,15 @@ def assessment_view(assessment: Assessment) -> AssessmentRead:
     )
 
 
-def list_assessments(session: Session, *, principal: Principal, scheme_id: int) -> list[Assessment]:
+def list_assessments(
+    session: Session, *, principal: Principal, scheme_id: int, limit: int, offset: int
+) -> tuple[list[Assessment], int]:
     """A scheme's assessments; an assessor sees only their own, so scoring stays independent."""
     schemes_service.get_scheme(session, principal=principal, scheme_id=scheme_id)
     own = principal.user.id if principal.role == "assessor" else None
-    return repository.list_for_scheme(session, scheme_id=scheme_id, assessor_id=own)
+    return repository.page_for_scheme(
+        session, scheme_id=scheme_id, assessor_id=own, limit=limit, offset=offset
+    )
 
 
 def put_assessment(

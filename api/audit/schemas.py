@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from api.paging import Page
 from api.schemas_common import ResponseModel
 from api.strict_json import JSONObject
 
@@ -16,6 +17,5 @@ class AuditEventRead(ResponseModel):
     after: JSONObject | None
 
 
-class AuditPage(ResponseModel):
-    items: list[AuditEventRead]
-    total: int
+class AuditPage(Page[AuditEventRead]):
+    pass

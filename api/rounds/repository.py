@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.paging import paginate
 from api.rounds.models import Round, Run
 from api.schemes.models import Scheme
 
@@ -12,8 +13,13 @@ def get_round(session: Session, *, round_id: int) -> Round | None:
 
 
 def list_rounds(
-    session: Session, *, system_ids: frozenset[int] | None, system_code: str | None
-) -> list[Round]:
+    session: Session,
+    *,
+    system_ids: frozenset[int] | None,
+    system_code: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Round], int]:
     statement = select(Round).order_by(Round.id)
     if system_ids is not None:
         statement = statement.where(Round.system_id.in_(system_ids))
@@ -23,15 +29,18 @@ def list_rounds(
         statement = statement.where(
             Round.system_id.in_(select(System.id).where(System.code == system_code))
         )
-    return list(session.scalars(statement))
+    return paginate(session, statement, limit=limit, offset=offset)
 
 
 def get_run(session: Session, *, run_id: int) -> Run | None:
     return session.get(Run, run_id)
 
 
-def list_runs(session: Session, *, round_id: int) -> list[Run]:
-    return list(session.scalars(select(Run).where(Run.round_id == round_id).order_by(Run.id)))
+def list_runs(
+    session: Session, *, round_id: int, limit: int, offset: int
+) -> tuple[list[Run], int]:
+    statement = select(Run).where(Run.round_id == round_id).order_by(Run.id)
+    return paginate(session, statement, limit=limit, offset=offset)
 
 
 def schemes_in_system(

@@ -1,65 +1,101 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from api.db import end_read_phase
 from api.deps import CurrentUser, SessionDep
-from api.errors import Problem
+from api.errors import API_ERROR_RESPONSES, Problem
 from api.jobs import repository as jobs_repository
 from api.jobs.schemas import JobRead
+from api.paging import Limit, Offset
 from api.reports import csv_report, figures, pdf, workbook
 from api.rounds import service
 from api.rounds.schemas import (
     AgreeRequest,
     RoundCreate,
+    RoundPage,
     RoundRead,
     RoundUpdate,
     RunComparison,
     RunRead,
     RunRequest,
-    RunSummary,
+    RunSummaryPage,
 )
 from api.schemes import repository as schemes_repository
 from api.strict_json import JSONObject
+from api.types import MAX_ID, CodeQuery, IdPath
+from api.versioning import VERSIONED_RESPONSES, IfMatch, set_etag
 
 router = APIRouter(tags=["rounds"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ETAG = {"ETag": {"description": 'The round\'s version, e.g. "3".', "schema": {"type": "string"}}}
+LOCATION = {"Location": {"description": "The new record's URL.", "schema": {"type": "string"}}}
+CONFLICT = {409: API_ERROR_RESPONSES[404] | {"description": "The round's status does not allow "
+                                             "this, or the solver failed"}}  # fmt: skip
+
+
+def _round(response: Response, round_) -> RoundRead:
+    view = service.round_view(round_)
+    set_etag(response, view.version)
+    return view
 
 
 @router.get("/rounds", operation_id="rounds_list")
 def list_rounds(
-    session: SessionDep, principal: CurrentUser, system: str | None = None
-) -> list[RoundRead]:
-    return [
-        service.round_view(r)
-        for r in service.list_rounds(session, principal=principal, system=system)
-    ]
+    session: SessionDep,
+    principal: CurrentUser,
+    system: CodeQuery = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RoundPage:
+    rounds, total = service.list_rounds(
+        session, principal=principal, system=system, limit=limit, offset=offset
+    )
+    items = [service.round_view(r) for r in rounds]
+    return RoundPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.post("/rounds", status_code=201, operation_id="rounds_create")
-def create_round(session: SessionDep, principal: CurrentUser, body: RoundCreate) -> RoundRead:
+@router.post(
+    "/rounds",
+    status_code=201,
+    operation_id="rounds_create",
+    responses={201: {"headers": LOCATION | ETAG}},
+)
+def create_round(
+    session: SessionDep, principal: CurrentUser, body: RoundCreate, response: Response
+) -> RoundRead:
     """Set up an allocation round (finance directors)."""
-    return service.round_view(service.create_round(session, principal=principal, body=body))
+    round_ = service.create_round(session, principal=principal, body=body)
+    response.headers["Location"] = f"/api/v1/rounds/{round_.id}"
+    return _round(response, round_)
 
 
-@router.get("/rounds/{round_id}", operation_id="rounds_get")
-def get_round(session: SessionDep, principal: CurrentUser, round_id: int) -> RoundRead:
-    return service.round_view(service.get_round(session, principal=principal, round_id=round_id))
+@router.get("/rounds/{round_id}", operation_id="rounds_get", responses={200: {"headers": ETAG}})
+def get_round(
+    session: SessionDep, principal: CurrentUser, round_id: IdPath, response: Response
+) -> RoundRead:
+    return _round(response, service.get_round(session, principal=principal, round_id=round_id))
 
 
-@router.patch("/rounds/{round_id}", operation_id="rounds_update")
+@router.patch(
+    "/rounds/{round_id}",
+    operation_id="rounds_update",
+    responses={k: v for k, v in VERSIONED_RESPONSES.items() if k != 428},
+)
 def update_round(
     session: SessionDep,
     principal: CurrentUser,
-    round_id: int,
+    round_id: IdPath,
     body: RoundUpdate,
-    if_match: Annotated[str | None, Header(description="Optional: the round's version.")] = None,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> RoundRead:
-    """Change a draft or open round."""
+    """Change a draft or open round (else 409). `If-Match` is optional: when sent, a stale
+    version is 412."""
     round_ = service.update_round(
         session, principal=principal, round_id=round_id, body=body, if_match=if_match
     )
-    return service.round_view(round_)
+    return _round(response, round_)
 
 
 @router.post(
@@ -67,14 +103,21 @@ def update_round(
     status_code=201,
     operation_id="runs_create",
     responses={
-        202: {"model": JobRead, "description": "`async`: the run is a job; poll `Location`."}
-    },
+        201: {"headers": LOCATION},
+        202: {"model": JobRead, "description": "`async`: the run is a job; poll `Location`."},
+    }
+    | CONFLICT,
 )
 def create_run(
-    session: SessionDep, principal: CurrentUser, round_id: int, body: RunRequest, response: Response
+    session: SessionDep,
+    principal: CurrentUser,
+    round_id: IdPath,
+    body: RunRequest,
+    response: Response,
 ) -> RunRead | JobRead:
     """Optimise the round, with any parameter overridden for this run only (a what-if).
-    With `"async": true` the run is a job (202 and `Location`); its result names the run."""
+    An agreed round takes no more runs (409). With `"async": true` the run is a job (202 and
+    `Location`); its result names the run."""
     if body.async_:
         from api.jobs import router as jobs_router
         from api.jobs import service as jobs
@@ -85,12 +128,18 @@ def create_run(
     end_read_phase(session)  # hold no transaction or connection while the solver works
     result = service.solve_run(prepared=prepared)
     run = service.record_run(session, principal=principal, prepared=prepared, result=result)
+    response.headers["Location"] = f"/api/v1/runs/{run.id}"
     return service.run_view(run)
 
 
-@router.post("/rounds/{round_id}/reallocations", status_code=201, operation_id="reallocations_create")
+@router.post(
+    "/rounds/{round_id}/reallocations",
+    status_code=201,
+    operation_id="reallocations_create",
+    responses={201: {"headers": LOCATION}} | CONFLICT,
+)
 def create_reallocation(
-    session: SessionDep, principal: CurrentUser, round_id: int, body: RunRequest, response: Response
+    session: SessionDep, principal: CurrentUser, round_id: IdPath, body: RunRequest, response: Response
 ) -> RunRead:
     """Re-use slippage: optimise an agreed round's still-submitted schemes within the headroom
     that approved schemes' current forecasts leave (a run of kind "reallocation")."""
@@ -103,30 +152,45 @@ def create_reallocation(
 
 
 @router.get("/rounds/{round_id}/runs", operation_id="runs_list")
-def list_runs(session: SessionDep, principal: CurrentUser, round_id: int) -> list[RunSummary]:
-    return [
-        service.run_summary(r)
-        for r in service.list_runs(session, principal=principal, round_id=round_id)
-    ]
-
-
-@router.post("/rounds/{round_id}/agree", operation_id="rounds_agree")
-def agree_round(
-    session: SessionDep, principal: CurrentUser, round_id: int, body: AgreeRequest
-) -> RoundRead:
-    """Agree a run: its funded schemes are approved and the round accepts no more runs."""
-    return service.round_view(
-        service.agree(session, principal=principal, round_id=round_id, body=body)
+def list_runs(
+    session: SessionDep,
+    principal: CurrentUser,
+    round_id: IdPath,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RunSummaryPage:
+    runs, total = service.list_runs(
+        session, principal=principal, round_id=round_id, limit=limit, offset=offset
     )
+    items = [service.run_summary(r) for r in runs]
+    return RunSummaryPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/rounds/{round_id}/agree",
+    operation_id="rounds_agree",
+    responses={200: {"headers": ETAG}, 412: VERSIONED_RESPONSES[412]} | CONFLICT,
+)
+def agree_round(
+    session: SessionDep,
+    principal: CurrentUser,
+    round_id: IdPath,
+    body: AgreeRequest,
+    response: Response,
+) -> RoundRead:
+    """Agree a run: its funded schemes are approved and the round accepts no more runs.
+    409 if the round is already agreed, the run has no portfolio, or a funded scheme changed
+    since the run; 412 if a scheme or the round changed while agreeing."""
+    return _round(response, service.agree(session, principal=principal, round_id=round_id, body=body))
 
 
 @router.get("/runs/{run_id}", operation_id="runs_get")
-def get_run(session: SessionDep, principal: CurrentUser, run_id: int) -> RunRead:
+def get_run(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> RunRead:
     return service.run_view(service.get_run(session, principal=principal, run_id=run_id))
 
 
 @router.get("/runs/{run_id}/snapshot.json", operation_id="runs_snapshot")
-def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: int) -> JSONObject:
+def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> JSONObject:
     """The exact problem the run solved: `capital optimise` reproduces its result offline."""
     return service.get_run(session, principal=principal, run_id=run_id).snapshot
 
@@ -145,8 +209,8 @@ def get_run_snapshot(session: SessionDep, principal: CurrentUser, run_id: int) -
 def compare_runs(
     session: SessionDep,
     principal: CurrentUser,
-    run_id: int,
-    other: Annotated[int, Query(alias="with")],
+    run_id: IdPath,
+    other: Annotated[int, Query(alias="with", ge=1, le=MAX_ID, description="The other run.")],
 ) -> RunComparison:
     """Differences from this run (a) to another (`?with=ID`, b): b minus a. Schemes funded in
     only one run, or starting in another year, come with title, organisation and cost. A run
@@ -175,9 +239,10 @@ def _attachment(content: bytes | str, media_type: str, filename: str) -> Respons
     "/runs/{run_id}/report.xlsx",
     operation_id="runs_report_xlsx",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "The board workbook"}},
 )
-def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: int) -> Response:
+def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> Response:
     """The board workbook: Summary, Schemes, Organisations, Categories, with charts."""
     content = workbook.to_xlsx(_figures(session, principal, run_id))
     return _attachment(content, XLSX, f"run-{run_id}.xlsx")
@@ -187,15 +252,16 @@ def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: int) ->
     "/runs/{run_id}/report.pdf",
     operation_id="runs_report_pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "The board pack"}},
 )
 def run_report_pdf(
     session: SessionDep,
     principal: CurrentUser,
-    run_id: int,
+    run_id: IdPath,
     other: Annotated[
         int | None,
-        Query(alias="with", ge=1, le=2**31 - 1, description="Another run to compare with."),
+        Query(alias="with", ge=1, le=MAX_ID, description="Another run to compare with."),
     ] = None,
 ) -> Response:
     """A board pack: summary, charts, the funding line and (with `?with=ID`) a comparison."""
@@ -209,9 +275,10 @@ def run_report_pdf(
     "/runs/{run_id}/report.csv",
     operation_id="runs_report_csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                     "description": "One row per scheme"}},
 )
-def run_report_csv(session: SessionDep, principal: CurrentUser, run_id: int) -> Response:
+def run_report_csv(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> Response:
     """A row per scheme: UTF-8 with a byte-order mark, plain numbers, spend as funded."""
     content = csv_report.to_csv(_figures(session, principal, run_id))
     return _attachment(content.encode("utf-8"), "text/csv; charset=utf-8", f"run-{run_id}.csv")

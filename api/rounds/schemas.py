@@ -1,13 +1,13 @@
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from api.schemas_common import RequestModel, ResponseModel
+from api.paging import Page
+from api.schemas_common import RequestModel, ResponseModel, optional
 from api.schemes.schemas import Category
 from api.strict_json import JSONObject
-from api.types import FinancialYear, Money, SignedMoney
+from api.types import Code, FinancialYear, Id, Line, Money, NonNegativeFinite, Percent, SignedMoney
 
 Criterion = Literal["strategic_fit", "safety_quality", "value_for_money", "deliverability"]
 FairShareMode = Literal["off", "floor", "band", "soft"]
@@ -15,7 +15,21 @@ ValueModel = Literal["weighted_spend", "benefit_points"]
 RoundStatus = Literal["draft", "open", "closed", "agreed"]
 
 
+Key = Annotated[Line, Field(min_length=1, max_length=64)]
+YearAmounts = Annotated[dict[FinancialYear, Money], Field(max_length=10)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Weight = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+FormulaInput = NonNegativeFinite
+
+
 class CategoryLimit(RequestModel):
+    """A category's spend over the round: at least `min`, at most `max` (null or omitted: none)."""
+
+    min: Money | None = None
+    max: Money | None = None
+
+
+class CategoryLimitRead(ResponseModel):
     min: Money | None = None
     max: Money | None = None
 
@@ -43,13 +57,17 @@ class FairShareFormula(RequestModel):
     """Shares computed from per-organisation inputs: share_o = sum_k w_k * x_ok / sum_o' x_o'k.
     Each factor comes from typed `inputs` or from stored facts (`from_facts`), not both."""
 
-    weights: dict[str, float] = Field(min_length=1, description="factor -> weight, summing to 1")
-    inputs: dict[str, dict[str, float]] = Field(
-        default_factory=dict,
-        description="organisation code -> factor -> amount (e.g. depreciation)",
+    weights: dict[Key, Weight] = Field(
+        min_length=1, max_length=20, description="factor -> weight (0-1), summing to 1"
     )
-    from_facts: dict[str, FactFactor] | None = Field(
+    inputs: dict[Key, dict[Key, FormulaInput]] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="organisation code -> factor -> amount (e.g. depreciation), 0 to 1e12",
+    )
+    from_facts: dict[Key, FactFactor] | None = Field(
         default=None,
+        max_length=20,
         description='factor -> {"fact": "backlog", "year": "2016/17", "risk": ["high", "significant"]}',
     )
 
@@ -67,50 +85,53 @@ class FairShareFormula(RequestModel):
 
 
 class RoundParameters(RequestModel):
-    """Every parameter of a round; all optional here (shared by update and what-if overrides)."""
+    """Every parameter of a round; all optional here (shared by update and what-if overrides).
+    Omit a parameter to keep the round's value; an explicit `null` is a 422."""
 
-    years: list[FinancialYear] | None = Field(default=None, min_length=1, max_length=10)
-    envelope: dict[FinancialYear, Money] | None = None
-    reserve: dict[FinancialYear, Money] | None = None
-    overcommitment_pct: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    weights: dict[Criterion, float] | None = None
-    fair_shares: dict[str, float] | None = None
-    fair_share_formula: FairShareFormula | None = None
-    fair_share_mode: FairShareMode | None = None
-    tolerance_pct: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    fairness_penalty: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    category_limits: dict[Category, CategoryLimit] | None = None
-    min_deliverability: float | None = Field(default=None, ge=0, le=5, allow_inf_nan=False)
-    value_model: ValueModel | None = None
-    deferral_discount: float | None = Field(default=None, ge=0, lt=1, allow_inf_nan=False)
+    years: list[FinancialYear] = optional(min_length=1, max_length=10)
+    envelope: YearAmounts = optional()
+    reserve: YearAmounts = optional()
+    overcommitment_pct: Percent = optional()
+    weights: dict[Criterion, Weight] = optional()
+    fair_shares: dict[Key, Share] = optional(max_length=500)
+    fair_share_formula: FairShareFormula = optional()
+    fair_share_mode: FairShareMode = optional()
+    tolerance_pct: Percent = optional()
+    fairness_penalty: float = optional(ge=0, le=1e6, allow_inf_nan=False)
+    category_limits: dict[Category, CategoryLimit] = optional()
+    min_deliverability: float = optional(ge=0, le=5, allow_inf_nan=False)
+    value_model: ValueModel = optional()
+    deferral_discount: float = optional(ge=0, lt=1, allow_inf_nan=False)
 
 
 class RoundCreate(RoundParameters):
-    system: str
-    name: str = Field(min_length=1, max_length=200)
+    system: Code
+    name: Line = Field(min_length=1, max_length=200)
     years: list[FinancialYear] = Field(min_length=1, max_length=10)
-    envelope: dict[FinancialYear, Money]
+    envelope: YearAmounts
 
 
 class RoundUpdate(RoundParameters):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    status: Literal["draft", "open", "closed"] | None = None
+    name: Line = optional(min_length=1, max_length=200)
+    status: Literal["draft", "open", "closed"] = optional()
 
 
 class RunRequest(RoundParameters):
     """A run: any round parameter overridden for this run only (a what-if), and solver options."""
 
-    label: str | None = Field(default=None, max_length=200)
+    label: Line = optional(max_length=200)
     solver: Literal["highs", "cbc"] = "highs"
-    mip_gap: float = Field(default=1e-4, ge=0, le=1)
-    time_limit_s: float = Field(default=60.0, gt=0, le=600)
+    mip_gap: float = Field(default=1e-4, ge=0, le=1, allow_inf_nan=False)
+    time_limit_s: float = Field(default=60.0, gt=0, le=600, allow_inf_nan=False)
     # `"async": true`: answer 202 with a job instead of waiting for the solver.
     async_: bool = Field(default=False, alias="async")
 
     model_config = ConfigDict(populate_by_name=True)
 
 
-Multiplier = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
+Multiplier = Annotated[
+    float, Field(gt=0, le=10, allow_inf_nan=False, description="of the envelope, above 0 up to 10")
+]
 
 
 class FrontierRequest(RoundParameters):
@@ -125,8 +146,8 @@ class FrontierRequest(RoundParameters):
     points: int | None = Field(default=None, ge=2, le=1000)
     low: Multiplier = 0.5
     high: Multiplier = 1.5
-    mip_gap: float = Field(default=1e-3, ge=0, le=1)
-    time_limit_s: float = Field(default=30.0, gt=0, le=600)
+    mip_gap: float = Field(default=1e-3, ge=0, le=1, allow_inf_nan=False)
+    time_limit_s: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False)
 
 
 class WeightBound(RequestModel):
@@ -146,7 +167,7 @@ class RobustnessRequest(RoundParameters):
 
 
 class AgreeRequest(RequestModel):
-    run_id: int
+    run_id: Id
 
 
 class RoundRead(ResponseModel):
@@ -164,7 +185,7 @@ class RoundRead(ResponseModel):
     fair_share_mode: FairShareMode
     tolerance_pct: float
     fairness_penalty: float
-    category_limits: dict[str, CategoryLimit]
+    category_limits: dict[str, CategoryLimitRead]
     min_deliverability: float
     value_model: ValueModel
     deferral_discount: float
@@ -250,3 +271,11 @@ class RunComparison(ResponseModel):
     spend_only_in_b: Money
     by_year: list[YearDifference]
     by_organisation: list[OrganisationDifference]
+
+
+class RoundPage(Page[RoundRead]):
+    pass
+
+
+class RunSummaryPage(Page[RunSummary]):
+    pass

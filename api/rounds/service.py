@@ -86,9 +86,8 @@ def _audit_view(round_: Round) -> dict:
 def get_round(session: Session, *, principal: Principal, round_id: int) -> Round:
     """A round of one of the caller's systems (every role may read rounds and their runs)."""
     round_ = repository.get_round(session, round_id=round_id)
-    if round_ is None:
-        raise NotFound(f"No round with id {round_id}.")
-    principal.require_system(round_.system_id)
+    if round_ is None or not principal.in_system(round_.system_id):
+        raise NotFound(f"No round with id {round_id}.")  # out of scope reads like missing
     return round_
 
 
@@ -99,9 +98,13 @@ def _require_finance(
     principal.require_system(round_.system_id if round_ else system_id)
 
 
-def list_rounds(session: Session, *, principal: Principal, system: str | None) -> list[Round]:
-    """Rounds of the caller's systems."""
-    return repository.list_rounds(session, system_ids=principal.system_ids, system_code=system)
+def list_rounds(
+    session: Session, *, principal: Principal, system: str | None, limit: int, offset: int
+) -> tuple[list[Round], int]:
+    """A page of the rounds of the caller's systems, and how many there are."""
+    return repository.list_rounds(
+        session, system_ids=principal.system_ids, system_code=system, limit=limit, offset=offset
+    )
 
 
 def _snapshot_errors(exc: SnapshotInvalid, prefix: str = "body") -> list[dict[str, str]]:
@@ -473,9 +476,11 @@ def get_run(session: Session, *, principal: Principal, run_id: int) -> Run:
     return run
 
 
-def list_runs(session: Session, *, principal: Principal, round_id: int) -> list[Run]:
+def list_runs(
+    session: Session, *, principal: Principal, round_id: int, limit: int, offset: int
+) -> tuple[list[Run], int]:
     get_round(session, principal=principal, round_id=round_id)
-    return repository.list_runs(session, round_id=round_id)
+    return repository.list_runs(session, round_id=round_id, limit=limit, offset=offset)
 
 
 def solve_frontier(*, prepared: PreparedRun, multipliers: list[float]) -> list[dict[str, Any]]:

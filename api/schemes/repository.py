@@ -3,9 +3,10 @@
 from collections import defaultdict
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from api.assessments.models import CRITERIA, Assessment
+from api.paging import paginate
 from api.schemes.models import Scheme, scheme_dependencies
 from api.systems.models import Organisation, System
 
@@ -14,8 +15,16 @@ def get_scheme(session: Session, *, scheme_id: int) -> Scheme | None:
     return session.get(Scheme, scheme_id)
 
 
-def get_schemes(session: Session, *, ids: list[int]) -> list[Scheme]:
-    return list(session.scalars(select(Scheme).where(Scheme.id.in_(ids))))
+IN_CHUNK = 5000  # PostgreSQL takes at most 65,535 bound parameters in one statement
+
+
+def get_schemes(session: Session, *, ids) -> list[Scheme]:
+    ids = sorted(set(ids))
+    found: list[Scheme] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        found += session.scalars(select(Scheme).where(Scheme.id.in_(chunk)))
+    return found
 
 
 def visible_schemes(
@@ -58,9 +67,17 @@ def list_schemes(
         statement = statement.where(Scheme.category == category)
     if status:
         statement = statement.where(Scheme.status == status)
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    page = session.scalars(statement.order_by(Scheme.id).limit(limit).offset(offset))
-    return list(page), total
+    # A constant number of statements whatever the page size: the page (with system and
+    # organisation joined), one COUNT, one IN query each for costs and dependencies (whose
+    # own costs and dependencies are not loaded: only their ids are shown).
+    statement = statement.order_by(Scheme.id).options(
+        selectinload(Scheme.costs),
+        selectinload(Scheme.depends_on).options(
+            lazyload(Scheme.costs), lazyload(Scheme.depends_on),
+            lazyload(Scheme.system), lazyload(Scheme.organisation),
+        ),
+    )  # fmt: skip
+    return paginate(session, statement, limit=limit, offset=offset)
 
 
 def dependency_graph(session: Session, *, system_id: int) -> dict[int, set[int]]:
@@ -80,6 +97,11 @@ def mean_scores(session: Session, *, scheme_ids: list[int]) -> dict[int, dict[st
     """Per scheme: the mean of each criterion over its assessments, and how many there are."""
     if not scheme_ids:
         return {}
+    if len(scheme_ids) > IN_CHUNK:
+        scores: dict[int, dict[str, float | int]] = {}
+        for start in range(0, len(scheme_ids), IN_CHUNK):
+            scores |= mean_scores(session, scheme_ids=scheme_ids[start : start + IN_CHUNK])
+        return scores
     columns = [func.avg(getattr(Assessment, c)) for c in CRITERIA]
     rows = session.execute(
         select(Assessment.scheme_id, func.count(Assessment.id), *columns)

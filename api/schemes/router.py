@@ -1,13 +1,15 @@
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import CurrentUser, SessionDep
-from api.errors import API_ERROR_RESPONSES, InvalidInput, NotFound, field_error
+from api.errors import InvalidInput, NotFound, field_error
+from api.paging import Limit, Offset
 from api.schemes import imports, service, spreadsheets
 from api.schemes.schemas import (
     Category,
@@ -19,22 +21,28 @@ from api.schemes.schemas import (
     SchemeStatus,
     SchemeUpdate,
 )
+from api.types import CODE_PATTERN, CodeQuery, IdPath
+from api.versioning import IF_MATCH_REQUIRED, VERSIONED_RESPONSES, IfMatch, set_etag
 
 router = APIRouter(prefix="/schemes", tags=["schemes"])
+BINARY = {"type": "string", "format": "binary"}
 
-VERSIONED = {
-    409: API_ERROR_RESPONSES[404] | {"description": "The scheme's status does not allow this"},
-    412: API_ERROR_RESPONSES[404] | {"description": "Stale If-Match: someone changed the scheme"},
-    428: API_ERROR_RESPONSES[404] | {"description": "If-Match is required"},
+CREATED = {
+    201: {
+        "headers": {
+            "Location": {"description": "The new scheme's URL.", "schema": {"type": "string"}},
+            "ETag": {"description": 'Its version, "1".', "schema": {"type": "string"}},
+        }
+    }
 }
-
-IfMatch = Annotated[
-    str | None, Header(description="The scheme's version as last read, e.g. 3 (required).")
-]
+READ = {200: {"headers": {"ETag": {"description": "The version, e.g. \"3\": send it back in "
+                                   "If-Match to change the scheme.", "schema": {"type": "string"}}}}}  # fmt: skip
+# submit and withdraw check If-Match only when it is sent, so they never answer 428.
+STATUS_CHANGE = {k: v for k, v in VERSIONED_RESPONSES.items() if k != 428}
 
 
 def _with_etag(response: Response, scheme: SchemeRead) -> SchemeRead:
-    response.headers["ETag"] = f'"{scheme.version}"'
+    set_etag(response, scheme.version)
     return scheme
 
 
@@ -42,12 +50,12 @@ def _with_etag(response: Response, scheme: SchemeRead) -> SchemeRead:
 def list_schemes(
     session: SessionDep,
     principal: CurrentUser,
-    system: str | None = None,
-    organisation: str | None = None,
+    system: CodeQuery = None,
+    organisation: CodeQuery = None,
     category: Category | None = None,
     status: SchemeStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> SchemePage:
     """Schemes you may read: submitted ones in your systems, and your organisation's drafts."""
     return service.list_schemes(
@@ -56,17 +64,18 @@ def list_schemes(
     )  # fmt: skip
 
 
-@router.post("", status_code=201, operation_id="schemes_create")
+@router.post("", status_code=201, operation_id="schemes_create", responses=CREATED)
 def create_scheme(
     session: SessionDep, principal: CurrentUser, body: SchemeCreate, response: Response
 ) -> SchemeRead:
     """Record a draft scheme for your organisation."""
     scheme = service.create_scheme(session, principal=principal, body=body)
+    response.headers["Location"] = f"/api/v1/schemes/{scheme.id}"
     return _with_etag(response, service.read_scheme(session, scheme))
 
 
 FinancialYearQuery = Annotated[
-    str, Query(pattern=r"^\d{4}/\d{2}$", description="First financial year column, e.g. 2026/27.")
+    str, Query(pattern=r"^[0-9]{4}/[0-9]{2}$", description="First financial year column, e.g. 2026/27.")
 ]
 
 
@@ -74,12 +83,12 @@ FinancialYearQuery = Annotated[
     "/template.xlsx",
     operation_id="schemes_template",
     response_class=Response,
-    responses={200: {"content": {spreadsheets.XLSX: {}}}},
+    responses={200: {"content": {spreadsheets.XLSX: {"schema": BINARY}}, "description": "The template"}},
 )
 def scheme_template(
     session: SessionDep,
     principal: CurrentUser,
-    system: Annotated[str, Query(max_length=20, description="System code, e.g. QWV.")],
+    system: Annotated[str, Query(min_length=2, max_length=16, pattern=CODE_PATTERN, description="System code, e.g. QWV.")],
     first_year: FinancialYearQuery = "2026/27",
     years: Annotated[int, Query(ge=1, le=10)] = 5,
 ) -> Response:
@@ -193,14 +202,15 @@ async def import_schemes(
     "/export.{kind}",
     operation_id="schemes_export",
     response_class=Response,
-    responses={200: {"content": {spreadsheets.XLSX: {}, "text/csv": {}}}},
+    responses={200: {"content": {spreadsheets.XLSX: {"schema": BINARY}, "text/csv": {"schema": {"type": "string"}}},
+                     "description": "The schemes, in the template's layout"}},
 )
 def export_schemes(
     session: SessionDep,
     principal: CurrentUser,
     kind: Literal["xlsx", "csv"],
-    system: str | None = None,
-    organisation: str | None = None,
+    system: CodeQuery = None,
+    organisation: CodeQuery = None,
     category: Category | None = None,
     status: SchemeStatus | None = None,
 ) -> Response:
@@ -223,54 +233,69 @@ def export_schemes(
     return _download(spreadsheets.xlsx_bytes(header, rows), spreadsheets.XLSX, "schemes.xlsx")
 
 
-@router.get("/{scheme_id}", operation_id="schemes_get")
+@router.api_route("/import", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def import_other_methods() -> None:
+    """`/schemes/import` is not a scheme id: other methods are 405 (Allow: POST), not a 422
+    from trying `import` as the id of `/schemes/{scheme_id}`."""
+    raise StarletteHTTPException(405, "Method not allowed.", headers={"Allow": "POST"})
+
+
+@router.get("/{scheme_id}", operation_id="schemes_get", responses=READ)
 def get_scheme(
-    session: SessionDep, principal: CurrentUser, scheme_id: int, response: Response
+    session: SessionDep, principal: CurrentUser, scheme_id: IdPath, response: Response
 ) -> SchemeRead:
     scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
     return _with_etag(response, service.read_scheme(session, scheme))
 
 
-@router.patch("/{scheme_id}", operation_id="schemes_update", responses=VERSIONED)
+@router.patch(
+    "/{scheme_id}",
+    operation_id="schemes_update",
+    responses=VERSIONED_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
+)
 def update_scheme(
     session: SessionDep,
     principal: CurrentUser,
-    scheme_id: int,
+    scheme_id: IdPath,
     body: SchemeUpdate,
     response: Response,
     if_match: IfMatch = None,
 ) -> SchemeRead:
-    """Change a scheme; `If-Match` must carry the version you last read."""
+    """Change a draft or submitted scheme. `If-Match` must carry the version you last read
+    (missing: 428; stale: 412); a scheme in another status cannot change (409)."""
     scheme = service.update_scheme(
         session, principal=principal, scheme_id=scheme_id, body=body, if_match=if_match
     )
     return _with_etag(response, service.read_scheme(session, scheme))
 
 
-@router.post("/{scheme_id}/submit", operation_id="schemes_submit")
+@router.post("/{scheme_id}/submit", operation_id="schemes_submit", responses=STATUS_CHANGE)
 def submit_scheme(
     session: SessionDep,
     principal: CurrentUser,
-    scheme_id: int,
+    scheme_id: IdPath,
     response: Response,
     if_match: IfMatch = None,
 ) -> SchemeRead:
-    """Submit a draft to its system: it becomes visible to everyone there and can be scored."""
+    """Submit a draft to its system: it becomes visible to everyone there and can be scored.
+    `If-Match` is optional here (checked when sent, 412 when stale); only drafts (else 409)."""
     scheme = service.change_status(
         session, principal=principal, scheme_id=scheme_id, action="submit", if_match=if_match
     )
     return _with_etag(response, service.read_scheme(session, scheme))
 
 
-@router.post("/{scheme_id}/withdraw", operation_id="schemes_withdraw")
+@router.post("/{scheme_id}/withdraw", operation_id="schemes_withdraw", responses=STATUS_CHANGE)
 def withdraw_scheme(
     session: SessionDep,
     principal: CurrentUser,
-    scheme_id: int,
+    scheme_id: IdPath,
     response: Response,
     if_match: IfMatch = None,
 ) -> SchemeRead:
-    """Withdraw a scheme: it stays on record but no round will consider it."""
+    """Withdraw a draft or submitted scheme (else 409): it stays on record but no round will
+    consider it. `If-Match` is optional (checked when sent, 412 when stale)."""
     scheme = service.change_status(
         session, principal=principal, scheme_id=scheme_id, action="withdraw", if_match=if_match
     )

@@ -1,18 +1,19 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from api.schemas_common import RequestModel, ResponseModel
-from api.types import FinancialYear, Money
+from api.paging import Page
+from api.schemas_common import RequestModel, ResponseModel, optional
+from api.types import Code, FinancialYear, IdList, Line, Money, Text
 
 Category = Literal["estates_backlog", "estates_capacity", "digital", "equipment", "other"]
 BusinessCaseStage = Literal["none", "soc", "obc", "fbc"]
 BacklogRisk = Literal["high", "significant", "moderate", "low"]
 SchemeStatus = Literal["draft", "submitted", "withdrawn", "approved"]
 
-CostProfile = dict[FinancialYear, Money]
+CostProfile = Annotated[dict[FinancialYear, Money], Field(min_length=1, max_length=100)]
 MAX_DEFERRAL_YEARS = 5
 
 
@@ -22,19 +23,21 @@ def _check_profile(profile: CostProfile | None) -> None:
 
 
 class SchemeFields(RequestModel):
-    """What a trust may set on a scheme (all optional: shared by create and update)."""
+    """What a trust may set on a scheme (all optional: shared by create and update). Omit a
+    field to keep it; `null` unsets `backlog_risk`, `mandatory_reason` and
+    `alternative_group`, and is a 422 for every other field."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=20000)
-    category: Category | None = None
-    cost_profile: CostProfile | None = None
-    business_case_stage: BusinessCaseStage | None = None
+    title: Line = optional(min_length=1, max_length=200)
+    description: Text = optional(max_length=20000)
+    category: Category = optional()
+    cost_profile: CostProfile = optional()
+    business_case_stage: BusinessCaseStage = optional()
     backlog_risk: BacklogRisk | None = None
-    mandatory: bool | None = None
-    mandatory_reason: str | None = Field(default=None, max_length=2000)
-    depends_on: list[int] | None = None
-    alternative_group: str | None = Field(default=None, min_length=1, max_length=100)
-    max_deferral_years: int | None = Field(default=None, ge=0, le=MAX_DEFERRAL_YEARS)
+    mandatory: bool = optional()
+    mandatory_reason: Text | None = Field(default=None, max_length=2000)
+    depends_on: IdList = optional()
+    alternative_group: Line | None = Field(default=None, min_length=1, max_length=100)
+    max_deferral_years: int = optional(ge=0, le=MAX_DEFERRAL_YEARS)
 
     @model_validator(mode="after")
     def _profile_has_cost(self) -> Self:
@@ -45,14 +48,14 @@ class SchemeFields(RequestModel):
 class SchemeNew(SchemeFields):
     """A new scheme's fields, with the required ones required."""
 
-    organisation: str
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=20000)
+    organisation: Code
+    title: Line = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=20000)
     category: Category
     cost_profile: CostProfile
     business_case_stage: BusinessCaseStage = "none"
     mandatory: bool = False
-    depends_on: list[int] = Field(default_factory=list)
+    depends_on: IdList = Field(default_factory=list)
     max_deferral_years: int = Field(default=0, ge=0, le=MAX_DEFERRAL_YEARS)
 
     @model_validator(mode="after")
@@ -63,7 +66,7 @@ class SchemeNew(SchemeFields):
 
 
 class SchemeCreate(SchemeNew):
-    system: str
+    system: Code
 
 
 class SchemeUpdate(SchemeFields):
@@ -103,11 +106,8 @@ class SchemeRead(ResponseModel):
     updated_at: datetime
 
 
-class SchemePage(ResponseModel):
-    items: list[SchemeRead]
-    total: int
-    limit: int
-    offset: int
+class SchemePage(Page[SchemeRead]):
+    pass
 
 
 def total(profile: dict[str, Decimal]) -> Decimal:
@@ -120,13 +120,15 @@ class SchemeImportRow(SchemeNew):
 
     id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    depends_on_rows: list[int] = Field(default_factory=list)
+    depends_on_rows: list[Annotated[int, Field(ge=0, le=50000)]] = Field(
+        default_factory=list, max_length=1000
+    )
 
 
 class SchemeImport(RequestModel):
     """Many schemes for one system in one transaction: all are created, or none."""
 
-    system: str
+    system: Code
     schemes: list[SchemeImportRow] = Field(min_length=1, max_length=50000)
     submit: bool = Field(default=False, description="Submit every imported scheme at once.")
     dry_run: bool = Field(default=False, description="Validate everything, write nothing.")

@@ -79,10 +79,9 @@ def can_read(principal: Principal, scheme: Scheme) -> bool:
 def get_scheme(session: Session, *, principal: Principal, scheme_id: int) -> Scheme:
     """The scheme, if the caller may read it (other organisations' drafts are private)."""
     scheme = repository.get_scheme(session, scheme_id=scheme_id)
-    if scheme is None:
+    if scheme is None or not can_read(principal, scheme):
+        # Out of scope (another system, another organisation's draft) reads like missing.
         raise NotFound(f"No scheme with id {scheme_id}.")
-    if not can_read(principal, scheme):
-        raise Forbidden("That scheme is outside your scope.")
     return scheme
 
 
@@ -143,10 +142,9 @@ def _check_dependencies(
     for index, dependency_id in enumerate(depends_on):
         dependency = found.get(dependency_id)
         loc = f"body.depends_on[{index}]"
-        if dependency is None:
-            errors.append(field_error(loc, f"no scheme with id {dependency_id}"))
-        elif dependency.system_id != system_id:
-            errors.append(field_error(loc, f"scheme {dependency_id} is in another system"))
+        if dependency is None or dependency.system_id != system_id:
+            # One message for missing and other-system ids: no probing of other systems.
+            errors.append(field_error(loc, f"no scheme with id {dependency_id} in this system"))
         elif dependency_id == scheme.id:
             errors.append(field_error(loc, "a scheme cannot depend on itself"))
     if errors:

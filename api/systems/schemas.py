@@ -1,33 +1,25 @@
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from api.schemas_common import RequestModel, ResponseModel
-from api.types import Money
+from api.paging import Page
+from api.schemas_common import RequestModel, ResponseModel, optional
+from api.types import Code, Line, Money
 
 OrganisationKind = Literal[
     "acute", "community", "mental_health", "ambulance", "primary_care", "local_authority", "icb",
     "other",
 ]  # fmt: skip
-Code = str
-
-
-def _code(value: str) -> str:
-    if not value or not value.replace("-", "").isalnum() or value.upper() != value:
-        raise ValueError("codes are upper-case letters and digits, like RX1 or QMM")
-    return value
 
 
 class SystemCreate(RequestModel):
-    code: Code = Field(min_length=2, max_length=16)
-    name: str = Field(min_length=1, max_length=200)
-
-    _check_code = field_validator("code")(_code)
+    code: Code = Field(description="Upper-case ASCII letters, digits and hyphens, like RX1 or QMM.")
+    name: Line = Field(min_length=1, max_length=200)
 
 
 class SystemUpdate(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
 
 
 class SystemRead(ResponseModel):
@@ -37,18 +29,16 @@ class SystemRead(ResponseModel):
 
 
 class OrganisationCreate(RequestModel):
-    code: Code = Field(min_length=2, max_length=16)
-    name: str = Field(min_length=1, max_length=200)
+    code: Code = Field(description="Upper-case ASCII letters, digits and hyphens, like RX1 or QMM.")
+    name: Line = Field(min_length=1, max_length=200)
     kind: OrganisationKind
-    systems: list[Code] = Field(min_length=1)
-
-    _check_code = field_validator("code")(_code)
+    systems: list[Code] = Field(min_length=1, max_length=50)
 
 
 class OrganisationUpdate(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    kind: OrganisationKind | None = None
-    systems: list[Code] | None = Field(default=None, min_length=1)
+    name: Line = optional(min_length=1, max_length=200)
+    kind: OrganisationKind = optional()
+    systems: list[Code] = optional(min_length=1, max_length=50)
 
 
 class OrganisationRead(ResponseModel):
@@ -65,3 +55,11 @@ class OrganisationDetail(OrganisationRead):
     `facts.backlog["2016/17"] = {high, significant, moderate, low}` (ERIC)."""
 
     facts: dict[str, dict[str, dict[str, Money]]] = {}
+
+
+class SystemPage(Page[SystemRead]):
+    pass
+
+
+class OrganisationPage(Page[OrganisationRead]):
+    pass

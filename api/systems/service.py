@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import service as audit
 from api.deps import Principal
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from api.errors import Conflict, InvalidInput, NotFound, field_error
 from api.systems import repository
 from api.systems.models import Organisation, System
 from api.systems.schemas import (
@@ -50,9 +50,9 @@ def organisation_detail(session: Session, organisation: Organisation) -> Organis
 def get_system(session: Session, *, principal: Principal, code: str) -> System:
     """The system with `code`, if the caller may see it."""
     system = repository.get_system_by_code(session, code=code)
-    if system is None:
+    if system is None or not principal.in_system(system.id):
+        # Out of scope answers exactly like missing: no probing which codes exist elsewhere.
         raise NotFound(f"No system with code {code}.")
-    principal.require_system(system.id)
     return system
 
 
@@ -90,10 +90,8 @@ def update_system(
 def get_organisation(session: Session, *, principal: Principal, code: str) -> Organisation:
     """The organisation with `code`, if it is in one of the caller's systems."""
     organisation = repository.get_organisation_by_code(session, code=code)
-    if organisation is None:
+    if organisation is None or not any(principal.in_system(s.id) for s in organisation.systems):
         raise NotFound(f"No organisation with code {code}.")
-    if not any(principal.in_system(s.id) for s in organisation.systems):
-        raise Forbidden("That organisation is outside your systems.")
     return organisation
 
 

@@ -67,6 +67,9 @@ def db_downgrade(revision: str = typer.Argument(...)) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Worker processes (use about one per CPU core)."
+    ),
 ) -> None:
     """Serve the API (docs at /docs)."""
     import uvicorn
@@ -74,7 +77,10 @@ def serve(
     from api.jobs.runner import resume_unfinished
 
     resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
-    uvicorn.run("api.main:app", host=host, port=port)
+    # A worker that is slow to import on a busy machine is not dead: give it a minute.
+    uvicorn.run(
+        "api.main:app", host=host, port=port, workers=workers, timeout_worker_healthcheck=60
+    )
 
 
 @app.command()

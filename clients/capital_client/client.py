@@ -11,6 +11,7 @@ import httpx
 from capital_client import models
 from capital_client.errors import BY_STATUS, ApiError, JobFailed, ServerUnavailable
 
+PAGE = 500  # the largest page the server gives
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
@@ -103,10 +104,20 @@ class CapitalClient:
         response = self._request(method, path, **kwargs)
         return json.loads(response.text, parse_float=Decimal)
 
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict]:
+        """Every item of a list endpoint (`{items, total, limit, offset}`), page by page."""
+        offset = 0
+        while True:
+            page = self._json("GET", path, params={**(params or {}), "limit": PAGE, "offset": offset})
+            yield from page["items"]
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                return
+
     # -- systems and organisations ------------------------------------------------------
 
     def list_systems(self) -> list[models.System]:
-        return [models.System.model_validate(s) for s in self._json("GET", "/systems")]
+        return [models.System.model_validate(s) for s in self._pages("/systems")]
 
     def get_system(self, code: str) -> models.System:
         return models.System.model_validate(self._json("GET", f"/systems/{code}"))
@@ -139,8 +150,7 @@ class CapitalClient:
     def list_organisations(self, *, system: str | None = None) -> list[models.Organisation]:
         params = {"system": system} if system else None
         return [
-            models.Organisation.model_validate(o)
-            for o in self._json("GET", "/organisations", params=params)
+            models.Organisation.model_validate(o) for o in self._pages("/organisations", params)
         ]
 
     # -- schemes --------------------------------------------------------------------------
@@ -213,7 +223,7 @@ class CapitalClient:
     def list_assessments(self, scheme_id: int) -> list[models.Assessment]:
         return [
             models.Assessment.model_validate(a)
-            for a in self._json("GET", f"/schemes/{scheme_id}/assessments")
+            for a in self._pages(f"/schemes/{scheme_id}/assessments")
         ]
 
     def assess(self, scheme_id: int, *, rationale: str, **scores: int) -> models.Assessment:
@@ -227,7 +237,7 @@ class CapitalClient:
 
     def list_rounds(self, *, system: str | None = None) -> list[models.Round]:
         params = {"system": system} if system else None
-        return [models.Round.model_validate(r) for r in self._json("GET", "/rounds", params=params)]
+        return [models.Round.model_validate(r) for r in self._pages("/rounds", params)]
 
     def get_round(self, round_id: int) -> models.Round:
         return models.Round.model_validate(self._json("GET", f"/rounds/{round_id}"))
@@ -250,10 +260,7 @@ class CapitalClient:
         )
 
     def list_runs(self, round_id: int) -> list[models.RunSummary]:
-        return [
-            models.RunSummary.model_validate(r)
-            for r in self._json("GET", f"/rounds/{round_id}/runs")
-        ]
+        return [models.RunSummary.model_validate(r) for r in self._pages(f"/rounds/{round_id}/runs")]
 
     def get_run(self, run_id: int) -> models.Run:
         return models.Run.model_validate(self._json("GET", f"/runs/{run_id}"))

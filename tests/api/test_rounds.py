@@ -34,7 +34,7 @@ ROUND = {
 
 
 def demo_round(client, headers) -> int:
-    rounds = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()
+    rounds = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()["items"]
     return rounds[0]["id"]
 
 
@@ -90,7 +90,7 @@ def test_finance_director_end_to_end(client, demo_world, tmp_path):
     assert frontier.json()["kind"] == "frontier"
     assert frontier.json()["progress"]["total"] == 3
 
-    runs = client.get(f"/api/v1/rounds/{round_id}/runs", headers=finance).json()
+    runs = client.get(f"/api/v1/rounds/{round_id}/runs", headers=finance).json()["items"]
     assert [r["label"] for r in runs] == ["base", "tighter 2026/27"]
 
     xlsx = client.get(f"/api/v1/runs/{base['id']}/report.xlsx", headers=finance)
@@ -277,11 +277,12 @@ def test_other_systems_cannot_see_or_run_the_round(client, demo_world, session):
     session.commit()
     headers = {"Authorization": f"Bearer {token}"}
     round_id = demo_round(client, demo_world.auth("ics_finance"))
-    assert client.get(f"/api/v1/rounds/{round_id}", headers=headers).status_code == 403
+    # out of scope reads exactly like missing, and what cannot be read cannot be run
+    assert client.get(f"/api/v1/rounds/{round_id}", headers=headers).status_code == 404
     assert (
-        client.post(f"/api/v1/rounds/{round_id}/runs", json={}, headers=headers).status_code == 403
+        client.post(f"/api/v1/rounds/{round_id}/runs", json={}, headers=headers).status_code == 404
     )
-    assert client.get("/api/v1/rounds", headers=headers).json() == []
+    assert client.get("/api/v1/rounds", headers=headers).json()["items"] == []
 
 
 def test_round_status_and_versions(client, demo_world):

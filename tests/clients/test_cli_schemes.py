@@ -146,13 +146,12 @@ def test_rounds_and_runs_commands(live, tmp_path):
     headers = {"Authorization": f"Bearer {live.tokens['ics_finance']}"}
     round_id = httpx.get(
         f"{live.url}/api/v1/rounds", params={"system": "QWV"}, headers=headers
-    ).json()[0]["id"]
+    ).json()["items"][0]["id"]
     ran = capital("rounds", "run", str(round_id), "--label", "from the CLI", env=env)
     assert ran.returncode == 0, ran.stderr
     assert "Spend by year" in ran.stdout and "Fair shares" in ran.stdout and "funded" in ran.stdout
-    run_id = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()[-1][
-        "id"
-    ]
+    runs = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()
+    run_id = runs["items"][-1]["id"]
     shown = capital("runs", "show", str(run_id), env=env)
     assert shown.returncode == 0 and f"Run {run_id}" in shown.stdout
     report = tmp_path / "board.xlsx"

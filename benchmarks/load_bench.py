@@ -1,0 +1,141 @@
+"""The API under load (issue 9), against a real server on loopback.
+
+    .venv/bin/python -m benchmarks.load_bench --database-url postgresql+psycopg://.../h5bench
+    .venv/bin/python -m benchmarks.load_bench --import-rows 20000     # SQLite: GET during import
+
+Part 1 (`--database-url`, PostgreSQL): `capital serve --workers 2`, the demo plus
+`--schemes` submitted schemes, then 32 concurrent clients (httpx, asyncio, one connection
+each) GET /api/v1/schemes?limit=50 at pages spread over the list, for `--requests` requests
+in all. Reports throughput, median, p95, max and errors (any non-200).
+
+Part 2 (`--import-rows`, SQLite): one client POSTs a bulk import of N rows while another
+GETs /api/v1/schemes?limit=50 in a loop; reports the slowest GET that ran during the import.
+"""
+
+import argparse
+import asyncio
+import statistics
+import threading
+import time
+
+import httpx
+
+from benchmarks.server import demo_server
+
+CONCURRENCY = 32
+
+
+def _rows(count: int, *, title: str) -> list[dict]:
+    return [
+        {"organisation": "R0A", "title": f"{title} {n}", "category": "equipment",
+         "cost_profile": {"2026/27": 10000 + n, "2027/28": 500}}
+        for n in range(count)
+    ]  # fmt: skip
+
+
+async def _load(base: str, token: str, total_requests: int, pages: int) -> tuple[list, int, float]:
+    timings: list[float] = []
+    errors = 0
+    counter = iter(range(total_requests))
+
+    async def worker() -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {token}"}
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(
+            base_url=base, headers=headers, timeout=60, limits=limits
+        ) as client:
+            for n in counter:
+                started = time.perf_counter()
+                try:
+                    response = await client.get(
+                        "/api/v1/schemes", params={"limit": 50, "offset": (n % pages) * 50}
+                    )
+                    if response.status_code != 200 or len(response.json()["items"]) == 0:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                timings.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return timings, errors, time.perf_counter() - started
+
+
+def load(database_url: str, *, schemes: int, requests: int, workers: int) -> None:
+    with demo_server(database_url, workers=workers) as (base, tokens):
+        trust = {"Authorization": f"Bearer {tokens['trust']}"}
+        body = {"system": "QWV", "schemes": _rows(schemes, title="Load"), "submit": True}
+        httpx.post(
+            f"{base}/api/v1/schemes/import", json=body, headers=trust, timeout=600
+        ).raise_for_status()
+        total = httpx.get(f"{base}/api/v1/schemes", params={"limit": 1},
+                          headers={"Authorization": f"Bearer {tokens['ics_finance']}"}).json()["total"]  # fmt: skip
+        pages = max(1, total // 50)
+        # warm up every worker's connections and caches
+        asyncio.run(_load(base, tokens["ics_finance"], CONCURRENCY * 4, pages))
+        timings, errors, elapsed = asyncio.run(_load(base, tokens["ics_finance"], requests, pages))
+    timings.sort()
+    print(
+        f"GET /schemes?limit=50 ({total} schemes visible, {pages} pages), {CONCURRENCY} clients, "
+        f"{workers} workers, {requests} requests in {elapsed:.1f} s: {requests / elapsed:.0f} req/s"
+    )
+    print(f"median {statistics.median(timings) * 1000:.0f} ms, "
+          f"p95 {timings[int(0.95 * (len(timings) - 1))] * 1000:.0f} ms, "
+          f"max {timings[-1] * 1000:.0f} ms, errors {errors}")  # fmt: skip
+
+
+def during_import(rows: int) -> None:
+    with demo_server(None, workers=2) as (base, tokens):
+        trust = {"Authorization": f"Bearer {tokens['trust']}"}
+        reader = {"Authorization": f"Bearer {tokens['ics_finance']}"}
+        body = {"system": "QWV", "schemes": _rows(rows, title="Imported"), "submit": True}
+        done = threading.Event()
+        result: dict = {}
+
+        def importer() -> None:
+            started = time.perf_counter()
+            response = httpx.post(
+                f"{base}/api/v1/schemes/import", json=body, headers=trust, timeout=600
+            )
+            result["status"], result["seconds"] = (
+                response.status_code,
+                time.perf_counter() - started,
+            )
+            done.set()
+
+        thread = threading.Thread(target=importer)
+        thread.start()
+        timings = []
+        with httpx.Client(base_url=base, headers=reader, timeout=60) as client:
+            while not done.is_set():
+                started = time.perf_counter()
+                response = client.get("/api/v1/schemes", params={"limit": 50})
+                if not done.is_set():
+                    timings.append((time.perf_counter() - started, response.status_code))
+                time.sleep(0.05)
+        thread.join()
+    slowest = max(t for t, _ in timings) if timings else float("nan")
+    statuses = sorted({s for _, s in timings})
+    print(f"import of {rows} rows: {result['status']} in {result['seconds']:.1f} s; "
+          f"{len(timings)} GETs during it, statuses {statuses}, "
+          f"median {statistics.median(t for t, _ in timings) * 1000:.0f} ms, "
+          f"slowest {slowest * 1000:.0f} ms")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--schemes", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=3200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--import-rows", type=int, default=0)
+    args = parser.parse_args()
+    if args.import_rows:
+        during_import(args.import_rows)
+    else:
+        load(args.database_url, schemes=args.schemes, requests=args.requests, workers=args.workers)
+
+
+if __name__ == "__main__":
+    main()
