@@ -9,6 +9,7 @@ from api.errors import CapitalError
 from api.jobs import runner, service
 from api.jobs.models import Job
 from api.jobs.schemas import JobList, JobRead
+from api.paging import Limit, Offset
 from api.rounds.schemas import FrontierRequest, RobustnessRequest
 
 router = APIRouter(tags=["jobs"])
@@ -52,14 +53,14 @@ def list_jobs(
     round: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="Only this round's jobs.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> JobList:
     """Jobs of the caller's systems, newest first."""
     jobs, total = service.list_jobs(
         session, principal=principal, round_id=round, limit=limit, offset=offset
     )
-    return service.job_list(jobs, total)
+    return service.job_list(jobs, total, limit=limit, offset=offset)
 
 
 @router.delete("/jobs/{job_id}", operation_id="jobs_cancel")

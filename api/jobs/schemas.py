@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
+from api.paging import Page
 from api.schemas_common import ResponseModel
 from api.strict_json import JSONObject
 
@@ -34,6 +35,5 @@ class JobRead(JobSummary):
     result: JSONObject | None
 
 
-class JobList(ResponseModel):
-    items: list[JobSummary]
-    total: int
+class JobList(Page[JobSummary]):
+    pass

@@ -37,8 +37,9 @@ def job_view(session: Session, job: Job) -> JobRead:
     )
 
 
-def job_list(jobs: list[Job], total: int) -> JobList:
-    return JobList(items=[JobSummary(**_summary_fields(j)) for j in jobs], total=total)
+def job_list(jobs: list[Job], total: int, *, limit: int, offset: int) -> JobList:
+    items = [JobSummary(**_summary_fields(j)) for j in jobs]
+    return JobList(items=items, total=total, limit=limit, offset=offset)
 
 
 def get_job(session: Session, *, principal: Principal, job_id: int) -> Job:

@@ -20,7 +20,7 @@ POUND = Decimal("0.01")
 
 
 def _runs(client, headers) -> tuple[int, dict, dict]:
-    round_id = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()[0][
+    round_id = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()["items"][0][
         "id"
     ]
     base = client.post(f"/api/v1/rounds/{round_id}/runs", json={"label": "base"}, headers=headers)

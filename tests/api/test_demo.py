@@ -55,7 +55,7 @@ def test_demo_is_deterministic(session):
 def test_demo_opens_mid_year_with_slippage_to_reuse(client, demo_world):
     """An agreed round six months into delivery, beside the next cycle's draft round."""
     finance = demo_world.auth("ics_finance")
-    rounds = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=finance).json()
+    rounds = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=finance).json()["items"]
     assert [r["status"] for r in rounds] == ["draft", "agreed"]
     report = client.get(
         "/api/v1/systems/QWV/delivery", params={"year": "2026/27"}, headers=finance

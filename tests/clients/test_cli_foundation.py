@@ -72,7 +72,7 @@ def test_optimise_numbers_must_be_finite(tmp_path, args, named):
 def test_rounds_run_numbers_are_checked(live, args):
     finance = live.env("ics_finance")
     headers = {"Authorization": f"Bearer {live.tokens['ics_finance']}"}
-    round_id = httpx.get(f"{live.url}/api/v1/rounds", headers=headers).json()[0]["id"]
+    round_id = httpx.get(f"{live.url}/api/v1/rounds", headers=headers).json()["items"][0]["id"]
     result = capital("rounds", "run", str(round_id), *args, env=finance)
     _user_mistake(result, args[0])
 

@@ -165,7 +165,7 @@ def test_rounds_and_runs_commands(live, tmp_path):
     assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr
     assert "Traceback" not in nowhere.stderr
 
-    first = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()[0]["id"]
+    first = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()["items"][0]["id"]
     compared = capital("runs", "compare", str(first), str(run_id), env=env)
     assert compared.returncode == 0, compared.stderr
     assert "Spend by year" in compared.stdout and f"Funded only in run {run_id}" in compared.stdout

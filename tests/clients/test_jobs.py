@@ -22,7 +22,7 @@ def api(live, role: str = "ics_finance") -> httpx.Client:
 
 
 def demo_round(client: httpx.Client) -> int:
-    return client.get("/rounds", params={"system": "QWV"}).json()[0]["id"]
+    return client.get("/rounds", params={"system": "QWV"}).json()["items"][0]["id"]
 
 
 def wait(client: httpx.Client, job_id: int, until=lambda job: job["status"] in ("succeeded", "failed", "cancelled"),

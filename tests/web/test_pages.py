@@ -61,12 +61,12 @@ def test_scope_and_role_hold_on_every_page(client, world):
     created = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
     scheme_id = created.json()["id"]
     csrf = sign_in(client, world.tokens["trust_b1"])
-    assert client.get(f"/schemes/{scheme_id}").status_code == 403  # another system's draft
+    assert client.get(f"/schemes/{scheme_id}").status_code == 404  # another system's draft: as if missing
     assert client.get("/rounds/new").status_code == 403
     csrf = sign_in(client, world.tokens["viewer_a"])
     assert client.get("/schemes/new").status_code == 403
     forged = client.post(f"/schemes/{scheme_id}/withdraw", data={"csrf_token": csrf})
-    assert forged.status_code == 403
+    assert forged.status_code == 404  # refused: a viewer cannot even see another org's draft
     assert (
         client.get("/api/v1/schemes/" + str(scheme_id), headers=world.auth("trust_a1")).json()[
             "status"

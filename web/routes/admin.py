@@ -15,6 +15,7 @@ from api.users import repository as users_repository
 from api.users import service as users_service
 from api.users.models import ROLES
 from web.app import redirect, render
+from web.lists import all_of
 from web.routes.schemes import _field_errors, _pydantic_errors
 from web.security import CheckedForm, WebUser, require_role
 
@@ -24,8 +25,8 @@ KINDS = list(get_args(OrganisationKind))
 
 def _page(request, session, *, errors=None, values=None, token=None, created=None, status_code=200):
     return render(request, "admin.html", status_code=status_code,
-                  systems=systems_repository.list_systems(session, ids=None),
-                  organisations=systems_repository.list_organisations(session, system_ids=None),
+                  systems=all_of(systems_repository.list_systems, session, ids=None),
+                  organisations=all_of(systems_repository.list_organisations, session, system_ids=None),
                   users=users_repository.list_users(session), kinds=KINDS, roles=ROLES,
                   errors=errors or {}, values=values or {}, token=token, created=created)  # fmt: skip
 

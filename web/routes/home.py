@@ -6,6 +6,7 @@ from api.deps import SessionDep
 from api.rounds import service as rounds_service
 from api.systems import repository as systems_repository
 from web.app import render
+from web.lists import all_of
 from web.routes.assess import queue_for
 from web.security import WebUser
 
@@ -14,7 +15,7 @@ router = APIRouter()
 
 @router.get("/")
 def home(request: Request, session: SessionDep, principal: WebUser):
-    systems = systems_repository.list_systems(session, ids=principal.system_ids)
-    rounds = rounds_service.list_rounds(session, principal=principal, system=None)
+    systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
+    rounds = all_of(rounds_service.list_rounds, session, principal=principal, system=None)
     queue = queue_for(session, principal) if principal.role == "assessor" else []
     return render(request, "home.html", systems=systems, rounds=rounds, queue=queue)

@@ -15,6 +15,7 @@ from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
 from web import charts, formatting
 from web.app import redirect, render
+from web.lists import all_of
 from web.routes.schemes import _field_errors, _pydantic_errors
 from web.security import CheckedForm, WebUser, require_role
 
@@ -71,13 +72,13 @@ def _money_id(prefix: str, year: str) -> str:
 
 @router.get("/rounds")
 def list_rounds(request: Request, session: SessionDep, principal: WebUser):
-    rounds = service.list_rounds(session, principal=principal, system=None)
+    rounds = all_of(service.list_rounds, session, principal=principal, system=None)
     return render(request, "rounds.html", rounds=rounds, is_finance=is_finance(principal))
 
 
 def _round_form(request, session, principal, *, first: str, count: int, values: dict,
                 errors: dict, status_code: int = 200):  # fmt: skip
-    systems = systems_repository.list_systems(session, ids=principal.system_ids)
+    systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     system = systems[0] if systems else None
     organisations = [o for o in system.organisations] if system else []
     organisations.sort(key=lambda o: o.code)
@@ -115,7 +116,7 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
     except ValueError:
         count, years = 3, formatting.financial_years(formatting.current_financial_year(), 3)
     errors: dict[str, str] = {}
-    system = systems_repository.list_systems(session, ids=principal.system_ids)[0]
+    system = all_of(systems_repository.list_systems, session, ids=principal.system_ids)[0]
     name = values.get("name", "").strip()
     if not name:
         errors["name"] = "Enter a name for the round"
@@ -188,7 +189,7 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
 def _runs(session, principal, round_id):
     return [
         service.run_summary(r)
-        for r in service.list_runs(session, principal=principal, round_id=round_id)
+        for r in all_of(service.list_runs, session, principal=principal, round_id=round_id)
     ]
 
 

@@ -15,6 +15,7 @@ from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
 from web import formatting, uploads
 from web.app import redirect, render
+from web.lists import all_of
 from web.security import CheckedForm, WebUser, require_role
 
 router = APIRouter()
@@ -121,8 +122,8 @@ def _form_values(form, years: list[str]) -> tuple[dict, dict[str, str]]:
 
 def _scheme_form(request: Request, session: Session, principal: Principal, *, scheme=None,
                  values: dict | None = None, errors: dict | None = None, status_code: int = 200):  # fmt: skip
-    systems = systems_repository.list_systems(session, ids=principal.system_ids)
-    organisations = systems_repository.list_organisations(session, system_ids=principal.system_ids)
+    systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
+    organisations = all_of(systems_repository.list_organisations, session, system_ids=principal.system_ids)
     if principal.role == "trust":
         organisations = [o for o in organisations if o.id == principal.organisation_id]
     if values is None:
@@ -139,7 +140,7 @@ def list_schemes(request: Request, session: SessionDep, principal: WebUser,
                  category: str | None = None, mine: bool = False, page: int = 1):  # fmt: skip
     status = status if status in STATUSES else None
     category = category if category in CATEGORIES else None
-    organisations = systems_repository.list_organisations(session, system_ids=principal.system_ids)
+    organisations = all_of(systems_repository.list_organisations, session, system_ids=principal.system_ids)
     if mine and principal.organisation_id:
         own = next((o for o in organisations if o.id == principal.organisation_id), None)
         organisation = own.code if own else organisation
@@ -184,7 +185,7 @@ def create_scheme(request: Request, session: SessionDep, principal: WebUser, for
 @router.get("/schemes/upload")
 def upload_page(request: Request, session: SessionDep, principal: WebUser):
     require_role(principal, "trust", "admin")
-    systems = systems_repository.list_systems(session, ids=principal.system_ids)
+    systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     return render(request, "upload.html", systems=systems, outcome=None, submit=False)
 
 
@@ -193,7 +194,7 @@ def upload(request: Request, session: SessionDep, principal: WebUser, form: Chec
     require_role(principal, "trust", "admin")
     dry_run = form.get("action") != "import"
     submit = form.get("submit") == "yes"
-    systems = systems_repository.list_systems(session, ids=principal.system_ids)
+    systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     system = str(form.get("system") or (systems[0].code if len(systems) == 1 else ""))
     upload_file = form.get("file")
     filename = getattr(upload_file, "filename", "") or ""
@@ -219,7 +220,7 @@ def show_scheme(request: Request, session: SessionDep, principal: WebUser, schem
     assessments = []
     if principal.role != "trust" or scheme.organisation_id == principal.organisation_id:
         assessments = [assessments_service.assessment_view(a) for a in
-                       assessments_service.list_assessments(session, principal=principal, scheme_id=scheme.id)]  # fmt: skip
+                       all_of(assessments_service.list_assessments, session, principal=principal, scheme_id=scheme.id)]  # fmt: skip
     return render(request, "scheme.html", scheme=view, organisation=scheme.organisation,
                   can_write=can_write(principal, scheme), assessments=assessments,
                   created=created, saved=saved)  # fmt: skip
