@@ -134,17 +134,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method the OpenAPI documents at this path (Starlette's own 405 names only the
-    first route that matched). A literal path (`/schemes/import`) wins over a template that
-    would also match it (`/schemes/{scheme_id}`), as it does in routing."""
+    first route that matched). The most specific template that matches wins, as in routing:
+    a literal path (`/schemes/import`) or one with more literal text (`/schemes/export.{kind}`)
+    over `/schemes/{scheme_id}`, which would also match it."""
     path = request.url.path
-    literal: set[str] = set()
-    templated: set[str] = set()
+    best, allowed = -1, set()
     for template, operations in request.app.openapi().get("paths", {}).items():
         pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, path):
+            literal = len(re.sub(r"\{[^}]+\}", "", template)) + (1000 if "{" not in template else 0)
             methods = {m.upper() for m in operations if m in _METHODS}
-            (templated if "{" in template else literal).update(methods)
-    return sorted(literal or templated)
+            if literal > best:
+                best, allowed = literal, methods
+            elif literal == best:
+                allowed |= methods
+    return sorted(allowed)
 
 
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from api.db import end_read_phase
 from api.deps import CurrentUser, SessionDep
-from api.errors import CapitalError
+from api.errors import API_ERROR_RESPONSES, CapitalError
 from api.jobs import runner, service
 from api.jobs.models import Job
 from api.jobs.schemas import JobList, JobRead
@@ -21,7 +21,12 @@ class QueueUnavailable(CapitalError):
     status, title = 503, "Service unavailable"
 
 
-ACCEPTED = {202: {"description": "Accepted: the job is queued; poll the `Location`."}}
+ACCEPTED = {
+    202: {"description": "Accepted: the job is queued; poll the `Location`."},
+    409: API_ERROR_RESPONSES[404] | {"description": "The round's status does not allow this"},
+    503: API_ERROR_RESPONSES[404] | {"description": "The job queue is unavailable"},
+}
+FINISHED = {409: API_ERROR_RESPONSES[404] | {"description": "The job has already finished"}}
 
 
 def accept(session: Session, job: Job, response: Response) -> JobRead:
@@ -63,7 +68,7 @@ def list_jobs(
     return service.job_list(jobs, total, limit=limit, offset=offset)
 
 
-@router.delete("/jobs/{job_id}", operation_id="jobs_cancel")
+@router.delete("/jobs/{job_id}", operation_id="jobs_cancel", responses=FINISHED)
 def cancel_job(session: SessionDep, principal: CurrentUser, job_id: Id) -> JobRead:
     """Cancel a queued or running job (finance directors of its system)."""
     job = service.cancel_job(session, principal=principal, job_id=job_id)

@@ -240,6 +240,13 @@ def import_other_methods() -> None:
     raise StarletteHTTPException(405, "Method not allowed.", headers={"Allow": "POST"})
 
 
+@router.api_route("/template.xlsx", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+@router.api_route("/export.{kind}", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+def download_other_methods() -> None:
+    """The same for the spreadsheet downloads: read-only (Allow: GET)."""
+    raise StarletteHTTPException(405, "Method not allowed.", headers={"Allow": "GET"})
+
+
 @router.get("/{scheme_id}", operation_id="schemes_get", responses=READ)
 def get_scheme(
     session: SessionDep, principal: CurrentUser, scheme_id: IdPath, response: Response
