@@ -201,7 +201,7 @@ def test_bad_studies_and_scopes_are_refused(live):
             assert other.delete(f"/jobs/{job_id}").status_code == 404
             assert other.post(f"/rounds/{round_id}/robustness", json={}).status_code == 404
             assert other.get("/jobs", params={"round": round_id}).status_code == 404
-            assert other.get("/jobs").json() == {"items": [], "total": 0}
+            assert other.get("/jobs").json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
 
 
 @pytest.mark.slow
