@@ -170,8 +170,10 @@ def test_finance_director_sets_up_runs_compares_and_agrees(visitor, web_server):
         page.fill(f"#reserve-{year}", "1,500,000")
     page.fill("#overcommitment_pct", "5")
     page.fill("#min_deliverability", "2")
-    page.select_option("#fair_share_mode", "band")
-    page.fill("#tolerance_pct", "35")  # as the demo round: last year's committed schemes need the room
+    # soft, not band: with last year's agreed schemes committed at fixed starts (the demo is in
+    # delivery), this formula's bands cannot all be met by any combination of schemes.
+    page.select_option("#fair_share_mode", "soft")
+    page.fill("#tolerance_pct", "25")
     page.fill("#fw-depreciation", "0.5")
     page.fill("#fw-backlog_high_significant", "0")
     page.fill("#fw-population", "0.5")
