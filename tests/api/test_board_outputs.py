@@ -20,9 +20,9 @@ POUND = Decimal("0.01")
 
 
 def _runs(client, headers) -> tuple[int, dict, dict]:
-    round_id = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()["items"][0][
-        "id"
-    ]
+    round_id = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()[
+        "items"
+    ][0]["id"]
     base = client.post(f"/api/v1/rounds/{round_id}/runs", json={"label": "base"}, headers=headers)
     assert base.status_code == 201, base.text
     what_if = {"label": "tighter first year", "envelope": {"2026/27": 31000000}}

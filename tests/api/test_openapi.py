@@ -22,7 +22,16 @@ def test_openapi_python_client_generates_a_client_without_any_warning(tmp_path):
     spec.write_text(json.dumps(_schema()))
     # The workbook is binary like any download; the generator only needs telling so.
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"content_type_overrides": {XLSX: "application/octet-stream", "application/pdf": "application/octet-stream"}}))
+    config.write_text(
+        json.dumps(
+            {
+                "content_type_overrides": {
+                    XLSX: "application/octet-stream",
+                    "application/pdf": "application/octet-stream",
+                }
+            }
+        )
+    )
     bin_dir = Path(sys.executable).parent
     result = subprocess.run(
         [str(bin_dir / "openapi-python-client"), "generate", "--path", str(spec),

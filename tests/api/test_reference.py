@@ -216,7 +216,10 @@ def test_a_malformed_file_writes_nothing_and_names_the_row_and_column(client, wo
     assert short.status_code == 422 and "row 1: has 5 columns" in short.json()["detail"]
     header = import_ods(client, admin, icbs=b"code,name\nQT1,Notts\n")
     assert header.status_code == 422 and header.json()["errors"][0]["loc"] == "body.icbs"
-    codes = [s["code"] for s in client.get("/api/v1/systems", params={"limit": 500}, headers=admin).json()["items"]]
+    codes = [
+        s["code"]
+        for s in client.get("/api/v1/systems", params={"limit": 500}, headers=admin).json()["items"]
+    ]
     assert codes == ["ZZS"]
 
 
@@ -224,7 +227,10 @@ def test_a_dry_run_reports_and_writes_nothing(client, world):
     admin = world.auth("admin")
     report = import_ods(client, admin, dry_run=True).json()
     assert report["dry_run"] and report["organisations"]["created"] == 202
-    assert len(client.get("/api/v1/systems", params={"limit": 500}, headers=admin).json()["items"]) == 1
+    assert (
+        len(client.get("/api/v1/systems", params={"limit": 500}, headers=admin).json()["items"])
+        == 1
+    )
 
 
 def test_only_administrators_import(client, world):

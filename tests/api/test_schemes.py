@@ -232,7 +232,10 @@ def test_only_the_owning_trust_submits(client, world):
         assert (
             client.post(f"{API}/{scheme['id']}/submit", headers=world.auth(who)).status_code == 404
         )
-    assert client.post(f"{API}/{scheme['id']}/submit", headers=world.auth("trust_a1")).status_code == 200
+    assert (
+        client.post(f"{API}/{scheme['id']}/submit", headers=world.auth("trust_a1")).status_code
+        == 200
+    )
 
 
 def test_unknown_scheme_is_404(client, world):

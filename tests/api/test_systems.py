@@ -57,7 +57,8 @@ def test_unknown_system_code_in_organisation_is_named(client, world):
 
 def test_readers_see_only_their_systems(client, world):
     codes = [
-        s["code"] for s in client.get("/api/v1/systems", headers=world.auth("finance_b")).json()["items"]
+        s["code"]
+        for s in client.get("/api/v1/systems", headers=world.auth("finance_b")).json()["items"]
     ]
     assert codes == ["SYB"]
     # out of scope reads exactly like missing (no probing which codes exist elsewhere)
@@ -66,7 +67,8 @@ def test_readers_see_only_their_systems(client, world):
     assert [o["code"] for o in orgs] == ["RAM", "RB1"]
     # a trust in two systems sees both
     codes = [
-        s["code"] for s in client.get("/api/v1/systems", headers=world.auth("trust_amb")).json()["items"]
+        s["code"]
+        for s in client.get("/api/v1/systems", headers=world.auth("trust_amb")).json()["items"]
     ]
     assert codes == ["SYA", "SYB"]
 

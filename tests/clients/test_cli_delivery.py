@@ -10,7 +10,9 @@ from tests.clients.conftest import capital
 
 def _rounds(live):
     headers = {"Authorization": f"Bearer {live.tokens['ics_finance']}"}
-    return httpx.get(f"{live.url}/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()["items"]
+    return httpx.get(f"{live.url}/api/v1/rounds", params={"system": "QWV"}, headers=headers).json()[
+        "items"
+    ]
 
 
 def test_monthly_return_template_and_import(live, tmp_path):

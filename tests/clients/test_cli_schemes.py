@@ -161,11 +161,15 @@ def test_rounds_and_runs_commands(live, tmp_path):
     pack = tmp_path / "board.pdf"
     exported = capital("runs", "export", str(run_id), str(pack), "--with", str(run_id), env=env)
     assert exported.returncode == 0 and pack.read_bytes().startswith(b"%PDF"), exported.stderr
-    nowhere = capital("runs", "export", str(run_id), str(tmp_path / "no" / "such" / "x.pdf"), env=env)
+    nowhere = capital(
+        "runs", "export", str(run_id), str(tmp_path / "no" / "such" / "x.pdf"), env=env
+    )
     assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr
     assert "Traceback" not in nowhere.stderr
 
-    first = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()["items"][0]["id"]
+    first = httpx.get(f"{live.url}/api/v1/rounds/{round_id}/runs", headers=headers).json()["items"][
+        0
+    ]["id"]
     compared = capital("runs", "compare", str(first), str(run_id), env=env)
     assert compared.returncode == 0, compared.stderr
     assert "Spend by year" in compared.stdout and f"Funded only in run {run_id}" in compared.stdout

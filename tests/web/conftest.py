@@ -9,17 +9,12 @@ response is a 5xx, and a screenshot is saved under artifacts/screenshots/.
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.clients.conftest import _free_port, capital
-from tests.conftest import fresh_sibling_database
+from tests.servers import demo_database, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -46,32 +41,10 @@ class WebServer:
 
 @pytest.fixture(scope="module")
 def web_server(database_url, tmp_path_factory):
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-    else:
-        url = fresh_sibling_database(database_url, "web")
-    env = {**os.environ, "DATABASE_URL": url}
-    assert capital("db", "upgrade", env=env).returncode == 0
-    demo = capital("demo", env=env)
-    assert demo.returncode == 0, demo.stderr
-    tokens = {line.split()[0]: line.split()[1] for line in demo.stdout.splitlines()
-              if line.startswith("  ")}  # fmt: skip
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail(f"server did not start: {server.stderr.read().decode()[-2000:]}")
+    url, env, tokens = demo_database(database_url, tmp_path_factory, "web")
+    server, base = start_server(env)
     yield WebServer(url=base, tokens=tokens, database_url=url)
-    server.terminate()
-    server.wait(timeout=10)
+    stop_server(server)
 
 
 @pytest.fixture(scope="session")

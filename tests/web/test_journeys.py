@@ -113,7 +113,10 @@ def test_trust_creates_edits_uploads_and_submits(visitor, web_server, tmp_path):
     visitor.check("upload errors", expected_status=422)
     page.set_input_files("#file", str(right))
     page.click("button:has-text('Check the file')")
-    assert "Every row of right.xlsx is valid: 2 schemes would be created" in page.locator("main").inner_text()
+    assert (
+        "Every row of right.xlsx is valid: 2 schemes would be created"
+        in page.locator("main").inner_text()
+    )
     visitor.check("upload dry run")
     page.set_input_files("#file", str(right))
     page.click("button:has-text('Import the schemes')")

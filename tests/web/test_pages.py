@@ -61,7 +61,9 @@ def test_scope_and_role_hold_on_every_page(client, world):
     created = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
     scheme_id = created.json()["id"]
     csrf = sign_in(client, world.tokens["trust_b1"])
-    assert client.get(f"/schemes/{scheme_id}").status_code == 404  # another system's draft: as if missing
+    assert (
+        client.get(f"/schemes/{scheme_id}").status_code == 404
+    )  # another system's draft: as if missing
     assert client.get("/rounds/new").status_code == 403
     csrf = sign_in(client, world.tokens["viewer_a"])
     assert client.get("/schemes/new").status_code == 403

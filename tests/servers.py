@@ -1,0 +1,88 @@
+"""Real servers for tests: a fresh database of the session's backend, migrated and loaded with
+the demo, and `capital serve` (uvicorn in a subprocess) on a free loopback port. The client,
+browser and hostile-input tests all start theirs here, so they wait for it the same way."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import fresh_sibling_database
+
+# How long a server may take to answer /health: generous, because CI may be busy.
+START_BUDGET_SECONDS = 180
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def capital(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "capital_cli.main", *args], capture_output=True,
+                          text=True, env=env or dict(os.environ), timeout=timeout)  # fmt: skip
+
+
+def fresh_database(database_url: str, tmp_path_factory, suffix: str = "live") -> str:
+    """An empty database beside the session's: a new SQLite file, or a sibling PostgreSQL one."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path_factory.mktemp(suffix) / f'{suffix}.db'}"
+    return fresh_sibling_database(database_url, suffix)
+
+
+def demo_database(
+    database_url: str, tmp_path_factory, suffix: str = "live"
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A fresh database, migrated and loaded with the demo: its URL, the environment naming it,
+    and the demo's tokens by role."""
+    url = fresh_database(database_url, tmp_path_factory, suffix)
+    env = {**os.environ, "DATABASE_URL": url}
+    upgrade = capital("db", "upgrade", env=env)
+    assert upgrade.returncode == 0, upgrade.stderr
+    demo = capital("demo", env=env)
+    assert demo.returncode == 0, demo.stderr
+    tokens = {
+        line.split()[0]: line.split()[1]
+        for line in demo.stdout.splitlines()
+        if line.startswith("  ")
+    }
+    return url, env, tokens
+
+
+def start_server(env: dict[str, str], *, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """`capital serve` on a free port, once it answers /health: the process and its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port),
+         "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_BUDGET_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            break  # it died: say why at once rather than wait out the budget
+        try:
+            if httpx.get(f"{base}/health").status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    pytest.fail(f"server did not start: {server.stderr.read().decode()[-2000:]}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
