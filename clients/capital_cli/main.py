@@ -199,14 +199,7 @@ def optimise(
 
     from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, solve
 
-    try:
-        document = json.loads(snapshot_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        fail(f"{snapshot_file}: no such file")
-    except json.JSONDecodeError as exc:
-        fail(f"{snapshot_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{snapshot_file}: cannot be read ({exc})")
+    document = _read_snapshot(snapshot_file)
     options = SolveOptions(solver=solver.value, mip_gap=gap, time_limit_s=time_limit)
     try:
         result = solve(document, options)
@@ -218,6 +211,20 @@ def optimise(
         fail(str(exc), code=1)
     # Strict JSON: a non-finite number is an error here, never `Infinity` on stdout.
     typer.echo(json.dumps(result.to_document(), indent=2, allow_nan=False))
+
+
+def _read_snapshot(path: Path):
+    """A snapshot file's JSON, or exit 2 saying what is wrong with the file."""
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot be read ({exc})")
 
 
 def _weights_option(value: str | None, flag: str):
@@ -251,14 +258,7 @@ def robustness(
     from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, parse_snapshot
     from optimiser.robustness import WeightSetInvalid, study, weight_set
 
-    try:
-        document = json.loads(snapshot_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        fail(f"{snapshot_file}: no such file")
-    except json.JSONDecodeError as exc:
-        fail(f"{snapshot_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{snapshot_file}: cannot be read ({exc})")
+    document = _read_snapshot(snapshot_file)
     order = [c.strip() for c in rank_order.split(",") if c.strip()] if rank_order else []
     parsed_bounds = _weights_option(bounds, "--bounds")
     if parsed_bounds is not None and not isinstance(parsed_bounds, dict):

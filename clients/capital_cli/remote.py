@@ -109,7 +109,12 @@ def schemes_template(
 
 def _is_financial_year(text: str) -> bool:
     head, _, tail = text.partition("/")
-    return len(head) == 4 and len(tail) == 2 and (head + tail).isdigit() and (int(head) + 1) % 100 == int(tail)
+    return (
+        len(head) == 4
+        and len(tail) == 2
+        and (head + tail).isdigit()
+        and (int(head) + 1) % 100 == int(tail)
+    )
 
 
 @schemes_app.command("import")
@@ -313,7 +318,9 @@ def runs_show(
 @runs_app.command("export")
 def runs_export(
     run_id: Annotated[int, typer.Argument(metavar="RUN_ID", min=1, max=2**31 - 1)],
-    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.pdf|FILE.csv", callback=output_file)],
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE.xlsx|FILE.pdf|FILE.csv", callback=output_file)
+    ],
     url: Url,
     token: Token,
     compare_with: Annotated[
@@ -374,7 +381,9 @@ def _money(value) -> str:
     if value is None:
         return ""
     amount = Decimal(str(value))
-    text = f"£{abs(amount):,.0f}" if amount == amount.to_integral_value() else f"£{abs(amount):,.2f}"
+    text = (
+        f"£{abs(amount):,.0f}" if amount == amount.to_integral_value() else f"£{abs(amount):,.2f}"
+    )
     return ("-" if amount < 0 else "") + text
 
 
@@ -469,13 +478,17 @@ def _compare(a, b, titles: dict[str, str], costs: dict, out: Console | None = No
     ra, rb = a.result, b.result
     out.print(f"[bold]Run {a.id}[/bold] ({ra['status']}) against [bold]run {b.id}[/bold] "
               f"({rb['status']}): differences are {b.id} minus {a.id}")  # fmt: skip
-    no_portfolio = [r for r, res in ((a, ra), (b, rb)) if res["status"] in ("infeasible", "time_limit")]
+    no_portfolio = [
+        r for r, res in ((a, ra), (b, rb)) if res["status"] in ("infeasible", "time_limit")
+    ]
     if no_portfolio:
         out.print("not comparable scheme by scheme: "
                   + "; ".join(f"run {r.id} is {r.result['status']} (no portfolio)" for r in no_portfolio))  # fmt: skip
         return
     value = Decimal(str(rb["objective"])) - Decimal(str(ra["objective"]))
-    out.print(f"value {_money(ra['objective'])} -> {_money(rb['objective'])} ({'+' if value >= 0 else ''}{_money(value)})")
+    out.print(
+        f"value {_money(ra['objective'])} -> {_money(rb['objective'])} ({'+' if value >= 0 else ''}{_money(value)})"
+    )
     spend_a = {r["year"]: r["spend"] for r in ra["by_year"]}
     years = Table(title="Spend by year", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
     years.add_column("year", no_wrap=True)
@@ -493,18 +506,35 @@ def _compare(a, b, titles: dict[str, str], costs: dict, out: Console | None = No
         (f"Funded only in run {a.id}", [i for i in funded_a if i not in funded_b], funded_a),
     ):
         cost_text = [_money(costs.get(i, ("", None))[1]) for i in ids]
-        table = Table(title=f"{title}: {len(ids)}", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        table = Table(
+            title=f"{title}: {len(ids)}", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False
+        )
         table.add_column("id", justify="right", no_wrap=True)
         table.add_column("org", no_wrap=True)
         table.add_column("start", no_wrap=True)
         _money_column(table, "cost", cost_text)
         table.add_column("title", ratio=1, overflow="fold")
         for i, cost in zip(ids, cost_text, strict=True):
-            table.add_row(i, costs.get(i, ("", None))[0], source[i].get("start_year") or "", cost, titles.get(i, ""))
+            table.add_row(
+                i,
+                costs.get(i, ("", None))[0],
+                source[i].get("start_year") or "",
+                cost,
+                titles.get(i, ""),
+            )
         out.print(table)
-    moved = [i for i in funded_a if i in funded_b and funded_a[i]["start_year"] != funded_b[i]["start_year"]]
+    moved = [
+        i
+        for i in funded_a
+        if i in funded_b and funded_a[i]["start_year"] != funded_b[i]["start_year"]
+    ]
     if moved:
-        table = Table(title="Funded in both, different start", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+        table = Table(
+            title="Funded in both, different start",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1),
+            pad_edge=False,
+        )
         for column in ("id", "org", f"start {a.id}", f"start {b.id}"):
             table.add_column(column, no_wrap=True)
         table.add_column("title", ratio=1, overflow="fold")

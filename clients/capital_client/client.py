@@ -108,7 +108,9 @@ class CapitalClient:
         """Every item of a list endpoint (`{items, total, limit, offset}`), page by page."""
         offset = 0
         while True:
-            page = self._json("GET", path, params={**(params or {}), "limit": PAGE, "offset": offset})
+            page = self._json(
+                "GET", path, params={**(params or {}), "limit": PAGE, "offset": offset}
+            )
             yield from page["items"]
             offset += len(page["items"])
             if not page["items"] or offset >= page["total"]:
@@ -260,7 +262,9 @@ class CapitalClient:
         )
 
     def list_runs(self, round_id: int) -> list[models.RunSummary]:
-        return [models.RunSummary.model_validate(r) for r in self._pages(f"/rounds/{round_id}/runs")]
+        return [
+            models.RunSummary.model_validate(r) for r in self._pages(f"/rounds/{round_id}/runs")
+        ]
 
     def get_run(self, run_id: int) -> models.Run:
         return models.Run.model_validate(self._json("GET", f"/runs/{run_id}"))
@@ -345,7 +349,9 @@ class CapitalClient:
             self._json("POST", f"/rounds/{round_id}/agree", json_body={"run_id": run_id})
         )
 
-    def run_report(self, run_id: int, *, format: str = "xlsx", compare_with: int | None = None) -> bytes:
+    def run_report(
+        self, run_id: int, *, format: str = "xlsx", compare_with: int | None = None
+    ) -> bytes:
         """The run's report as bytes: `xlsx` (the board workbook), `pdf` (the board pack;
         with `compare_with`, a comparison with that run) or `csv`."""
         if format not in ("xlsx", "csv", "pdf"):
@@ -361,7 +367,13 @@ class CapitalClient:
         return self._request("GET", "/schemes/template.xlsx", params=params).content
 
     def upload_schemes(
-        self, *, system: str, filename: str, content: bytes, dry_run: bool = False, submit: bool = False
+        self,
+        *,
+        system: str,
+        filename: str,
+        content: bytes,
+        dry_run: bool = False,
+        submit: bool = False,
     ) -> models.ImportResult:
         """Import a filled template or an edited export (.xlsx or .csv): all rows or none.
         ValidationFailed's `errors` name each problem's `row`, `column` and `header`."""
