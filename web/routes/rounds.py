@@ -377,7 +377,9 @@ def agree(request: Request, session: SessionDep, principal: WebUser, round_id: i
     run_id = str(form.get("run_id") or "")
     if not run_id.isdigit():
         raise InvalidInput("Choose a run to agree.")
-    service.agree(
+    round_ = service.agree(
         session, principal=principal, round_id=round_id, body=AgreeRequest(run_id=int(run_id))
     )
+    if round_.agreed_run_id != int(run_id):  # a re-allocation: its schemes are now in delivery
+        return redirect(f"/delivery?system={round_.system.code}&reallocated={run_id}")
     return redirect(f"/rounds/{round_id}?agreed=1")
