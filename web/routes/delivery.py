@@ -217,6 +217,28 @@ def _return_page(request: Request, principal: Principal, view: DeliveryRead, *,
                   month_name=month_name, month_label=label)  # fmt: skip
 
 
+def _moved_on(request: Request, session: Session, principal: Principal, scheme_id: int,
+              exc: PreconditionFailed | Conflict, submitted: dict):  # fmt: skip
+    """Someone else saved first, or the month closed meanwhile: nothing is saved, and the
+    latest return is shown with what the person typed, to send again if it still stands."""
+    session.rollback()
+    latest = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
+    stored = _stored_values(latest)
+    unsaved = {
+        k: v for k, v in submitted.items()
+        if k not in ("version", "next_period") and stored.get(k, "") != v
+    }  # fmt: skip
+    if isinstance(exc, PreconditionFailed):
+        notice = (f"Someone else changed this return while you were editing it (it is now "
+                  f"version {latest.version}). Here is the latest; your changes were not saved.")  # fmt: skip
+    else:
+        notice = (f"The reporting period moved on while you were editing: "
+                  f"{month_name(latest.reporting_period)} is now closed. Here is the latest; "
+                  f"your changes were not saved.")  # fmt: skip
+    return _return_page(request, principal, latest, status_code=exc.status, notice=notice,
+                        unsaved=unsaved)  # fmt: skip
+
+
 @router.get("/schemes/{scheme_id}/delivery")
 def scheme_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
                   saved: bool = False):  # fmt: skip
@@ -230,6 +252,9 @@ def record_return(request: Request, session: SessionDep, principal: WebUser, sch
     view = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
     require_role(principal, "trust", "admin")
     submitted = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    if str(form.get("next_period") or "") != (view.next_period or ""):
+        # A month closed since the form was shown: its fields are for months now locked.
+        return _moved_on(request, session, principal, scheme_id, Conflict("closed"), submitted)
     body, errors = _changes(form, view)
     if not errors:
         try:
@@ -242,22 +267,7 @@ def record_return(request: Request, session: SessionDep, principal: WebUser, sch
             session.rollback()  # the service changed the months in memory before refusing
             errors = _service_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
         except (PreconditionFailed, Conflict) as exc:
-            # Someone else saved first, or the month closed meanwhile: show the latest.
-            session.rollback()
-            latest = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
-            stored = _stored_values(latest)
-            unsaved = {
-                k: v for k, v in submitted.items() if k != "version" and stored.get(k, "") != v
-            }
-            if isinstance(exc, PreconditionFailed):
-                notice = (f"Someone else changed this return while you were editing it (it is now "
-                          f"version {latest.version}). Here is the latest; your changes were not saved.")  # fmt: skip
-            else:
-                notice = (f"The reporting period moved on while you were editing: it is now "
-                          f"{month_name(latest.reporting_period)}, so that month is closed. Here is "
-                          f"the latest; your changes were not saved.")  # fmt: skip
-            return _return_page(request, principal, latest, status_code=exc.status, notice=notice,
-                                unsaved=unsaved)  # fmt: skip
+            return _moved_on(request, session, principal, scheme_id, exc, submitted)
     return _return_page(request, principal, view, values=submitted, errors=errors, status_code=422)
 
 
