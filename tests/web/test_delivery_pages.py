@@ -77,6 +77,7 @@ def test_each_role_sees_its_own_scope(client, world, agreed):  # noqa: F811
     assert "Your organisation in 2026/27" in own and "RA1" in own and "RA2" not in own
     assert "headroom" not in own and "Close 2026-07" not in own
     assert client.get(f"/schemes/{agreed['s2']}/delivery").status_code == 404  # RA2's scheme
+    assert client.get("/schemes/99999999999/delivery").status_code == 404  # beyond any id
     assert client.get("/delivery/close").status_code == 403
     csrf = sign_in(client, world.tokens["viewer_a"])
     viewer = client.get("/delivery")

@@ -17,7 +17,7 @@ from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.rounds import service as rounds_service
 from api.rounds.schemas import RunRequest
 from api.systems import repository as systems_repository
-from api.types import check_financial_year
+from api.types import IdPath, check_financial_year
 from web import charts
 from web.app import redirect, render
 from web.lists import all_of
@@ -240,14 +240,14 @@ def _moved_on(request: Request, session: Session, principal: Principal, scheme_i
 
 
 @router.get("/schemes/{scheme_id}/delivery")
-def scheme_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+def scheme_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                   saved: bool = False):  # fmt: skip
     view = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
     return _return_page(request, principal, view, saved=saved)
 
 
 @router.post("/schemes/{scheme_id}/delivery")
-def record_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+def record_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                   form: CheckedForm):  # fmt: skip
     view = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
     require_role(principal, "trust", "admin")
