@@ -59,9 +59,10 @@ def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLR
 
 
 def install_web(app: FastAPI) -> None:
-    from web.routes import admin, assess, auth, home, rounds, schemes
+    from web.routes import admin, assess, auth, delivery, home, rounds, schemes
 
-    for module in (auth, home, schemes, assess, rounds, admin):
+    # delivery before schemes: POST /schemes/{id}/delivery is not a scheme's status action.
+    for module in (auth, home, delivery, schemes, assess, rounds, admin):
         app.include_router(module.router, include_in_schema=False)
 
     @app.get("/assets/nhsuk-frontend.min.css", include_in_schema=False)

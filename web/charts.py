@@ -196,3 +196,61 @@ def frontier(
 
 def as_float(value) -> float:
     return float(value) if not isinstance(value, Decimal) else float(value)
+
+
+def plan_and_outturn(rows: list[dict], ident: str = "chart-delivery") -> Markup:
+    """Per organisation, a bar of the forecast outturn split into what is spent to date (dark)
+    and the forecast for the rest of the year (pale, outlined), with a tick at the annual plan:
+    where the bar stops short of the tick is slippage. The axis starts at zero."""
+    row_h, left, right, top = 34, 70, 30, 34
+    width = 640
+    height = row_h * len(rows) + top + 30
+    top_value = _nice_max(
+        max(
+            [float(r["annual_plan"]) for r in rows]
+            + [float(r["forecast_outturn"]) for r in rows]
+            + [1]
+        )
+    )
+    scale = (width - left - right) / top_value
+    navy, light = "#003087", "#41b6e6"
+    body = [
+        f'<rect x="{left}" y="6" width="14" height="14" fill="{navy}"/>',
+        f'<text x="{left + 20}" y="18" font-size="12" fill="{DARK}">Spent to date</text>',
+        f'<rect x="{left + 130}" y="6" width="14" height="14" fill="{light}" stroke="{navy}"/>',
+        f'<text x="{left + 150}" y="18" font-size="12" fill="{DARK}">Forecast, rest of year</text>',
+        f'<line x1="{left + 310}" x2="{left + 310}" y1="4" y2="22" stroke="{DARK}" stroke-width="3"/>',
+        f'<text x="{left + 318}" y="18" font-size="12" fill="{DARK}">Annual plan</text>',
+    ]
+    for i in range(5):
+        x = left + (width - left - right) * i / 4
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{height - 25}" stroke="{PALE}"/>'
+        )
+        body.append(
+            f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" font-size="12" fill="{DARK}">{_m(top_value * i / 4)}</text>'
+        )
+    for index, row in enumerate(rows):
+        y = top + index * row_h
+        spent = float(row["ytd_actual"]) * scale
+        rest = max(float(row["forecast_outturn"]) - float(row["ytd_actual"]), 0) * scale
+        body.append(
+            f'<rect x="{left}" y="{y + 8}" width="{spent:.1f}" height="{row_h - 16}" fill="{navy}"/>'
+        )
+        body.append(
+            f'<rect x="{left + spent:.1f}" y="{y + 8}" width="{rest:.1f}" height="{row_h - 16}" fill="{light}" stroke="{navy}"/>'
+        )
+        xp = left + float(row["annual_plan"]) * scale
+        body.append(
+            f'<line x1="{xp:.1f}" x2="{xp:.1f}" y1="{y + 2}" y2="{y + row_h - 2}" stroke="{DARK}" stroke-width="3"/>'
+        )
+        body.append(
+            f'<text x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" font-size="13" fill="{DARK}">{escape(str(row["organisation"]))}</text>'
+        )
+    desc = "; ".join(
+        f"{r['organisation']}: plan {_m(float(r['annual_plan']))}, spent {_m(float(r['ytd_actual']))}, "
+        f"forecast outturn {_m(float(r['forecast_outturn']))}"
+        for r in rows
+    )
+    title = "Annual plan against forecast outturn by organisation"
+    return _svg(width, height, title, desc, body, ident)

@@ -117,3 +117,20 @@ def rags(session: Session, *, system_id: int) -> dict[int, str | None]:
         .where(Scheme.system_id == system_id, Scheme.status == "approved")
     )
     return {scheme_id: rag for scheme_id, rag in session.execute(statement)}
+
+
+def month_returns(
+    session: Session, *, system_id: int, period: str, organisation_id: int | None = None
+) -> dict[int, tuple[Decimal | None, Decimal]]:
+    """scheme id -> (actual, forecast) of one month, for the approved schemes of a system."""
+    statement = (
+        select(DeliveryMonth.scheme_id, DeliveryMonth.actual, DeliveryMonth.forecast)
+        .join(Scheme, Scheme.id == DeliveryMonth.scheme_id)
+        .where(Scheme.system_id == system_id, Scheme.status == "approved",
+               DeliveryMonth.period == period)
+    )  # fmt: skip
+    if organisation_id is not None:
+        statement = statement.where(Scheme.organisation_id == organisation_id)
+    return {
+        scheme_id: (actual, forecast) for scheme_id, actual, forecast in session.execute(statement)
+    }

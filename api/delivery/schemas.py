@@ -121,6 +121,18 @@ class TotalFigures(Figures):
     amber: int
 
 
+class SchemeFigures(Figures):
+    """One approved scheme's figures for a year, and what it has returned for the month to close."""
+
+    scheme_id: int
+    title: str
+    organisation: str
+    rag: Rag | None
+    next_period: str | None
+    next_actual: Money | None  # recorded for the next month to close; None: not yet
+    next_forecast: Money | None  # that month's forecast (what closing without an actual loses)
+
+
 class SystemDeliveryRead(ResponseModel):
     system: str
     year: str

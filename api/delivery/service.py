@@ -26,6 +26,7 @@ from api.delivery.schemas import (
     MonthRead,
     OrganisationFigures,
     PeriodRead,
+    SchemeFigures,
     SystemDeliveryRead,
     TotalFigures,
     YearRead,
@@ -534,6 +535,38 @@ def system_report(
         organisations=[OrganisationFigures(**organisations[c]) for c in sorted(organisations)],
         total=TotalFigures(**total), headroom=headroom,
     )  # fmt: skip
+
+
+def scheme_report(
+    session: Session, *, principal: Principal, system_code: str, year: str
+) -> list[SchemeFigures]:
+    """Each approved scheme's section 7 figures for one year (largest slippage first), with
+    its return for the next month to close: the rows behind system_report, scoped the same
+    way (a trust sees its own organisation's schemes only)."""
+    system = _system_in_scope(session, principal=principal, code=system_code)
+    if principal.role not in READERS:
+        raise Forbidden(f"The {principal.role} role does not read delivery.")
+    own = principal.organisation_id if principal.role == "trust" else None
+    state = period_state(session, system_id=system.id)
+    figures = _scheme_year_figures(session, system_id=system.id, years=[year], state=state, organisation_id=own)  # fmt: skip
+    in_year = {scheme_id: (code, by_year[year]) for scheme_id, (code, by_year) in figures.items() if year in by_year}  # fmt: skip
+    titles = {s.id: s.title for s in schemes_repository.get_schemes(session, ids=list(in_year))}
+    rag = repository.rags(session, system_id=system.id)
+    closing = (
+        state.next_period if state.next_period and year_of(state.next_period) == year else None
+    )
+    returns = {}
+    if closing is not None:
+        returns = repository.month_returns(session, system_id=system.id, period=closing, organisation_id=own)  # fmt: skip
+    rows = []
+    for scheme_id, (code, year_figures_) in in_year.items():
+        actual, forecast = returns.get(scheme_id, (None, None))
+        rows.append(SchemeFigures(
+            scheme_id=scheme_id, title=titles.get(scheme_id, ""), organisation=code,
+            rag=rag.get(scheme_id), next_period=closing,
+            next_actual=actual, next_forecast=forecast, **year_figures_))  # fmt: skip
+    rows.sort(key=lambda r: (-r.slippage, r.organisation, r.scheme_id))
+    return rows
 
 
 def headroom_phrase(year: str, excess: float) -> str:

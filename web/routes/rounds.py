@@ -363,6 +363,10 @@ def agree_page(request: Request, session: SessionDep, principal: WebUser, round_
     if the_run.round_id != round_.id:
         raise InvalidInput(f"Run {run} is not a run of this round.")
     funded = [r for r in _scheme_rows(session, the_run) if r["outcome"] == "funded"]
+    if the_run.kind == "reallocation":  # its committed schemes are approved already
+        ids = [int(r["id"]) for r in funded]
+        approved = {s.id for s in schemes_repository.get_schemes(session, ids=ids) if s.status == "approved"}  # fmt: skip
+        funded = [r for r in funded if int(r["id"]) not in approved]
     funded.sort(key=lambda r: (r["organisation"], SORTS["id"](r)))
     total = sum((r["cost"] for r in funded), Decimal(0))
     return render(request, "agree.html", round=service.round_view(round_), run=the_run,
@@ -377,7 +381,9 @@ def agree(request: Request, session: SessionDep, principal: WebUser, round_id: i
     run_id = str(form.get("run_id") or "")
     if not run_id.isdigit():
         raise InvalidInput("Choose a run to agree.")
-    service.agree(
+    round_ = service.agree(
         session, principal=principal, round_id=round_id, body=AgreeRequest(run_id=int(run_id))
     )
+    if round_.agreed_run_id != int(run_id):  # a re-allocation: its schemes are now in delivery
+        return redirect(f"/delivery?system={round_.system.code}&reallocated={run_id}")
     return redirect(f"/rounds/{round_id}?agreed=1")
