@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     job_threads: int = 0
     job_heartbeat_s: float = 2.0
     job_stalled_after_s: float = 10.0
+    # PostgreSQL: every `job_sweep_every_s` seconds (1-59) a worker looks for unfinished jobs
+    # older than `job_sweep_after_s` with parts that no queued task will ever solve (the
+    # server died between committing the job and queueing it, a task was lost) and re-queues
+    # them, or fails the job with the reason.
+    job_sweep_every_s: int = 10
+    job_sweep_after_s: float = 30.0
     # Largest request body accepted (413 beyond): room for a 50,000-row scheme import.
     max_body_bytes: int = 32 * 1024 * 1024
 

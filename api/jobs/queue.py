@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE = "capital"
 TASK = "capital.solve_part"
+SWEEP = "capital.sweep_jobs"
 
 
 def conninfo(database_url: str) -> str:
@@ -50,7 +51,30 @@ def queue_app() -> procrastinate.App:
     # escapes it (the database went away) is retried by procrastinate a few times.
     retry = procrastinate.RetryStrategy(max_attempts=ATTEMPTS - 1, wait=2)
     app.task(name=TASK, queue=QUEUE, retry=retry, pass_context=True)(_solve_part)
+    # One worker a tick (procrastinate defers each tick's sweep once) checks for lost parts.
+    settings = get_settings()
+    every = min(max(int(settings.job_sweep_every_s), 1), 59)
+    app.periodic(cron=f"* * * * * */{every}")(
+        app.task(name=SWEEP, queue=QUEUE, pass_context=False)(_sweep)
+    )
     return app
+
+
+async def _sweep(timestamp: int) -> dict[str, list[int]]:
+    """Queue again the parts of committed jobs that no task will solve: the server stopped
+    between committing a job and queueing its parts, or a task was lost. Re-running a part is
+    safe (work.execute_part skips solved parts and counts attempts), so a job is never left
+    `queued` or `running` for ever; one that cannot be queued is failed with the reason."""
+    orphans = await asyncio.to_thread(
+        work.orphaned_parts, task=TASK, older_than_s=get_settings().job_sweep_after_s
+    )
+    task = queue_app().tasks[TASK]
+    for job_id, indexes in orphans.items():
+        try:
+            await task.batch_defer_async(*({"job_id": job_id, "index": i} for i in indexes))
+        except Exception as exc:
+            await asyncio.to_thread(work.fail_job, job_id, f"could not be queued again: {exc}")
+    return {str(job_id): indexes for job_id, indexes in orphans.items()}
 
 
 _opened = False

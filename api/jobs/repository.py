@@ -1,6 +1,8 @@
 """Queries for jobs and their parts."""
 
-from sqlalchemy import func, select, update
+from datetime import datetime
+
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from api.jobs.models import FINISHED, Job, JobPart
@@ -60,6 +62,28 @@ def list_jobs(
 
 def unfinished(session: Session) -> list[Job]:
     return list(session.scalars(select(Job).where(Job.status.not_in(FINISHED)).order_by(Job.id)))
+
+
+def unfinished_ids(session: Session, *, created_before: datetime) -> list[int]:
+    """Unfinished jobs created before `created_before` (ids only: payloads are large)."""
+    statement = select(Job.id).where(Job.status.not_in(FINISHED), Job.created_at < created_before)
+    return list(session.scalars(statement.order_by(Job.id)))
+
+
+def part_task_states(session: Session, *, job_id: int, task: str) -> dict[int, set[str]]:
+    """PostgreSQL: the states of procrastinate's tasks for each part of a job (`todo`, `doing`,
+    `failed`...; a task that succeeded is deleted). A part with none has no task to solve it."""
+    rows = session.execute(
+        text(
+            "SELECT (args->>'index')::int, status::text FROM procrastinate_jobs "
+            "WHERE task_name = :task AND (args->>'job_id')::int = :job_id"
+        ),
+        {"task": task, "job_id": job_id},
+    )
+    states: dict[int, set[str]] = {}
+    for index, status in rows:
+        states.setdefault(index, set()).add(status)
+    return states
 
 
 def unsolved_part_indexes(session: Session, *, job_id: int) -> list[int]:

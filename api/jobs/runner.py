@@ -3,6 +3,7 @@ on SQLite (the embedded default needs no extra process)."""
 
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -23,11 +24,25 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capital-job")
 
 
+# A part whose bookkeeping failed (the database busy or gone) is tried this many times
+# before its job is failed with the reason: a part lost in the pool would leave it running.
+IN_PROCESS_TRIES = 3
+
+
 def _run_in_process(job_id: int, index: int) -> None:
-    try:
-        work.execute_part(job_id, index, worker=f"server:{os.getpid()}")
-    except Exception:
-        logger.exception("job %s part %s", job_id, index)
+    for attempt in range(1, IN_PROCESS_TRIES + 1):
+        try:
+            work.execute_part(job_id, index, worker=f"server:{os.getpid()}")
+            return
+        except Exception as exc:
+            logger.exception("job %s part %s (try %s)", job_id, index, attempt)
+            if attempt == IN_PROCESS_TRIES:
+                try:
+                    work.fail_job(job_id, f"part {index + 1} could not be run: {exc}")
+                except Exception:  # the next start-up's resume_unfinished will see it
+                    logger.exception("job %s could not be failed", job_id)
+                return
+            time.sleep(attempt)
 
 
 def submit(job_id: int, indexes: list[int]) -> None:
@@ -43,8 +58,10 @@ def submit(job_id: int, indexes: list[int]) -> None:
 
 
 def resume_unfinished() -> int:
-    """In-process jobs interrupted by a restart carry on where they stopped (called by
-    `capital serve` on SQLite); parts that were running count that attempt."""
+    """The in-process runner's sweep, at start-up (`capital serve` on SQLite): every job left
+    unfinished by the last server (killed mid-job, or between committing a job and handing it
+    to the pool) carries on where it stopped. Parts that were running when it died count that
+    attempt, so a part that kills the server each time fails its job with the reason."""
     if uses_queue():
         return 0
     resumed = 0

@@ -5,6 +5,7 @@ let the part that completes the job assemble the result. Safe to run twice (a re
 import logging
 import os
 import socket
+from datetime import timedelta
 from typing import Any
 
 from api.db import get_sessionmaker, unit_of_work, utcnow
@@ -82,6 +83,35 @@ def execute_part(job_id: int, index: int, *, worker: str | None = None) -> str:
                 )
             job.finished_at = utcnow()
     return "solved"
+
+
+def orphaned_parts(*, task: str, older_than_s: float) -> dict[int, list[int]]:
+    """PostgreSQL: parts of unfinished jobs older than `older_than_s` that no queued task will
+    ever solve ({job id: part indexes}), to be queued again. A job whose part's task failed for
+    good (its retries spent) and was not failed for it is failed here, with the reason."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    orphans: dict[int, list[int]] = {}
+    with unit_of_work(get_sessionmaker()) as session:
+        for job_id in repository.unfinished_ids(session, created_before=cutoff):
+            job = repository.lock_job(session, job_id=job_id)
+            if job is None or job.status in FINISHED:
+                continue  # finished since the list was read
+            tasks = repository.part_task_states(session, job_id=job_id, task=task)
+            lost = []
+            for index in repository.unsolved_part_indexes(session, job_id=job_id):
+                states = tasks.get(index, set())
+                if states & {"todo", "doing"}:
+                    continue  # queued, retrying or being solved
+                if "failed" in states:
+                    _fail(job, f"part {index + 1} of {job.total} could not be run: its task "
+                               "failed on every attempt")  # fmt: skip
+                    lost = []
+                    break
+                lost.append(index)
+            if lost:
+                logger.warning("job %s: parts %s have no queued task; queueing them", job_id, lost)
+                orphans[job_id] = lost
+    return orphans
 
 
 def fail_job(job_id: int, reason: str) -> None:

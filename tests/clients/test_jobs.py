@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.db import make_engine
 from tests.clients.conftest import capital
@@ -145,16 +145,88 @@ def test_cancel_stops_the_remaining_parts(live):
         started = finance.post(
             f"/rounds/{round_id}/robustness", json={"samples": 400, "seed": 1}
         ).json()
-        cancelled = finance.delete(f"/jobs/{started['id']}")
+        job_id = started["id"]
+        wait(finance, job_id, until=lambda job: job["progress"]["done"] >= 1)
+        cancelled = finance.delete(f"/jobs/{job_id}")
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["status"] == "cancelled"
-        time.sleep(8)  # parts that were solving finish; no new part starts
-        first = finance.get(f"/jobs/{started['id']}").json()
-        time.sleep(4)
-        later = finance.get(f"/jobs/{started['id']}").json()
+        at_cancel = cancelled.json()["progress"]["done"]
+        assert 1 <= at_cancel < 405
+        # Parts still queued find the job cancelled and do nothing: on PostgreSQL the queue
+        # drains of this job's tasks long before 400 solves could finish.
+        if is_postgres(live):
+            wait_for_tasks(live, job_id, lambda left: left == 0, timeout=120)
+        time.sleep(4)  # parts that were solving at the cancel finish; their outcome is dropped
+        later = finance.get(f"/jobs/{job_id}").json()
         assert later["status"] == "cancelled" and later["result"] is None
-        assert later["progress"]["done"] == first["progress"]["done"] < 400
+        assert later["progress"]["done"] == at_cancel  # nothing counted after the cancel
         assert "cancelled by" in later["error"]
+        # No part was recorded solved after the cancel, and no result was written.
+        engine = make_engine(live.database_url)
+        try:
+            with engine.connect() as connection:
+                solved = connection.execute(
+                    text("SELECT count(*) FROM job_parts WHERE job_id = :id AND status = 'done'"),
+                    {"id": job_id},
+                ).scalar()
+                result = connection.execute(
+                    text("SELECT result FROM jobs WHERE id = :id"), {"id": job_id}
+                ).scalar()
+        finally:
+            engine.dispose()
+        assert solved == at_cancel and result is None
+
+
+def wait_for_tasks(live, job_id: int, until, timeout: float) -> int:
+    """PostgreSQL: until the count of the job's tasks still queued or running satisfies `until`."""
+    engine = make_engine(live.database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as connection:
+                left = connection.execute(
+                    text(
+                        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = "
+                        "'capital.solve_part' AND (args->>'job_id')::int = :id "
+                        "AND status IN ('todo', 'doing')"
+                    ),
+                    {"id": job_id},
+                ).scalar()
+            if until(left):
+                return left
+            assert time.monotonic() < deadline, f"job {job_id} still has {left} tasks queued"
+            time.sleep(0.3)
+    finally:
+        engine.dispose()
+
+
+def commit_without_queueing(database_url: str, like_job_id: int) -> int:
+    """A copy of a job committed as the API commits one, whose parts are never handed to the
+    queue or the pool: what a server killed between the commit and the queueing leaves."""
+    from sqlalchemy.orm import Session, selectinload
+
+    from api.jobs.models import Job, JobPart
+
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            job = session.scalars(
+                select(Job).where(Job.id == like_job_id).options(selectinload(Job.parts))
+            ).one()
+            copy = Job(
+                kind=job.kind, round_id=job.round_id, system_id=job.system_id, status="queued",
+                done=0, total=job.total, payload=job.payload, created_by_id=job.created_by_id,
+                created_by_name=job.created_by_name,
+            )  # fmt: skip
+            copy.parts = [
+                JobPart(index=p.index, status="queued", input=p.input, attempts=0)
+                for p in job.parts
+            ]
+            session.add(copy)
+            session.flush()
+            return copy.id
+    finally:
+        engine.dispose()
 
 
 def test_bad_studies_and_scopes_are_refused(live):
@@ -249,3 +321,51 @@ def test_a_worker_killed_mid_study_then_restarted_leaves_the_job_finished(live):
         assert time.monotonic() - killed_at < 180
         if job["status"] == "succeeded":
             assert job["progress"] == {"done": 30, "total": 30}
+
+
+SWEEP_BOUND_S = 150  # job_sweep_after_s (30) + job_sweep_every_s (10) + solving, on a busy box
+
+
+@pytest.mark.slow
+def test_a_committed_job_whose_parts_were_never_queued_or_were_lost_still_finishes(live):
+    if not is_postgres(live):
+        pytest.skip("SQLite: the server's start-up resumes such jobs (test_jobs_restart.py)")
+    if not live.workers or any(w.poll() is not None for w in live.workers):
+        live.start_worker()
+    wait_for_workers(live, 1)
+    with api(live) as finance:
+        round_id = demo_round(finance)
+        body = {"rank_order": RANK, "samples": 6, "seed": 3}
+        source = wait(
+            finance, finance.post(f"/rounds/{round_id}/robustness", json=body).json()["id"]
+        )
+        assert source["status"] == "succeeded", source["error"]
+        # 1. Committed, never queued (the server died between the commit and the defer).
+        never_queued = commit_without_queueing(live.database_url, source["id"])
+        committed_at = time.monotonic()
+        assert wait_for_tasks(live, never_queued, lambda left: True, timeout=1) == 0
+        # 2. Queued, then its waiting tasks lost.
+        lost = finance.post(f"/rounds/{round_id}/robustness", json=body).json()["id"]
+        engine = make_engine(live.database_url)
+        try:
+            with engine.begin() as connection:
+                deleted = connection.execute(
+                    text(
+                        "DELETE FROM procrastinate_jobs WHERE task_name = 'capital.solve_part' "
+                        "AND (args->>'job_id')::int = :id AND status = 'todo'"
+                    ),
+                    {"id": lost},
+                ).rowcount
+        finally:
+            engine.dispose()
+        assert deleted >= 1
+        time.sleep(3)
+        stuck = finance.get(f"/jobs/{lost}").json()
+        assert stuck["status"] in ("queued", "running") and stuck["progress"]["done"] < 11
+        # The workers' periodic sweep queues both again; each finishes with the study's result.
+        for job_id in (never_queued, lost):
+            job = wait(finance, job_id, timeout=SWEEP_BOUND_S)
+            assert job["status"] == "succeeded", job["error"]
+            assert job["progress"] == {"done": 11, "total": 11}
+            assert job["result"]["schemes"] == source["result"]["schemes"]
+        assert time.monotonic() - committed_at < SWEEP_BOUND_S
