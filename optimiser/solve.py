@@ -264,6 +264,9 @@ def _on_a_free_core(
     main solve starts from its portfolio (it meets every rule a re-solve keeps, and is better
     than greedy's)."""
     with free_cores:
+        if stop.is_set():
+            # Its time is up before it had a core: no model to build, no bound to report.
+            return Optimum("time_limit", {}, None, None, None, options.solver, "")
         if main_portfolio:
             start = main_portfolio[0]
         return optimise(problem, rules, options, start=start, stop=stop)
