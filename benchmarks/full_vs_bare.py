@@ -9,8 +9,8 @@ For each generator round (benchmarks/generator.py, 5 years) it times:
 - bare: HiGHS alone on the main model of the same round (the model `optimiser.model.build`
   writes, handed to a fresh `highspy.Highs` beforehand and not timed), `Highs.run()` only,
   with HiGHS's own defaults but the same gap and one thread (`--bare default`, the issue's
-  comparison), or with every option the project sets (`--bare project`: also seed 0 and its
-  heuristic effort);
+  comparison), or with every option the project sets (`--bare project`: also seed 0, its
+  heuristic effort and, below 300 decision variables, no restarts: `highs_options`);
 and prints their ratio, both objectives and statuses, and whether every price of a rule is
 exact or a proven interval. On a shared, loaded machine wall time measures the load as much as
 the work, so it also prints CPU seconds: the bare solve's, and the full result's on its main
@@ -29,7 +29,7 @@ from optimiser import SolveOptions, parse_snapshot, solve
 from optimiser.model import Rules, build
 from optimiser.problem import prepare
 from optimiser.quiet import solver_output_to_stderr
-from optimiser.solver import HEURISTIC_THRESHOLD, to_highs
+from optimiser.solver import highs_options, to_highs
 
 
 def bare(document: dict, gap: float, options: str = "default") -> dict:
@@ -44,9 +44,8 @@ def bare(document: dict, gap: float, options: str = "default") -> dict:
         highs.setOptionValue("mip_rel_gap", gap)
         highs.setOptionValue("threads", 1)
         if options == "project":
-            highs.setOptionValue("random_seed", 0)
-            effort = 0.3 if len(model.x) >= HEURISTIC_THRESHOLD else 0.05
-            highs.setOptionValue("mip_heuristic_effort", effort)
+            for name, value in highs_options(len(model.x)).items():
+                highs.setOptionValue(name, value)
         to_highs(model.lp, highs)
         started, cpu = time.perf_counter(), time.thread_time()
         highs.run()

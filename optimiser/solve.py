@@ -136,9 +136,11 @@ def solve(snapshot: Snapshot | dict[str, Any], options: SolveOptions = SolveOpti
     return solve_problem(prepare(snapshot), options)
 
 
-# A re-solve that prices a rule gets at least this long, however quick the main solve was:
-# small rounds close in milliseconds, and a price should not be an interval for want of 0.1 s.
-MIN_RESOLVE_SECONDS = 0.5
+# The re-solves that price the rules get the main solve's time (they run beside it), and at
+# least this long however quick the main solve was: a tiny round's prices should not be
+# intervals for want of a tenth of a second, but a result wanted within 0.3 s over HTTP (the
+# demo round) cannot wait longer for them (docs/decisions.md).
+MIN_RESOLVE_SECONDS = 0.2
 
 
 def _relaxations(problem: Problem, options: SolveOptions) -> dict[str, Rules]:
@@ -172,20 +174,26 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     beside = options.solver == "highs" and (os.cpu_count() or 1) >= 2
     stop = threading.Event()
     # Beside the main solve the re-solves share the cores it does not use (one of two), so
-    # the main solve never waits for a core; after it, they share every core.
+    # the main solve never waits for a core; once it is done, its core is theirs too.
     cores = os.cpu_count() or 1
-    workers = max(1, min(len(relaxations), cores - 1 if beside else cores))
+    workers = max(1, min(len(relaxations), cores))
+    free_cores = threading.Semaphore(max(1, cores - 1))
+    main_portfolio: list[dict[str, Option]] = []  # once the main solve has one
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {}
         try:
             if beside:
                 futures = {
-                    name: pool.submit(optimise, problem, rules, options,
-                                      start=_meets(problem, outcome.chosen, rules), stop=stop)
+                    name: pool.submit(_on_a_free_core, free_cores, main_portfolio, problem,
+                                      rules, options, start=_meets(problem, outcome.chosen, rules),
+                                      stop=stop)
                     for name, rules in relaxations.items()
                 }  # fmt: skip
             main = optimise(problem, Rules(), options, start=start)
+            if main.has_portfolio:
+                main_portfolio.append(main.chosen)
+            free_cores.release()
             portfolio = totals(problem, main.chosen)
             schemes = _scheme_results(problem, main, portfolio)
             # Small rounds: the re-solves get at least MIN_RESOLVE_SECONDS in all.
@@ -242,6 +250,28 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     )
 
 
+def _on_a_free_core(
+    free_cores: threading.Semaphore,
+    main_portfolio: list[dict[str, Option]],
+    problem: Problem,
+    rules: Rules,
+    options: SolveOptions,
+    *,
+    start: dict[str, Option] | None,
+    stop: threading.Event,
+) -> Optimum:
+    """A re-solve beside the main solve, once a core is free for it; one that starts after the
+    main solve starts from its portfolio (it meets every rule a re-solve keeps, and is better
+    than greedy's)."""
+    with free_cores:
+        if stop.is_set():
+            # Its time is up before it had a core: no model to build, no bound to report.
+            return Optimum("time_limit", {}, None, None, None, options.solver, "")
+        if main_portfolio:
+            start = main_portfolio[0]
+        return optimise(problem, rules, options, start=start, stop=stop)
+
+
 RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}
 
 
@@ -276,7 +306,12 @@ def _price_of_rules(
         high = None if other.bound is None else _round(max(other.bound - main.objective, low))
         prices[name] = low
         intervals[name] = PriceInterval(low=low, high=high)
-        upper = f"at most {fmt(high)}" if high is not None else "no upper bound (CBC gives none)"
+        if high is not None:
+            upper = f"at most {fmt(high)}"
+        elif other.solver == "cbc":
+            upper = "no upper bound (CBC gives none)"
+        else:
+            upper = "no upper bound yet (it was stopped before it had one)"
         when = (
             f"after {budget:.2g} s, when the main solve and the reasons were done,"
             if beside

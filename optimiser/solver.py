@@ -110,6 +110,23 @@ def to_highs(lp: pulp.LpProblem, highs) -> None:
                   np.array(index, dtype=np.int32), np.array(values))  # fmt: skip
 
 
+def highs_options(variables: int) -> dict[str, object]:
+    """The HiGHS options the project sets beyond gap, time limit and threads, by model size
+    (decision variables); docs/decisions.md says why."""
+    large = variables >= HEURISTIC_THRESHOLD
+    return {
+        "random_seed": 0,
+        # More primal heuristics than HiGHS's default (0.05) pay off from a few hundred
+        # schemes up (1,000 schemes: 13-63 s down to 7-9 s); below that they only add time
+        # per node (docs/benchmarks.md).
+        "mip_heuristic_effort": 0.3 if large else 0.05,
+        # Below that size HiGHS's restarts (presolving again once the root has fixed enough
+        # columns) cost more than they save: the demo round's main solve takes half the time
+        # without them, and no small generator round took longer.
+        "mip_allow_restart": large,
+    }
+
+
 def _run_highs(
     model: Model,
     mip_gap: float,
@@ -126,11 +143,7 @@ def _run_highs(
         gapRel=mip_gap,
         timeLimit=time_limit_s,
         threads=1,
-        random_seed=0,
-        # More primal heuristics than HiGHS's default (0.05) pay off from a few hundred
-        # schemes up (1,000 schemes: 13-63 s down to 7-9 s); below that they only add time
-        # per node (docs/benchmarks.md).
-        mip_heuristic_effort=0.3 if len(model.x) >= HEURISTIC_THRESHOLD else 0.05,
+        **highs_options(len(model.x)),
         **(tolerances if tight else {}),
     )
     started = time.perf_counter()

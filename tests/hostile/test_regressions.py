@@ -277,3 +277,38 @@ def test_request_json_is_strict(client, world):
     body = json.loads(json.dumps(scheme_body(mandatory="yes", mandatory_reason="x")))
     response = client.post(f"{API}/schemes", json=body, headers=world.auth("trust_a1"))
     assert _fields(response) == {"body.mandatory"}
+
+
+def test_a_run_reads_the_round_in_a_constant_number_of_statements(client, demo_world, engine):
+    # The snapshot once loaded each scheme's dependencies with a query of its own.
+    finance, trust = demo_world.auth("ics_finance"), demo_world.auth("trust")
+    round_id = demo_round(client, finance)
+    statements: list[str] = []
+
+    def count(*_args):
+        statements.append("x")
+
+    def run() -> tuple[int, dict]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            response = client.post(f"{API}/rounds/{round_id}/runs", json={}, headers=finance)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 201, response.text
+        return len(statements), response.json()["result"]
+
+    few, _ = run()
+    first = None
+    for index in range(12):
+        body = scheme_body(system="QWV", organisation="R0A", title=f"Ward {index}",
+                           cost_profile={"2026/27": 20000.00},
+                           depends_on=[first] if first else [])  # fmt: skip
+        created = client.post(f"{API}/schemes", json=body, headers=trust)
+        assert created.status_code == 201, created.text
+        first = first or created.json()["id"]
+        submitted = client.post(f"{API}/schemes/{created.json()['id']}/submit", headers=trust)
+        assert submitted.status_code == 200, submitted.text
+    many, result = run()
+    assert str(first) in {s["id"] for s in result["schemes"]}  # the new schemes are in the round
+    assert many == few

@@ -4,6 +4,7 @@ time with conflicts that are true reasons."""
 
 import importlib
 import os
+import threading
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -164,6 +165,46 @@ def test_re_solves_beside_the_main_solve_start_from_greedy(monkeypatch):
     by_rules = {rules: start for rules, start in starts}
     # greedy meets every rule of an "off" round with only a category maximum
     assert by_rules[Rules()] and by_rules[Rules(category_limits=False)] == by_rules[Rules()]
+
+
+def test_once_the_main_solve_is_done_its_core_goes_to_a_waiting_re_solve(monkeypatch):
+    # 2 cores: one re-solve beside the main solve, the other waiting for a core. Hold the
+    # first until the main solve has returned: the second must then start (on the main
+    # solve's core, not after the first) from the main portfolio, and close.
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(solve_module, "MIN_RESOLVE_SECONDS", 60.0)
+    document = generate_round(40, mode="band", seed=3)
+    document["category_limits"] = {"digital": {"max": 1_000_000_000}}
+    main_done = threading.Event()
+    starts, handed_over = [], []
+    real = solve_module.optimise
+
+    def spy(problem, rules, options, *, start=None, stop=None):
+        starts.append((rules, start))
+        if rules == Rules():
+            try:
+                return real(problem, rules, options, start=start, stop=stop)
+            finally:
+                main_done.set()
+        if not main_done.is_set():
+            # the first re-solve: its core stays busy until the other has used the main's
+            assert main_done.wait(60)
+            deadline = time.monotonic() + 20
+            while len(starts) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            handed_over.append(len(starts) == 3)
+        return real(problem, rules, options, start=start, stop=stop)
+
+    monkeypatch.setattr(solve_module, "optimise", spy)
+    result = solve(document).to_document()
+    assert result["status"] == "optimal" and len(starts) == 3
+    # [] when the first re-solve only called in after the main solve was done
+    assert handed_over in ([], [True])
+    funded = {s["id"] for s in result["schemes"] if s["outcome"] == "funded"}
+    later = starts[2]
+    assert later[0] in (Rules(fair_shares=False), Rules(category_limits=False))
+    assert set(later[1]) == funded
+    assert result["price_of_rules"]["exact"] is True
 
 
 def test_on_one_core_re_solves_start_from_the_main_portfolio(monkeypatch):
