@@ -1,14 +1,18 @@
 """Allocation rounds for finance directors (set up, run, what-if, compare, frontier, agree)
 and, read-only, for everyone in the system. All through api.rounds.service."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from api.db import end_read_phase
 from api.deps import Principal, SessionDep
-from api.errors import InvalidInput
+from api.errors import InvalidInput, NotFound
+from api.jobs import router as jobs_router
+from api.jobs import service as jobs_service
+from api.reports import service as reports
 from api.rounds import service
 from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RunRequest
 from api.schemes import repository as schemes_repository
@@ -269,6 +273,46 @@ def _scheme_rows(session, run) -> list[dict]:
     return rows
 
 
+RULES = {"fair_shares": "Fair shares", "category_limits": "Category limits"}
+
+
+def _rules_used(snapshot: dict) -> dict[str, bool]:
+    limits = snapshot.get("category_limits") or {}
+    return {
+        "fair_shares": snapshot.get("fair_share_mode", "off") != "off",
+        "category_limits": any(
+            v.get("min") is not None or v.get("max") is not None for v in limits.values()
+        ),
+    }
+
+
+def _price_of_rules(result: dict, rows: list[dict], used: dict[str, bool]) -> list[dict]:
+    """Each rule family's price (exact, or a proven interval) with the schemes it displaces
+    and brings in, by title, as the result document records them."""
+    price = result.get("price_of_rules") or {}
+    intervals = price.get("intervals") or {}
+    by_id = {r["id"]: r for r in rows}
+
+    def schemes(ids: list[str]) -> list[dict]:
+        return [by_id.get(i, {"id": i, "title": f"Scheme {i}", "organisation": "",
+                              "cost": None}) for i in ids]  # fmt: skip
+
+    listed = "displaced" in price or "brought_in" in price
+    return [
+        {
+            "key": key,
+            "name": name,
+            "price": price.get(key),
+            "interval": intervals.get(key),
+            "displaced": schemes((price.get("displaced") or {}).get(key, [])),
+            "brought_in": schemes((price.get("brought_in") or {}).get(key, [])),
+            "listed": listed and key in (price.get("displaced") or {}),
+            "used": used[key],
+        }  # fmt: skip
+        for key, name in RULES.items()
+    ]
+
+
 def _title(run) -> str:
     label = run.options.get("label")
     return f"Run {run.id}" + (f": {label}" if label else "")
@@ -279,13 +323,12 @@ def compare(request: Request, session: SessionDep, principal: WebUser, a: int, b
     comparison = service.compare_runs(session, principal=principal, run_id=a, other_id=b)
     run_a = service.get_run(session, principal=principal, run_id=a)
     run_b = service.get_run(session, principal=principal, run_id=b)
-    titles = {r["id"]: r for r in _scheme_rows(session, run_a) + _scheme_rows(session, run_b)}
     counts = {
         key: sum(1 for s in run.result.get("schemes", []) if s["outcome"] == "funded")
         for key, run in (("a", run_a), ("b", run_b))
     }
     return render(request, "compare.html", c=comparison, run_a=run_a, run_b=run_b,
-                  title_a=_title(run_a), title_b=_title(run_b), titles=titles, counts=counts,
+                  title_a=_title(run_a), title_b=_title(run_b), counts=counts,
                   round=service.round_view(service.get_round(session, principal=principal, round_id=run_a.round_id)))  # fmt: skip
 
 
@@ -321,6 +364,7 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                                          ident="chart-categories", title="Spend by category") if by_category else None  # fmt: skip
     funded_value = sum(Decimal(str(r["cost"])) for r in rows if r["outcome"] == "funded")
     rounds_agreed = round_.status == "agreed"
+    prices = _price_of_rules(result, rows, _rules_used(run.snapshot))
     return render(request, "run.html", run=run, round=service.round_view(round_), result=result,
                   title=_title(run), rows=shown, all_count=len(rows), counts=counts,
                   organisations=organisations, outcome=outcome if outcome in OUTCOMES else "",
@@ -328,31 +372,76 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                   by_org=by_org, by_category=by_category, totals=totals,
                   chart_years=chart_years, chart_orgs=chart_orgs, chart_categories=chart_categories,
                   status_words=formatting.status_in_words(result), funded_value=funded_value,
-                  is_finance=is_finance(principal), agreed=rounds_agreed,
+                  is_finance=is_finance(principal), agreed=rounds_agreed, prices=prices,
+                  frontier=_frontier(session, principal, run.round_id), back=f"/runs/{run.id}",
                   others=[r for r in _runs(session, principal, run.round_id) if r.id != run.id])  # fmt: skip
 
 
-@router.get("/rounds/{round_id}/frontier")
-def frontier(request: Request, session: SessionDep, principal: WebUser, round_id: int):
-    require_role(principal, "ics_finance")
-    round_ = service.get_round(session, principal=principal, round_id=round_id)
-    view = service.round_view(round_)
-    prepared = service.prepare_run(session, principal=principal, round_id=round_id,
-                                   body=FrontierRequest(multipliers=FRONTIER_MULTIPLIERS))  # fmt: skip
-    end_read_phase(session)
-    points = service.solve_frontier(prepared=prepared, multipliers=FRONTIER_MULTIPLIERS)
+REPORTS = {"report.xlsx": reports.workbook_report, "report.pdf": reports.board_pack,
+           "report.csv": reports.csv_rows}  # fmt: skip
+
+
+@router.get("/runs/{run_id}/{name}")
+def download(session: SessionDep, principal: WebUser, run_id: int, name: str) -> Response:
+    """The run's workbook, board pack and CSV, through the same service as the API's
+    /api/v1/runs/{id}/report.* (so the same scope: a run out of scope is 404)."""
+    if name not in REPORTS:
+        raise NotFound("There is nothing at this address.")
+    report = REPORTS[name](session, principal=principal, run_id=run_id)
+    headers = {"Content-Disposition": f'attachment; filename="{report.filename}"'}
+    return Response(report.content, media_type=report.media_type, headers=headers)
+
+
+def _frontier(session, principal, round_id: int) -> dict:
+    """The round's value against the envelope: its latest frontier job (queued, running,
+    failed or done) and the points of the latest one that succeeded, for the chart and table."""
+    latest = jobs_service.latest_job(session, principal=principal, round_id=round_id,
+                                     kind="frontier")  # fmt: skip
+    done = latest
+    if latest is not None and latest.status != "succeeded":
+        done = jobs_service.latest_job(session, principal=principal, round_id=round_id,
+                                       kind="frontier", status="succeeded")  # fmt: skip
+    points = [dict(p) for p in ((done.result or {}).get("points") or [])] if done else []
     previous = None
     for point in points:
-        point["extra"] = (point["objective"] - previous["objective"]
-                          if previous and point["objective"] is not None and previous["objective"] is not None else None)  # fmt: skip
+        point["extra"] = (
+            Decimal(str(point["objective"])) - Decimal(str(previous["objective"]))
+            if previous and point["objective"] is not None and previous["objective"] is not None
+            else None
+        )
         point["extra_envelope"] = (
-            (Decimal(str(point["envelope"])) - Decimal(str(previous["envelope"])))
+            Decimal(str(point["envelope"])) - Decimal(str(previous["envelope"]))
             if previous
             else None
         )
         previous = point
-    return render(request, "frontier.html", round=view, points=points,
-                  chart=charts.frontier(points, current=1.0))  # fmt: skip
+    return {
+        "latest": latest, "done": done, "points": points,
+        "working": latest is not None and latest.status in ("queued", "running"),
+        "chart": charts.frontier(points, current=1.0) if points else None,
+    }  # fmt: skip
+
+
+@router.get("/rounds/{round_id}/frontier")
+def frontier(request: Request, session: SessionDep, principal: WebUser, round_id: int):
+    round_ = service.get_round(session, principal=principal, round_id=round_id)
+    return render(request, "frontier.html", round=service.round_view(round_),
+                  frontier=_frontier(session, principal, round_id),
+                  is_finance=is_finance(principal), back=f"/rounds/{round_id}/frontier")  # fmt: skip
+
+
+@router.post("/rounds/{round_id}/frontier")
+def start_frontier(session: SessionDep, principal: WebUser, round_id: int, form: CheckedForm):
+    """Start a frontier job (the same job as POST /api/v1/rounds/{id}/frontier), then go back
+    to the page that asked, which shows its progress."""
+    require_role(principal, "ics_finance")
+    job = jobs_service.create_frontier_job(session, principal=principal, round_id=round_id,
+                                           body=FrontierRequest(multipliers=FRONTIER_MULTIPLIERS))  # fmt: skip
+    jobs_router.accept(session, job, Response())
+    back = str(form.get("back") or "")
+    if not re.fullmatch(r"/runs/\d+|/rounds/\d+/frontier", back):
+        back = f"/rounds/{round_id}/frontier"
+    return redirect(back + "#frontier")
 
 
 @router.get("/rounds/{round_id}/agree")

@@ -1,0 +1,156 @@
+"""The finance director's round and run pages without a browser: the price of each rule in £
+and in schemes, the frontier as a stored job, the run's downloads, and editing a round."""
+
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from api.jobs.models import Job
+from optimiser.frontier import frontier as compute_frontier
+from tests.web.test_pages import sign_in
+from web.formatting import pounds
+
+pytestmark = pytest.mark.slow
+
+
+def _demo_round(client, world) -> int:
+    rounds = client.get(
+        "/api/v1/rounds", params={"system": "QWV"}, headers=world.auth("ics_finance")
+    )
+    return rounds.json()["items"][0]["id"]
+
+
+def _run(client, world, round_id: int, **body) -> dict:
+    run = client.post(
+        f"/api/v1/rounds/{round_id}/runs", json=body, headers=world.auth("ics_finance")
+    )
+    assert run.status_code == 201, run.text
+    return run.json()
+
+
+def _titles(client, world, ids: list[str]) -> list[str]:
+    return [client.get(f"/api/v1/schemes/{i}", headers=world.auth("ics_finance")).json()["title"]
+            for i in ids]  # fmt: skip
+
+
+def test_the_price_of_each_rule_in_pounds_and_in_schemes(client, demo_world):
+    round_id = _demo_round(client, demo_world)
+    run = _run(client, demo_world, round_id, label="base")
+    price = run["result"]["price_of_rules"]
+    sign_in(client, demo_world.tokens["ics_finance"])
+    page = client.get(f"/runs/{run['id']}")
+    assert page.status_code == 200
+    html = page.text
+    table = html[
+        html.index('id="table-price"') : html.index("</table>", html.index('id="table-price"'))
+    ]
+    for key, name in (("fair_shares", "Fair shares"), ("category_limits", "Category limits")):
+        row = re.search(rf"{name}</th>(.*?)</tr>", table, re.S).group(1)
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        interval = (price.get("intervals") or {}).get(key)
+        if interval:
+            assert cells[0].startswith(f"between {pounds(interval['low'])} and"), cells
+        else:
+            assert cells[0] == pounds(price[key]), cells
+        displaced = price["displaced"].get(key)
+        assert cells[1] == (str(len(displaced)) if displaced is not None else "–"), cells
+        assert cells[2] == (str(len(price["brought_in"][key])) if displaced is not None else "–")
+    # Each displaced scheme is named, by title, under its rule.
+    shown = 0
+    for key in ("fair_shares", "category_limits"):
+        ids = price["displaced"].get(key, []) + price["brought_in"].get(key, [])
+        if not ids:
+            continue
+        block = re.search(rf'<details class="nhsuk-details" id="displaced-{key.replace("_", "-")}">(.*?)</details>',
+                          html, re.S).group(1)  # fmt: skip
+        for title in _titles(client, demo_world, ids):
+            assert title.replace("&", "&amp;") in block
+            shown += 1
+    assert shown > 0, price  # the demo round's rules do displace schemes
+
+
+def test_the_frontier_is_a_job_shown_on_the_run_page(client, demo_world, session):
+    round_id = _demo_round(client, demo_world)
+    run = _run(client, demo_world, round_id, label="base")
+    csrf = sign_in(client, demo_world.tokens["ics_finance"])
+    page = client.get(f"/runs/{run['id']}").text
+    assert "Compute value against envelope" in page and "table-frontier" not in page
+    started = client.post(f"/rounds/{round_id}/frontier",
+                          data={"csrf_token": csrf, "back": f"/runs/{run['id']}"},
+                          follow_redirects=False)  # fmt: skip
+    assert started.status_code == 303
+    assert started.headers["location"] == f"/runs/{run['id']}#frontier"
+    jobs = client.get(
+        "/api/v1/jobs", params={"round": round_id}, headers=demo_world.auth("ics_finance")
+    )
+    job_id = jobs.json()["items"][0]["id"]
+    stored = session.get(Job, job_id)
+    assert stored.kind == "frontier" and stored.total == 7
+    # Jobs run in the server's pool or a worker, outside this test's transaction (their
+    # completion is tested against live servers): here the job is as a part-way worker leaves it...
+    stored.status, stored.done = "running", 3
+    session.flush()
+    page = client.get(f"/runs/{run['id']}").text
+    assert "Computing: 3 of 7 points" in page and "Check progress" in page
+    assert "Compute value against envelope" not in page
+    # ...and as the last part leaves it, with the round's real frontier.
+    snapshot = client.get(
+        f"/api/v1/runs/{run['id']}/snapshot.json", headers=demo_world.auth("ics_finance")
+    ).json()
+    points = [
+        p.model_dump(mode="json")
+        for p in compute_frontier(snapshot, stored.payload["options"]["multipliers"])
+    ]
+    stored.status, stored.done, stored.result = (
+        "succeeded",
+        7,
+        {"round_id": round_id, "points": points},
+    )
+    session.flush()
+    for path in (f"/runs/{run['id']}", f"/rounds/{round_id}/frontier"):
+        html = client.get(path).text
+        table = html[html.index('id="table-frontier"') :]
+        table = table[: table.index("</table>")]
+        for point in points:
+            assert pounds(point["envelope"]) in table and pounds(point["objective"]) in table
+        assert "50%" in table and "150%" in table
+        assert 'id="chart-frontier-title"' in html
+    # A viewer reads it and cannot start one.
+    sign_in(client, demo_world.tokens["viewer"])
+    viewer = client.get(f"/runs/{run['id']}").text
+    assert "table-frontier" in viewer and "Compute value against envelope" not in viewer
+    refused = client.post(f"/rounds/{round_id}/frontier", data={"csrf_token": _csrf(viewer)})
+    assert refused.status_code == 403
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_the_downloads_answer_for_finance_and_not_outside_scope(client, demo_world, world):
+    round_id = _demo_round(client, demo_world)
+    run = _run(client, demo_world, round_id, label="base")
+    sign_in(client, demo_world.tokens["ics_finance"])
+    page = client.get(f"/runs/{run['id']}").text
+    for name, media in (("report.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                        ("report.pdf", "application/pdf"), ("report.csv", "text/csv; charset=utf-8")):  # fmt: skip
+        assert f'href="/runs/{run["id"]}/{name}"' in page
+        response = client.get(f"/runs/{run['id']}/{name}")
+        assert response.status_code == 200, (name, response.text[:200])
+        assert response.headers["content-type"] == media
+        assert f'filename="run-{run["id"]}.' in response.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(client.get(f"/runs/{run['id']}/report.xlsx").content))
+    assert "Summary" in book.sheetnames
+    assert client.get(f"/runs/{run['id']}/report.pdf").content.startswith(b"%PDF")
+    assert client.get(f"/runs/{run['id']}/report.doc").status_code == 404
+    # A trust of another system: the run is as if missing.
+    sign_in(client, world.tokens["trust_b1"])
+    for name in ("report.xlsx", "report.pdf", "report.csv"):
+        assert client.get(f"/runs/{run['id']}/{name}").status_code == 404
+    client.cookies.clear()
+    assert client.get(f"/runs/{run['id']}/report.csv", follow_redirects=False).status_code == 303
