@@ -3,7 +3,6 @@ and in schemes, the frontier as a stored job, the run's downloads, and editing a
 
 import io
 import re
-from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
