@@ -153,3 +153,81 @@ def test_the_downloads_answer_for_finance_and_not_outside_scope(client, demo_wor
         assert client.get(f"/runs/{run['id']}/{name}").status_code == 404
     client.cookies.clear()
     assert client.get(f"/runs/{run['id']}/report.csv", follow_redirects=False).status_code == 303
+
+
+def test_a_finance_director_changes_a_draft_round(client, demo_world, world):
+    round_id = _demo_round(client, demo_world)
+    finance = demo_world.auth("ics_finance")
+    before = client.get(f"/api/v1/rounds/{round_id}", headers=finance).json()
+    csrf = sign_in(client, demo_world.tokens["ics_finance"])
+    assert f'href="/rounds/{round_id}/edit"' in client.get(f"/rounds/{round_id}").text
+    form = client.get(f"/rounds/{round_id}/edit")
+    assert form.status_code == 200
+    html = form.text
+    fields = dict(
+        re.findall(
+            r'<input class="nhsuk-input[^"]*" id="[^"]+" name="([^"]+)" type="text"[^>]*value="([^"]*)"',
+            html,
+        )
+    )
+    assert (
+        fields["envelope-2026-27"] == "36000000.00" and fields["limit-min-digital"] == "4000000.00"
+    )
+    assert fields["weight-strategic_fit"] == f"{before['weights']['strategic_fit']:g}"
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    selected = dict(
+        re.findall(
+            r'<select class="nhsuk-select[^"]*" id="([^"]+)".*?<option value="([^"]*)" selected',
+            html,
+            re.S,
+        )
+    )
+    data = {**fields, "csrf_token": csrf, "version": version, "shares_from": "keep",
+            "fair_share_mode": selected["fair_share_mode"]}  # fmt: skip
+    # A bad amount and a minimum above its maximum: each named at its own field, nothing saved.
+    bad = client.post(
+        f"/rounds/{round_id}/edit", data={**data, "envelope-2027-28": "thirty million"}
+    )
+    assert bad.status_code == 422
+    summary = re.search(r'<div class="nhsuk-error-summary".*?</ul>', bad.text, re.S).group(0)
+    assert (
+        '<a href="#envelope-2027-28">Enter the 2027/28 envelope in pounds as a number, not negative</a>'
+        in summary
+    )
+    assert 'value="thirty million"' in bad.text  # what was typed stays in the form
+    crossed = client.post(
+        f"/rounds/{round_id}/edit", data={**data, "limit-max-digital": "1,000,000"}
+    )
+    assert crossed.status_code == 422
+    assert '<a href="#limit-min-digital">The digital limit: min is above max</a>' in crossed.text
+    weights = client.post(f"/rounds/{round_id}/edit", data={**data, "weight-deliverability": "0.9"})
+    assert (
+        weights.status_code == 422
+        and 'href="#weight-' in weights.text
+        and "weights of the criteria" in weights.text
+    )
+    assert (
+        client.get(f"/api/v1/rounds/{round_id}", headers=finance).json()["version"]
+        == before["version"]
+    )
+    # Saved: the envelope, a category maximum and the tolerance, through the rounds service.
+    changed = {**data, "envelope-2027-28": "35,500,000", "limit-max-equipment": "9,000,000",
+               "tolerance_pct": "30"}  # fmt: skip
+    saved = client.post(f"/rounds/{round_id}/edit", data=changed, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/rounds/{round_id}?saved=1"
+    after = client.get(f"/api/v1/rounds/{round_id}", headers=finance).json()
+    assert after["envelope"]["2027/28"] in ("35500000.00", 35500000.0, "35500000")
+    assert float(after["category_limits"]["equipment"]["max"]) == 9_000_000
+    assert float(after["category_limits"]["digital"]["min"]) == 4_000_000
+    assert after["tolerance_pct"] == 30 and after["fair_shares"] == before["fair_shares"]
+    assert after["version"] == before["version"] + 1
+    page = client.get(f"/rounds/{round_id}?saved=1").text
+    assert "Round changed" in page and "at most £9,000,000" in page and "£35,500,000" in page
+    # The same form again, at the version it was read at: someone has changed it since.
+    stale = client.post(f"/rounds/{round_id}/edit", data=changed)
+    assert stale.status_code == 412 and "Someone changed this round" in stale.text
+    # Others may not change it.
+    sign_in(client, demo_world.tokens["viewer"])
+    assert client.get(f"/rounds/{round_id}/edit").status_code == 403
+    sign_in(client, world.tokens["finance_b"])
+    assert client.get(f"/rounds/{round_id}/edit").status_code == 404
