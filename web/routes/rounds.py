@@ -2,6 +2,7 @@
 and, read-only, for everyone in the system. All through api.rounds.service."""
 
 import re
+import time
 from decimal import Decimal, InvalidOperation
 
 from fastapi import APIRouter, Request, Response
@@ -262,7 +263,7 @@ def _edit_values(view) -> dict[str, str]:
     """The form's fields as the round has them now."""
 
     def text(value) -> str:
-        return "" if value is None else f"{Decimal(str(value)):f}"
+        return "" if value is None else f"{Decimal(str(value)):,.2f}"
 
     values = {"name": view.name, "overcommitment_pct": f"{view.overcommitment_pct:g}",
               "tolerance_pct": f"{view.tolerance_pct:g}",
@@ -566,6 +567,8 @@ def _frontier(session, principal, round_id: int) -> dict:
     return {
         "latest": latest, "done": done, "points": points,
         "working": latest is not None and latest.status in ("queued", "running"),
+        # A link to the page itself differing only in its #fragment would not reload it.
+        "checked": int(time.time()),
         "chart": charts.frontier(points, current=1.0) if points else None,
     }  # fmt: skip
 
