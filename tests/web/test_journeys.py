@@ -255,7 +255,7 @@ def test_finance_director_sets_up_runs_compares_and_agrees(visitor, web_server):
                   for ids in list(price["displaced"].values()) + list(price["brought_in"].values())
                   for i in ids}  # fmt: skip
     rules = page.locator("#table-price").inner_text()
-    assert re.search(r"Category limits\s+(between )?£[\d,]+", rules), rules
+    assert re.search(r"Category limits\s+(between |at least )?£[\d,]+", rules), rules
     for key, name in (("fair_shares", "Fair shares"), ("category_limits", "Category limits")):
         if key not in price["displaced"]:
             continue

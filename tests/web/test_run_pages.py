@@ -53,7 +53,12 @@ def test_the_price_of_each_rule_in_pounds_and_in_schemes(client, demo_world):
         ]
         interval = (price.get("intervals") or {}).get(key)
         if interval:
-            assert cells[0].startswith(f"between {pounds(interval['low'])} and"), cells
+            expected = (
+                f"between {pounds(interval['low'])} and {pounds(interval['high'])}"
+                if interval["high"] is not None
+                else f"at least {pounds(interval['low'])} (no upper bound proven)"
+            )
+            assert cells[0] == expected, cells
         else:
             assert cells[0] == pounds(price[key]), cells
         displaced = price["displaced"].get(key)
