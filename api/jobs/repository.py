@@ -108,3 +108,13 @@ def latest_result(session: Session, *, round_id: int, kind: str) -> dict | None:
         .limit(1)
     )
     return session.scalar(statement)
+
+
+def latest_job(
+    session: Session, *, round_id: int, kind: str, status: str | None = None
+) -> Job | None:
+    """The round's most recent job of `kind` (of `status`, when given)."""
+    statement = select(Job).where(Job.round_id == round_id, Job.kind == kind)
+    if status is not None:
+        statement = statement.where(Job.status == status)
+    return session.scalars(statement.order_by(Job.id.desc()).limit(1)).one_or_none()

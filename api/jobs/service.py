@@ -61,6 +61,16 @@ def list_jobs(
     )
 
 
+def latest_job(
+    session: Session, *, principal: Principal, round_id: int, kind: str, status: str | None = None
+) -> Job | None:
+    """The most recent job of `kind` of a round the caller may read (404 otherwise)."""
+    round_ = rounds.repository.get_round(session, round_id=round_id)
+    if round_ is None or not principal.in_system(round_.system_id):
+        raise NotFound(f"No round with id {round_id}.")
+    return repository.latest_job(session, round_id=round_id, kind=kind, status=status)
+
+
 def cancel_job(session: Session, *, principal: Principal, job_id: int) -> Job:
     """Cancel a queued or running job: parts not yet started are skipped, and the outcome of
     any part still solving is discarded."""

@@ -5,10 +5,9 @@ from fastapi import APIRouter, Query, Response
 from api.db import end_read_phase
 from api.deps import CurrentUser, SessionDep
 from api.errors import API_ERROR_RESPONSES, Problem
-from api.jobs import repository as jobs_repository
 from api.jobs.schemas import JobRead
 from api.paging import Limit, Offset
-from api.reports import csv_report, figures, pdf, workbook
+from api.reports import service as reports
 from api.rounds import service
 from api.rounds.schemas import (
     AgreeRequest,
@@ -21,13 +20,12 @@ from api.rounds.schemas import (
     RunRequest,
     RunSummaryPage,
 )
-from api.schemes import repository as schemes_repository
 from api.strict_json import JSONObject
 from api.types import MAX_ID, CodeQuery, IdPath
 from api.versioning import VERSIONED_RESPONSES, IfMatch, set_etag
 
 router = APIRouter(tags=["rounds"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = reports.XLSX
 ETAG = {"ETag": {"description": 'The round\'s version, e.g. "3".', "schema": {"type": "string"}}}
 LOCATION = {"Location": {"description": "The new record's URL.", "schema": {"type": "string"}}}
 CONFLICT = {409: API_ERROR_RESPONSES[404] | {"description": "The round's status does not allow "
@@ -139,11 +137,17 @@ def create_run(
     responses={201: {"headers": LOCATION}} | CONFLICT,
 )
 def create_reallocation(
-    session: SessionDep, principal: CurrentUser, round_id: IdPath, body: RunRequest, response: Response
+    session: SessionDep,
+    principal: CurrentUser,
+    round_id: IdPath,
+    body: RunRequest,
+    response: Response,
 ) -> RunRead:
     """Re-use slippage: optimise an agreed round's still-submitted schemes within the headroom
     that approved schemes' current forecasts leave (a run of kind "reallocation")."""
-    prepared = service.prepare_reallocation(session, principal=principal, round_id=round_id, body=body)
+    prepared = service.prepare_reallocation(
+        session, principal=principal, round_id=round_id, body=body
+    )
     end_read_phase(session)
     result = service.solve_run(prepared=prepared)
     run = service.record_run(session, principal=principal, prepared=prepared, result=result)
@@ -181,7 +185,9 @@ def agree_round(
     """Agree a run: its funded schemes are approved and the round accepts no more runs.
     409 if the round is already agreed, the run has no portfolio, or a funded scheme changed
     since the run; 412 if a scheme or the round changed while agreeing."""
-    return _round(response, service.agree(session, principal=principal, round_id=round_id, body=body))
+    return _round(
+        response, service.agree(session, principal=principal, round_id=round_id, body=body)
+    )
 
 
 @router.get("/runs/{run_id}", operation_id="runs_get")
@@ -218,42 +224,37 @@ def compare_runs(
     return service.compare_runs(session, principal=principal, run_id=run_id, other_id=other)
 
 
-def _figures(session, principal, run_id: int) -> figures.Figures:
-    run = service.get_run(session, principal=principal, run_id=run_id)
-    round_ = service.get_round(session, principal=principal, round_id=run.round_id)
-    ids = [int(s["id"]) for s in run.snapshot["schemes"] if s["id"].isdigit()]
-    schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=ids)}
-    # The round's latest finished frontier study, when it has one, becomes the Frontier sheet.
-    frontier = jobs_repository.latest_result(session, round_id=round_.id, kind="frontier")
-    return figures.build(
-        run=run, round_=round_, schemes=schemes, frontier=(frontier or {}).get("points")
-    )
-
-
-def _attachment(content: bytes | str, media_type: str, filename: str) -> Response:
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(content, media_type=media_type, headers=headers)
+def _attachment(report: reports.Report) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{report.filename}"'}
+    return Response(report.content, media_type=report.media_type, headers=headers)
 
 
 @router.get(
     "/runs/{run_id}/report.xlsx",
     operation_id="runs_report_xlsx",
     response_class=Response,
-    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
-                     "description": "The board workbook"}},
+    responses={
+        200: {
+            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The board workbook",
+        }
+    },
 )
 def run_report_xlsx(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> Response:
     """The board workbook: Summary, Schemes, Organisations, Categories, with charts."""
-    content = workbook.to_xlsx(_figures(session, principal, run_id))
-    return _attachment(content, XLSX, f"run-{run_id}.xlsx")
+    return _attachment(reports.workbook_report(session, principal=principal, run_id=run_id))
 
 
 @router.get(
     "/runs/{run_id}/report.pdf",
     operation_id="runs_report_pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-                     "description": "The board pack"}},
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The board pack",
+        }
+    },
 )
 def run_report_pdf(
     session: SessionDep,
@@ -265,20 +266,22 @@ def run_report_pdf(
     ] = None,
 ) -> Response:
     """A board pack: summary, charts, the funding line and (with `?with=ID`) a comparison."""
-    this = _figures(session, principal, run_id)
-    that = _figures(session, principal, other) if other is not None else None
-    name = f"run-{run_id}" + (f"-vs-{other}" if other is not None else "") + ".pdf"
-    return _attachment(pdf.to_pdf(this, that), "application/pdf", name)
+    return _attachment(
+        reports.board_pack(session, principal=principal, run_id=run_id, other_id=other)
+    )
 
 
 @router.get(
     "/runs/{run_id}/report.csv",
     operation_id="runs_report_csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                     "description": "One row per scheme"}},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "One row per scheme",
+        }
+    },
 )
 def run_report_csv(session: SessionDep, principal: CurrentUser, run_id: IdPath) -> Response:
     """A row per scheme: UTF-8 with a byte-order mark, plain numbers, spend as funded."""
-    content = csv_report.to_csv(_figures(session, principal, run_id))
-    return _attachment(content.encode("utf-8"), "text/csv; charset=utf-8", f"run-{run_id}.csv")
+    return _attachment(reports.csv_rows(session, principal=principal, run_id=run_id))

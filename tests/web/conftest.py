@@ -9,6 +9,8 @@ response is a 5xx, and a screenshot is saved under artifacts/screenshots/.
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +45,16 @@ class WebServer:
 def web_server(database_url, tmp_path_factory):
     url, env, tokens = demo_database(database_url, tmp_path_factory, "web")
     server, base = start_server(env)
+    # PostgreSQL: a `capital worker` solves the jobs the pages start (the frontier); on SQLite
+    # the server runs them itself.
+    worker = None
+    if not url.startswith("sqlite"):
+        worker = subprocess.Popen([sys.executable, "-m", "capital_cli.main", "worker"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     yield WebServer(url=base, tokens=tokens, database_url=url)
+    if worker is not None:
+        worker.kill()
+        worker.wait(timeout=10)
     stop_server(server)
 
 

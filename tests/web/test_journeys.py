@@ -6,6 +6,7 @@ the result and cannot change anything.
 """
 
 import re
+import time
 
 import httpx
 import pytest
@@ -201,6 +202,34 @@ def test_finance_director_sets_up_runs_compares_and_agrees(visitor, web_server):
     assert "Fair shares from the funding formula" in main and "£9,400,000" in main
     visitor.check("round set up")
 
+    # Change the round: a mistake is named at its field, then a category limit is added.
+    page.click("a:has-text('Change the round')")
+    page.wait_for_url(visitor.url(f"/rounds/{round_id}/edit"))
+    assert page.locator("#envelope-2026-27").input_value() == "36,000,000.00"
+    visitor.check("edit round")
+    page.fill("#envelope-2027-28", "34m")
+    page.fill("#limit-min-digital", "2,000,000")
+    page.fill("#limit-max-digital", "1,000,000")
+    page.click("button:has-text('Save the changes')")
+    summary = page.locator(".nhsuk-error-summary").inner_text()
+    assert "Enter the 2027/28 envelope in pounds as a number, not negative" in summary
+    assert page.locator("#envelope-2027-28-error").is_visible()
+    visitor.check("edit round errors", expected_status=422)
+    page.fill("#envelope-2027-28", "34,500,000")
+    page.click("button:has-text('Save the changes')")
+    assert (
+        "The digital limit: min is above max" in page.locator(".nhsuk-error-summary").inner_text()
+    )
+    visitor.check("edit round limit error", expected_status=422)
+    page.fill("#limit-max-digital", "")
+    page.click("button:has-text('Save the changes')")
+    page.wait_for_url(visitor.url(f"/rounds/{round_id}?saved=1"))
+    main = page.locator("main").inner_text()
+    assert (
+        "Round changed" in main and "£34,500,000" in main and "Digital: at least £2,000,000" in main
+    )
+    visitor.check("round changed")
+
     page.fill("#label", "base")
     page.click("button:has-text('Run the optimiser')")
     page.wait_for_url(re.compile(r"/runs/\d+$"))
@@ -212,11 +241,58 @@ def test_finance_director_sets_up_runs_compares_and_agrees(visitor, web_server):
     assert "2026/27" in page.locator("#table-years").inner_text()
     assert "R0B" in page.locator("#table-organisations").inner_text()
     assert "Digital" in page.locator("#table-categories").inner_text()
-    assert page.locator("svg.app-chart").count() == 3
+    assert page.locator("svg.app-chart").count() == 3  # the frontier is not computed yet
     schemes = page.locator("#table-schemes").inner_text()
     assert "Theatre ventilation and heat recovery" in schemes
     assert "fails the deliverability gateway" in schemes and "funded from 2026/27" in schemes
     visitor.check("run result")
+
+    # The price of each rule in £ and in schemes, as the run's result records it.
+    with httpx.Client(base_url=visitor.base + "/api/v1",
+                      headers={"Authorization": f"Bearer {web_server.tokens['ics_finance']}"}) as api:  # fmt: skip
+        price = api.get(f"/runs/{base}").json()["result"]["price_of_rules"]
+        titles = {i: api.get(f"/schemes/{i}").json()["title"]
+                  for ids in list(price["displaced"].values()) + list(price["brought_in"].values())
+                  for i in ids}  # fmt: skip
+    rules = page.locator("#table-price").inner_text()
+    assert re.search(r"Category limits\s+(between |at least )?£[\d,]+", rules), rules
+    for key, name in (("fair_shares", "Fair shares"), ("category_limits", "Category limits")):
+        if key not in price["displaced"]:
+            continue
+        assert re.search(
+            rf"{name}\s+\S.*\s+{len(price['displaced'][key])}\s+{len(price['brought_in'][key])}",
+            rules,
+        ), rules
+        if price["displaced"][key] or price["brought_in"][key]:
+            page.click(f"#displaced-{key.replace('_', '-')} summary")
+            listed = page.locator(f"#displaced-{key.replace('_', '-')}").inner_text()
+            for scheme_id in price["displaced"][key] + price["brought_in"][key]:
+                assert titles[scheme_id] in listed
+    # The downloads, through the session.
+    for name, media in (("report.xlsx", "spreadsheetml"), ("report.pdf", "application/pdf"),
+                        ("report.csv", "text/csv")):  # fmt: skip
+        download = page.request.get(visitor.url(f"/runs/{base}/{name}"))
+        assert download.status == 200 and media in download.headers["content-type"], name
+    visitor.check("run price of rules")
+
+    # Value against the envelope: a job, followed without script until it is done.
+    page.click("button:has-text('Compute value against envelope')")
+    page.wait_for_url(visitor.url(f"/runs/{base}#frontier"))
+    visitor.check("frontier computing")
+    deadline = time.monotonic() + 300
+    while page.locator("#table-frontier").count() == 0:
+        progress = page.locator("main").inner_text()
+        assert "did not finish" not in progress, progress
+        assert re.search(r"Computing: \d of 7 points", progress), progress
+        assert time.monotonic() < deadline, progress
+        time.sleep(1)
+        page.click("a:has-text('Check progress')")
+        page.wait_for_load_state("load")
+    frontier = page.locator("#table-frontier").inner_text()
+    assert "50%" in frontier and "100%" in frontier and "150%" in frontier
+    assert re.search(r"100%\s+£[\d,]+\s+£[\d,]+\s+£[\d,]+\s+\d+", frontier), frontier
+    assert page.locator("svg#chart-frontier, svg[aria-labelledby^='chart-frontier']").count() == 1
+    visitor.check("run frontier")
 
     page.select_option("#outcome", "reserve")
     page.click("button:has-text('Show schemes')")
@@ -248,8 +324,7 @@ def test_finance_director_sets_up_runs_compares_and_agrees(visitor, web_server):
     visitor.check("compare runs")
 
     visitor.goto(f"/rounds/{round_id}/frontier")
-    table = page.locator("#table-frontier").inner_text()
-    assert "50%" in table and "150%" in table
+    assert page.locator("#table-frontier").inner_text() == frontier  # the same stored job
     visitor.check("frontier")
 
     visitor.goto(f"/runs/{base}")

@@ -1,16 +1,21 @@
 """Allocation rounds for finance directors (set up, run, what-if, compare, frontier, agree)
 and, read-only, for everyone in the system. All through api.rounds.service."""
 
+import re
+import time
 from decimal import Decimal, InvalidOperation
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from api.db import end_read_phase
 from api.deps import Principal, SessionDep
-from api.errors import InvalidInput
+from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.jobs import router as jobs_router
+from api.jobs import service as jobs_service
+from api.reports import service as reports
 from api.rounds import service
-from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RunRequest
+from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RoundUpdate, RunRequest
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
 from web import charts, formatting
@@ -76,18 +81,136 @@ def list_rounds(request: Request, session: SessionDep, principal: WebUser):
     return render(request, "rounds.html", rounds=rounds, is_finance=is_finance(principal))
 
 
-def _round_form(request, session, principal, *, first: str, count: int, values: dict,
-                errors: dict, status_code: int = 200):  # fmt: skip
+def _system(session, principal):
     systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
-    system = systems[0] if systems else None
-    organisations = [o for o in system.organisations] if system else []
-    organisations.sort(key=lambda o: o.code)
-    years = formatting.financial_years(first, count)
+    return systems[0] if systems else None
+
+
+def _round_form(request, session, principal, *, first: str, count: int, values: dict,
+                errors: dict, status_code: int = 200, round_=None, system=None):  # fmt: skip
+    """The round form: setting one up (`round_` None) or changing a draft or open one."""
+    system = system or (round_.system if round_ is not None else _system(session, principal))
+    organisations = sorted(system.organisations if system else [], key=lambda o: o.code)
+    years = (
+        [y.year for y in round_.years]
+        if round_ is not None
+        else formatting.financial_years(first, count)
+    )
     return render(request, "round_form.html", status_code=status_code, years=years, first=first,
                   count=count, values=values, errors=errors, system=system,
                   organisations=organisations, modes=MODES, factors=FACTORS,
-                  money_id=_money_id, first_years=formatting.financial_years(
+                  categories=formatting.CATEGORY_NAMES, money_id=_money_id, round=round_,
+                  first_years=formatting.financial_years(
                       formatting.current_financial_year(), 4))  # fmt: skip
+
+
+def _parameters(form, *, years: list[str], organisations: list[str], errors: dict,
+                editing: bool) -> dict:  # fmt: skip
+    """The round's parameters from the form (create and edit), as a RoundCreate/RoundUpdate
+    body; any amount that is not a number goes into `errors` under its field's id."""
+    envelope, reserve = {}, {}
+    for year in years:
+        amount = _number(
+            form, _money_id("envelope", year), errors, f"the {year} envelope in pounds"
+        )
+        if amount is not None:
+            envelope[year] = amount
+        spare = _number(
+            form, _money_id("reserve", year), errors, f"the {year} reserve", required=False
+        )
+        if spare or editing:
+            reserve[year] = spare or Decimal(0)  # editing: a blank reserve is none
+    body: dict = {"envelope": envelope, "reserve": reserve}
+    for key, label in (("overcommitment_pct", "the overcommitment percentage"),
+                       ("tolerance_pct", "the tolerance percentage"),
+                       ("min_deliverability", "the minimum deliverability score")):  # fmt: skip
+        number = _number(form, key, errors, label)
+        if number is not None:
+            body[key] = float(number) if key == "min_deliverability" else number
+    mode = form.get("fair_share_mode")
+    body["fair_share_mode"] = mode if mode in MODES else "off"
+    weights = {}
+    for criterion, name in formatting.CRITERIA.items():
+        number = _number(form, f"weight-{criterion}", errors, f"the weight of {name.lower()}")
+        if number is not None:
+            weights[criterion] = float(number)
+    body["weights"] = weights
+    limits = {}
+    for category, name in formatting.CATEGORY_NAMES.items():
+        limit = {
+            bound: _number(form, f"limit-{bound}-{category}", errors,
+                           f"the {name.lower()} {word} in pounds", required=False)
+            for bound, word in (("min", "minimum"), ("max", "maximum"))
+        }  # fmt: skip
+        if any(v is not None for v in limit.values()):
+            limits[category] = limit
+    body["category_limits"] = limits
+    shares_from = form.get("shares_from")
+    if shares_from == "direct":
+        shares = {}
+        for code in organisations:
+            number = _number(
+                form, f"share-{code}", errors, f"{code}'s share in per cent", required=False
+            )
+            if number:
+                shares[code] = float(number) / 100
+        body["fair_shares"] = shares
+    elif shares_from == "formula" or not editing:
+        factor_weights = {}
+        for factor, name in FACTORS.items():
+            label = f"the weight of {name.replace(' (£)', '').lower()}"
+            number = _number(form, f"fw-{factor}", errors, label)
+            if number is not None:
+                factor_weights[factor] = float(number)
+        inputs = {}
+        for code in organisations:
+            row = {}
+            for factor in FACTORS:
+                number = _number(form, f"fi-{code}-{factor}", errors, "an amount", required=False)
+                if number is not None:
+                    row[factor] = float(number)
+            if row:
+                inputs[code] = row
+        body["fair_share_formula"] = {"weights": factor_weights, "inputs": inputs}
+    return body
+
+
+def _round_errors(raw: list[dict]) -> dict[str, str]:
+    """Service or validation errors as {form field id: message}: a year's envelope, a weight,
+    a category's limit or an organisation's share each name their own field."""
+    errors: dict[str, str] = {}
+    for error in raw:
+        loc = error["loc"] or ""
+        parts = loc.removeprefix("body").strip(".").split(".")
+        message = error["msg"].removeprefix("Value error, ")
+        head, rest = parts[0], parts[1:]
+        if head in ("envelope", "reserve") and rest:
+            year = ".".join(rest)
+            field, message = _money_id(head, year), f"The {head} for {year}: {message}"
+        elif head == "weights":
+            field = f"weight-{rest[0]}" if rest else f"weight-{next(iter(formatting.CRITERIA))}"
+            message = f"The weights of the criteria: {message}"
+        elif head == "category_limits":
+            category = rest[0] if rest else next(iter(formatting.CATEGORY_NAMES))
+            bound = rest[1] if len(rest) > 1 and rest[1] in ("min", "max") else "min"
+            field = f"limit-{bound}-{category}"
+            name = formatting.CATEGORY_NAMES.get(category, category)
+            message = f"The {name.lower()} limit: {message}"
+        elif head == "fair_shares" and rest:
+            field, message = f"share-{rest[0]}", f"The share of {rest[0]}: {message}"
+        elif head == "fair_share_formula":
+            if len(rest) >= 3 and rest[0] == "inputs":
+                field = f"fi-{rest[1]}-{rest[2]}"
+            elif len(rest) >= 2 and rest[0] == "weights":
+                field = f"fw-{rest[1]}"
+            else:
+                field = f"fw-{next(iter(FACTORS))}"
+            message = f"The funding formula: {message}"
+        else:
+            field = head or "form"
+            message = message[:1].upper() + message[1:]
+        errors.setdefault(field, message)
+    return errors
 
 
 @router.get("/rounds/new")
@@ -116,74 +239,104 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
     except ValueError:
         count, years = 3, formatting.financial_years(formatting.current_financial_year(), 3)
     errors: dict[str, str] = {}
-    system = all_of(systems_repository.list_systems, session, ids=principal.system_ids)[0]
+    system = _system(session, principal)
     name = values.get("name", "").strip()
     if not name:
         errors["name"] = "Enter a name for the round"
-    envelope, reserve = {}, {}
-    for year in years:
-        amount = _number(
-            form, _money_id("envelope", year), errors, f"the {year} envelope in pounds"
-        )
-        if amount is not None:
-            envelope[year] = amount
-        spare = _number(
-            form, _money_id("reserve", year), errors, f"the {year} reserve", required=False
-        )
-        if spare:
-            reserve[year] = spare
-    body = {"system": system.code, "name": name, "years": years, "envelope": envelope,
-            "reserve": reserve}  # fmt: skip
-    for key, label in (("overcommitment_pct", "the overcommitment percentage"),
-                       ("tolerance_pct", "the tolerance percentage"),
-                       ("min_deliverability", "the minimum deliverability score")):  # fmt: skip
-        number = _number(form, key, errors, label)
-        if number is not None:
-            body[key] = float(number) if key == "min_deliverability" else number
-    mode = values.get("fair_share_mode")
-    body["fair_share_mode"] = mode if mode in MODES else "off"
-    weights = {}
-    for criterion in formatting.CRITERIA:
-        number = _number(form, f"weight-{criterion}", errors, "a weight")
-        if number is not None:
-            weights[criterion] = float(number)
-    body["weights"] = weights
     organisations = sorted(o.code for o in system.organisations)
-    if values.get("shares_from") == "direct":
-        shares = {}
-        for code in organisations:
-            number = _number(
-                form, f"share-{code}", errors, f"{code}'s share in per cent", required=False
-            )
-            if number:
-                shares[code] = float(number) / 100
-        body["fair_shares"] = shares
-    else:
-        factor_weights = {}
-        for factor in FACTORS:
-            number = _number(form, f"fw-{factor}", errors, "a weight for the factor")
-            if number is not None:
-                factor_weights[factor] = float(number)
-        inputs = {}
-        for code in organisations:
-            row = {}
-            for factor in FACTORS:
-                number = _number(form, f"fi-{code}-{factor}", errors, "an amount", required=False)
-                if number is not None:
-                    row[factor] = float(number)
-            if row:
-                inputs[code] = row
-        body["fair_share_formula"] = {"weights": factor_weights, "inputs": inputs}
+    body = {"system": system.code, "name": name, "years": years,
+            **_parameters(form, years=years, organisations=organisations, errors=errors,
+                          editing=False)}  # fmt: skip
     if not errors:
         try:
             round_ = service.create_round(session, principal=principal, body=RoundCreate(**body))
             return redirect(f"/rounds/{round_.id}?created=1")
         except ValidationError as exc:
-            errors = _field_errors(_pydantic_errors(exc))
+            errors = _round_errors(_pydantic_errors(exc))
         except InvalidInput as exc:
-            errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
+            errors = _round_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
     return _round_form(request, session, principal, first=first, count=count, values=values,
-                       errors=errors, status_code=422)  # fmt: skip
+                       errors=errors, status_code=422, system=system)  # fmt: skip
+
+
+def _edit_values(view) -> dict[str, str]:
+    """The form's fields as the round has them now."""
+
+    def text(value) -> str:
+        return "" if value is None else f"{Decimal(str(value)):,.2f}"
+
+    values = {"name": view.name, "overcommitment_pct": f"{view.overcommitment_pct:g}",
+              "tolerance_pct": f"{view.tolerance_pct:g}",
+              "min_deliverability": f"{view.min_deliverability:g}",
+              "fair_share_mode": view.fair_share_mode, "shares_from": "keep",
+              "version": str(view.version)}  # fmt: skip
+    for year in view.years:
+        values[_money_id("envelope", year)] = text(view.envelope.get(year))
+        values[_money_id("reserve", year)] = text(view.reserve.get(year) or None)
+    for criterion, weight in view.weights.items():
+        values[f"weight-{criterion}"] = f"{weight:g}"
+    for category, limit in view.category_limits.items():
+        values[f"limit-min-{category}"] = text(limit.min)
+        values[f"limit-max-{category}"] = text(limit.max)
+    formula = view.fair_share_formula or {}
+    for factor, weight in (formula.get("weights") or DEFAULT_FACTOR_WEIGHTS).items():
+        values[f"fw-{factor}"] = f"{float(weight):g}"
+    for code, row in (formula.get("inputs") or {}).items():
+        for factor, amount in row.items():
+            values[f"fi-{code}-{factor}"] = f"{float(amount):,.0f}"
+    for code, share in view.fair_shares.items():
+        values[f"share-{code}"] = f"{share * 100:.4g}"
+    return values
+
+
+def _editable(session, principal, round_id: int):
+    require_role(principal, "ics_finance")
+    round_ = service.get_round(session, principal=principal, round_id=round_id)
+    if round_.status not in service.EDITABLE:
+        raise Conflict(f"A {round_.status} round cannot be changed.")
+    return round_
+
+
+@router.get("/rounds/{round_id}/edit")
+def edit_round(request: Request, session: SessionDep, principal: WebUser, round_id: int):
+    round_ = _editable(session, principal, round_id)
+    view = service.round_view(round_)
+    return _round_form(request, session, principal, first=view.years[0], count=len(view.years),
+                       values=_edit_values(view), errors={}, round_=round_)  # fmt: skip
+
+
+@router.post("/rounds/{round_id}/edit")
+def update_round(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+                 form: CheckedForm):  # fmt: skip
+    """Change a draft or open round through the same service as PATCH /api/v1/rounds/{id},
+    with the version the form was read at as its If-Match (a change since is refused)."""
+    round_ = _editable(session, principal, round_id)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    years = [y.year for y in round_.years]
+    errors: dict[str, str] = {}
+    name = values.get("name", "").strip()
+    if not name:
+        errors["name"] = "Enter a name for the round"
+    organisations = sorted(o.code for o in round_.system.organisations)
+    body = {"name": name, **_parameters(form, years=years, organisations=organisations,
+                                        errors=errors, editing=True)}  # fmt: skip
+    status_code = 422
+    if not errors:
+        try:
+            service.update_round(session, principal=principal, round_id=round_id,
+                                 body=RoundUpdate(**body),
+                                 if_match=values.get("version") or None)  # fmt: skip
+            return redirect(f"/rounds/{round_id}?saved=1")
+        except ValidationError as exc:
+            errors = _round_errors(_pydantic_errors(exc))
+        except InvalidInput as exc:
+            errors = _round_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
+        except PreconditionFailed:
+            status_code = 412
+            errors = {"form": "Someone changed this round since you opened this page, so "
+                              "nothing was saved. Open the round again to see their changes."}  # fmt: skip
+    return _round_form(request, session, principal, first=years[0], count=len(years),
+                       values=values, errors=errors, status_code=status_code, round_=round_)  # fmt: skip
 
 
 def _runs(session, principal, round_id):
@@ -195,13 +348,13 @@ def _runs(session, principal, round_id):
 
 @router.get("/rounds/{round_id}")
 def show_round(request: Request, session: SessionDep, principal: WebUser, round_id: int,
-               created: bool = False, agreed: bool = False):  # fmt: skip
+               created: bool = False, agreed: bool = False, saved: bool = False):  # fmt: skip
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     view = service.round_view(round_)
     names = {o.code: o.name for o in round_.system.organisations}
     return render(request, "round.html", round=view, runs=_runs(session, principal, round_id),
                   names=names, is_finance=is_finance(principal), factors=FACTORS, modes=MODES,
-                  created=created, agreed=agreed, errors={}, values={})  # fmt: skip
+                  created=created, agreed=agreed, saved=saved, errors={}, values={})  # fmt: skip
 
 
 @router.post("/rounds/{round_id}/runs")
@@ -246,7 +399,7 @@ def create_run(request: Request, session: SessionDep, principal: WebUser, round_
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     return render(request, "round.html", status_code=422, round=view,
                   runs=_runs(session, principal, round_id), names=names, is_finance=True,
-                  factors=FACTORS, modes=MODES, created=False, agreed=False, errors=errors,
+                  factors=FACTORS, modes=MODES, created=False, agreed=False, saved=False, errors=errors,
                   values=values)  # fmt: skip
 
 
@@ -269,6 +422,46 @@ def _scheme_rows(session, run) -> list[dict]:
     return rows
 
 
+RULES = {"fair_shares": "Fair shares", "category_limits": "Category limits"}
+
+
+def _rules_used(snapshot: dict) -> dict[str, bool]:
+    limits = snapshot.get("category_limits") or {}
+    return {
+        "fair_shares": snapshot.get("fair_share_mode", "off") != "off",
+        "category_limits": any(
+            v.get("min") is not None or v.get("max") is not None for v in limits.values()
+        ),
+    }
+
+
+def _price_of_rules(result: dict, rows: list[dict], used: dict[str, bool]) -> list[dict]:
+    """Each rule family's price (exact, or a proven interval) with the schemes it displaces
+    and brings in, by title, as the result document records them."""
+    price = result.get("price_of_rules") or {}
+    intervals = price.get("intervals") or {}
+    by_id = {r["id"]: r for r in rows}
+
+    def schemes(ids: list[str]) -> list[dict]:
+        return [by_id.get(i, {"id": i, "title": f"Scheme {i}", "organisation": "",
+                              "cost": None}) for i in ids]  # fmt: skip
+
+    listed = "displaced" in price or "brought_in" in price
+    return [
+        {
+            "key": key,
+            "name": name,
+            "price": price.get(key),
+            "interval": intervals.get(key),
+            "displaced": schemes((price.get("displaced") or {}).get(key, [])),
+            "brought_in": schemes((price.get("brought_in") or {}).get(key, [])),
+            "listed": listed and key in (price.get("displaced") or {}),
+            "used": used[key],
+        }  # fmt: skip
+        for key, name in RULES.items()
+    ]
+
+
 def _title(run) -> str:
     label = run.options.get("label")
     return f"Run {run.id}" + (f": {label}" if label else "")
@@ -279,13 +472,12 @@ def compare(request: Request, session: SessionDep, principal: WebUser, a: int, b
     comparison = service.compare_runs(session, principal=principal, run_id=a, other_id=b)
     run_a = service.get_run(session, principal=principal, run_id=a)
     run_b = service.get_run(session, principal=principal, run_id=b)
-    titles = {r["id"]: r for r in _scheme_rows(session, run_a) + _scheme_rows(session, run_b)}
     counts = {
         key: sum(1 for s in run.result.get("schemes", []) if s["outcome"] == "funded")
         for key, run in (("a", run_a), ("b", run_b))
     }
     return render(request, "compare.html", c=comparison, run_a=run_a, run_b=run_b,
-                  title_a=_title(run_a), title_b=_title(run_b), titles=titles, counts=counts,
+                  title_a=_title(run_a), title_b=_title(run_b), counts=counts,
                   round=service.round_view(service.get_round(session, principal=principal, round_id=run_a.round_id)))  # fmt: skip
 
 
@@ -321,6 +513,7 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                                          ident="chart-categories", title="Spend by category") if by_category else None  # fmt: skip
     funded_value = sum(Decimal(str(r["cost"])) for r in rows if r["outcome"] == "funded")
     rounds_agreed = round_.status == "agreed"
+    prices = _price_of_rules(result, rows, _rules_used(run.snapshot))
     return render(request, "run.html", run=run, round=service.round_view(round_), result=result,
                   title=_title(run), rows=shown, all_count=len(rows), counts=counts,
                   organisations=organisations, outcome=outcome if outcome in OUTCOMES else "",
@@ -328,31 +521,78 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                   by_org=by_org, by_category=by_category, totals=totals,
                   chart_years=chart_years, chart_orgs=chart_orgs, chart_categories=chart_categories,
                   status_words=formatting.status_in_words(result), funded_value=funded_value,
-                  is_finance=is_finance(principal), agreed=rounds_agreed,
+                  is_finance=is_finance(principal), agreed=rounds_agreed, prices=prices,
+                  frontier=_frontier(session, principal, run.round_id), back=f"/runs/{run.id}",
                   others=[r for r in _runs(session, principal, run.round_id) if r.id != run.id])  # fmt: skip
 
 
-@router.get("/rounds/{round_id}/frontier")
-def frontier(request: Request, session: SessionDep, principal: WebUser, round_id: int):
-    require_role(principal, "ics_finance")
-    round_ = service.get_round(session, principal=principal, round_id=round_id)
-    view = service.round_view(round_)
-    prepared = service.prepare_run(session, principal=principal, round_id=round_id,
-                                   body=FrontierRequest(multipliers=FRONTIER_MULTIPLIERS))  # fmt: skip
-    end_read_phase(session)
-    points = service.solve_frontier(prepared=prepared, multipliers=FRONTIER_MULTIPLIERS)
+REPORTS = {"report.xlsx": reports.workbook_report, "report.pdf": reports.board_pack,
+           "report.csv": reports.csv_rows}  # fmt: skip
+
+
+@router.get("/runs/{run_id}/{name}")
+def download(session: SessionDep, principal: WebUser, run_id: int, name: str) -> Response:
+    """The run's workbook, board pack and CSV, through the same service as the API's
+    /api/v1/runs/{id}/report.* (so the same scope: a run out of scope is 404)."""
+    if name not in REPORTS:
+        raise NotFound("There is nothing at this address.")
+    report = REPORTS[name](session, principal=principal, run_id=run_id)
+    headers = {"Content-Disposition": f'attachment; filename="{report.filename}"'}
+    return Response(report.content, media_type=report.media_type, headers=headers)
+
+
+def _frontier(session, principal, round_id: int) -> dict:
+    """The round's value against the envelope: its latest frontier job (queued, running,
+    failed or done) and the points of the latest one that succeeded, for the chart and table."""
+    latest = jobs_service.latest_job(session, principal=principal, round_id=round_id,
+                                     kind="frontier")  # fmt: skip
+    done = latest
+    if latest is not None and latest.status != "succeeded":
+        done = jobs_service.latest_job(session, principal=principal, round_id=round_id,
+                                       kind="frontier", status="succeeded")  # fmt: skip
+    points = [dict(p) for p in ((done.result or {}).get("points") or [])] if done else []
     previous = None
     for point in points:
-        point["extra"] = (point["objective"] - previous["objective"]
-                          if previous and point["objective"] is not None and previous["objective"] is not None else None)  # fmt: skip
+        point["extra"] = (
+            Decimal(str(point["objective"])) - Decimal(str(previous["objective"]))
+            if previous and point["objective"] is not None and previous["objective"] is not None
+            else None
+        )
         point["extra_envelope"] = (
-            (Decimal(str(point["envelope"])) - Decimal(str(previous["envelope"])))
+            Decimal(str(point["envelope"])) - Decimal(str(previous["envelope"]))
             if previous
             else None
         )
         previous = point
-    return render(request, "frontier.html", round=view, points=points,
-                  chart=charts.frontier(points, current=1.0))  # fmt: skip
+    return {
+        "latest": latest, "done": done, "points": points,
+        "working": latest is not None and latest.status in ("queued", "running"),
+        # A link to the page itself differing only in its #fragment would not reload it.
+        "checked": int(time.time()),
+        "chart": charts.frontier(points, current=1.0) if points else None,
+    }  # fmt: skip
+
+
+@router.get("/rounds/{round_id}/frontier")
+def frontier(request: Request, session: SessionDep, principal: WebUser, round_id: int):
+    round_ = service.get_round(session, principal=principal, round_id=round_id)
+    return render(request, "frontier.html", round=service.round_view(round_),
+                  frontier=_frontier(session, principal, round_id),
+                  is_finance=is_finance(principal), back=f"/rounds/{round_id}/frontier")  # fmt: skip
+
+
+@router.post("/rounds/{round_id}/frontier")
+def start_frontier(session: SessionDep, principal: WebUser, round_id: int, form: CheckedForm):
+    """Start a frontier job (the same job as POST /api/v1/rounds/{id}/frontier), then go back
+    to the page that asked, which shows its progress."""
+    require_role(principal, "ics_finance")
+    job = jobs_service.create_frontier_job(session, principal=principal, round_id=round_id,
+                                           body=FrontierRequest(multipliers=FRONTIER_MULTIPLIERS))  # fmt: skip
+    jobs_router.accept(session, job, Response())
+    back = str(form.get("back") or "")
+    if not re.fullmatch(r"/runs/\d+|/rounds/\d+/frontier", back):
+        back = f"/rounds/{round_id}/frontier"
+    return redirect(back + "#frontier")
 
 
 @router.get("/rounds/{round_id}/agree")
