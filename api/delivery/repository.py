@@ -24,6 +24,17 @@ def get_deliveries(session: Session, *, scheme_ids: Iterable[int]) -> dict[int, 
     return {d.scheme_id: d for d in rows}
 
 
+def lock_deliveries(session: Session, *, scheme_ids: Iterable[int]) -> None:
+    """Lock the schemes whose delivery is about to change, in id order, until the transaction
+    ends: on PostgreSQL a second writer of any of them waits here, then reads what the first
+    committed. (FOR NO KEY UPDATE: rows that merely reference the scheme are not blocked.) On
+    SQLite a writer already holds the database's write lock from BEGIN IMMEDIATE."""
+    ids = sorted(set(scheme_ids))
+    if ids and session.get_bind().dialect.name == "postgresql":
+        statement = select(Scheme.id).where(Scheme.id.in_(ids)).order_by(Scheme.id)
+        session.execute(statement.with_for_update(key_share=True)).all()
+
+
 def get_reporting_period(session: Session, *, system_id: int) -> ReportingPeriod | None:
     return session.get(ReportingPeriod, system_id)
 
