@@ -104,6 +104,9 @@ def close_period(session: Session, *, principal: Principal, system_code: str) ->
     system = _system_in_scope(session, principal=principal, code=system_code)
     principal.require_role("ics_finance")
     state = period_state(session, system_id=system.id)
+    repository.lock_period(session, system_id=system.id, closing=True)
+    if period_state(session, system_id=system.id) != state:  # a close committed meanwhile
+        raise Conflict(f"{state.next_period} was closed by someone else at the same time.")
     if state.next_period is None:
         raise Conflict(f"System {system.code} has no agreed round in delivery: nothing to close.")
     closing = state.next_period
@@ -380,6 +383,7 @@ def update_delivery(
     expected = parse_if_match(if_match)
     scheme = _readable_scheme(session, principal=principal, scheme_id=scheme_id)
     _require_writer(principal, scheme)
+    repository.lock_period(session, system_id=scheme.system_id)
     state = period_state(session, system_id=scheme.system_id)
     [write] = _writes(session, [scheme], state)
     check_version(write.delivery, expected, what=f"The delivery of scheme {scheme.id}")
@@ -440,6 +444,7 @@ def import_delivery(
     system = _system_in_scope(session, principal=principal, code=system_code)
     if principal.role not in ("trust", "admin"):
         raise Forbidden(f"Only trusts import delivery returns; you are {principal.role}.")
+    repository.lock_period(session, system_id=system.id)
     state = period_state(session, system_id=system.id)
     problems = Problems()
     ids = [row.scheme_id for row in body.schemes]

@@ -34,7 +34,7 @@ def scheme_versions(session: Session, *, ids) -> dict[int, int]:
     for start in range(0, len(ids), IN_CHUNK):
         chunk = ids[start : start + IN_CHUNK]
         statement = select(Scheme.id, Scheme.version).where(Scheme.id.in_(chunk))
-        versions |= dict(session.execute(statement.order_by(Scheme.id)).tuples().all())
+        versions |= dict(session.execute(statement.order_by(Scheme.id)).all())
     return versions
 
 

@@ -112,45 +112,63 @@ def test_racing_patches_one_wins_the_others_get_412(live, writers, stored):
 
 
 def test_racing_imports_land_one_after_the_other(live, writers):
-    schemes = _approved_r0a(live, writers[0])
-    assert len(schemes) >= 3
-    period = httpx.get(f"{live.url}{API}/systems/QWV/period", headers=writers[0]).json()["next_period"]  # fmt: skip
+    admin = writers[2]
+    page = httpx.get(f"{live.url}{API}/schemes", headers=admin,
+                     params={"system": "QWV", "status": "approved", "limit": 500}).json()  # fmt: skip
+    schemes = [s["id"] for s in page["items"]]
+    assert len(schemes) >= 10  # enough rows that the two imports overlap in time
+    period = httpx.get(f"{live.url}{API}/systems/QWV/period", headers=admin).json()["next_period"]  # fmt: skip
     url = f"{live.url}{API}/systems/QWV/delivery/import"
-    versions = {
-        s: httpx.get(f"{live.url}{API}/schemes/{s}/delivery", headers=writers[0]).json()["version"]
-        for s in schemes
-    }
-    audits = {s: len(_audit(live, s)) for s in schemes}
-
-    def import_(index: int):
-        # The two imports list the schemes in opposite orders (the classic deadlock).
-        order = schemes if index == 0 else list(reversed(schemes))
-        body = {"period": period, "schemes": [
-            {"scheme_id": s, "actual": 100 * (index + 1), "commentary": f"import {index}"}
-            for s in order]}  # fmt: skip
-        return lambda client: client.post(url, json=body, headers=writers[index])
-
-    responses = _race([import_(0), import_(1)])
-    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
-    finals = {
-        s: httpx.get(f"{live.url}{API}/schemes/{s}/delivery", headers=writers[0]).json()
-        for s in schemes
-    }
-    # Serial: every scheme ends with the same (the later) import's return, each bumped twice.
-    last = {f["commentary"] for f in finals.values()}
-    assert len(last) == 1, last
-    index = int(last.pop().split()[1])
-    for scheme_id, final in finals.items():
-        assert final["version"] == versions[scheme_id] + 2
-        month = next(m for y in final["years"] for m in y["months"] if m["period"] == period)
-        assert Decimal(str(month["actual"])) == 100 * (index + 1)
-        events = _audit(live, scheme_id)[audits[scheme_id] :]
-        assert [e["action"] for e in events] == ["import", "import"]
-        # The second import started from what the first left: nothing lost between them.
-        first, second = events[0]["after"], events[1]["before"]
-        assert second == first, {
-            k: (first["months"].get(k), second["months"].get(k))
-            for k in first["months"].keys() | second["months"].keys()
-            if first["months"].get(k) != second["months"].get(k)
+    for attempt in range(3):
+        versions = {
+            s: httpx.get(f"{live.url}{API}/schemes/{s}/delivery", headers=admin).json()["version"]
+            for s in schemes
         }
-        assert events[1]["after"]["commentary"] == f"import {index}"
+        audits = {s: len(_audit(live, s)) for s in schemes}
+
+        def import_(index: int, attempt=attempt):
+            # The two imports list the schemes in opposite orders (the classic deadlock).
+            order = schemes if index == 0 else list(reversed(schemes))
+            body = {"period": period, "schemes": [
+                {"scheme_id": s, "actual": 100 * (index + 1) + attempt,
+                 "commentary": f"import {index}, attempt {attempt}"}
+                for s in order]}  # fmt: skip
+            return lambda client: client.post(url, json=body, headers=admin)
+
+        responses = _race([import_(0), import_(1)])
+        assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+        finals = {
+            s: httpx.get(f"{live.url}{API}/schemes/{s}/delivery", headers=admin).json()
+            for s in schemes
+        }
+        # Serial: every scheme ends with the same (the later) import's return, bumped twice.
+        last = {f["commentary"] for f in finals.values()}
+        assert len(last) == 1, last
+        index = int(last.pop().split()[1].rstrip(","))
+        for scheme_id, final in finals.items():
+            assert final["version"] == versions[scheme_id] + 2
+            month = next(m for y in final["years"] for m in y["months"] if m["period"] == period)
+            assert Decimal(str(month["actual"])) == 100 * (index + 1) + attempt
+            events = _audit(live, scheme_id)[audits[scheme_id] :]
+            assert [e["action"] for e in events] == ["import", "import"]
+            # The second import started from what the first left: nothing lost between them.
+            first, second = events[0]["after"], events[1]["before"]
+            assert second == first
+            assert events[1]["after"]["commentary"] == f"import {index}, attempt {attempt}"
+
+
+def test_racing_closes_close_one_month(live):
+    """Two finance directors close the month at once: one closes it, the other is told it was
+    closed at the same time (409); the next month is not closed by accident."""
+    if live.database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs the two closes one after the other (BEGIN IMMEDIATE), so the "
+                    "second is simply a close of the following month")  # fmt: skip
+    headers = {"Authorization": f"Bearer {live.tokens['ics_finance']}"}
+    before = httpx.get(f"{live.url}{API}/systems/QWV/period", headers=headers).json()
+    url = f"{live.url}{API}/systems/QWV/close-period"
+    responses = _race([lambda client: client.post(url, headers=headers)] * 2)
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+    lost = next(r for r in responses if r.status_code == 409)
+    assert "at the same time" in lost.json()["detail"]
+    after = httpx.get(f"{live.url}{API}/systems/QWV/period", headers=headers).json()
+    assert after["reporting_period"] == before["next_period"]
