@@ -10,6 +10,7 @@ still-submitted scored schemes; then times `GET /systems/BEN/delivery?year=2026/
 """
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -94,12 +95,16 @@ def build(factory, *, approved: int, candidates: int, seed: int = 1) -> tuple[st
         return token, round_.id
 
 
-def _time(call, repeat: int) -> list[float]:
+def _time(call, repeat: int, cpu: list[float] | None = None) -> list[float]:
+    """Wall-clock timings of `repeat` calls; `cpu` collects each call's CPU time of this
+    process (the application runs in it), steadier than wall time on a loaded machine."""
     timings = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = call()
         timings.append(time.perf_counter() - started)
+        if cpu is not None:
+            cpu.append(time.process_time() - cpu_started)
         assert response.status_code in (200, 201), response.text
     return sorted(timings)
 
@@ -140,10 +145,10 @@ def main() -> None:
         ).json()
         print(_line(f"delivery report ({body['total']['schemes']} schemes x 12 months)", report))
         print(f"  slippage £{body['total']['slippage']:,.2f}, headroom £{body['headroom']:,.2f}")
-        runs = []
+        runs, cpu = [], []
         realloc = _time(lambda: runs.append(client.post(f"/api/v1/rounds/{round_id}/reallocations",
                                                         json={"time_limit_s": 60}, headers=headers)) or runs[-1],
-                        max(1, args.repeat // 5))  # fmt: skip
+                        max(1, args.repeat // 5), cpu)  # fmt: skip
         result = runs[-1].json()["result"]
         funded = sum(1 for s in result["schemes"] if s["outcome"] == "funded")
         print(_line(f"re-allocation ({args.candidates} candidates, {funded} funded incl. committed, "
@@ -151,7 +156,9 @@ def main() -> None:
         timings = runs[-1].json()["timings"]
         print(
             f"  assemble {timings['assemble_seconds']:.2f} s, solve {timings['solve_seconds']:.2f} s"
+            f" (last run); CPU time per re-allocation: median {statistics.median(cpu):.1f} s"
         )
+        print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
     engine.dispose()
 
 

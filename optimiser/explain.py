@@ -14,7 +14,11 @@ def _plural(n: int, word: str) -> str:
 def describe(problem: Problem, breach: Breach) -> str:
     """One breach as a clause a finance director can read out."""
     if breach.rule == "envelope":
-        return f"would exceed the {breach.subject} envelope by {fmt(breach.excess)}"
+        if problem.snapshot.kind == "reallocation":
+            limit = f"{breach.subject} headroom left by forecasts"
+        else:
+            limit = f"{breach.subject} envelope"
+        return f"would exceed the {limit} by {fmt(breach.excess)}"
     if breach.rule == "dependency":
         dependency = problem.entry(breach.subject)
         why = f" ({dependency.ineligible_reason})" if not dependency.eligible else ""

@@ -87,6 +87,10 @@ class Snapshot(_Strict):
     fair_shares: dict[str, float] = Field(default_factory=dict)
     fair_share_formula: FairShareFormulaRecord | None = None
     category_limits: dict[Category, CategoryLimit] = Field(default_factory=dict)
+    # A re-allocation (DESIGN.md section 8) is solved like a round, but its yearly limits are
+    # the headroom that approved schemes' forecasts leave, and its reasons say so. Carried in
+    # the snapshot so `capital optimise` explains a stored re-allocation in the same words.
+    kind: Literal["allocation", "reallocation"] = "allocation"
     schemes: list[SnapshotScheme] = Field(default_factory=list)
 
     def to_document(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from api.delivery.models import DeliveryMonth, PeriodClose, ReportingPeriod, SchemeDelivery
 from api.rounds.models import Round, RoundYear
 from api.schemes.models import Scheme
-from api.systems.models import Organisation
+from api.systems.models import Organisation, System
 
 
 def get_delivery(session: Session, *, scheme_id: int) -> SchemeDelivery | None:
@@ -24,8 +24,31 @@ def get_deliveries(session: Session, *, scheme_ids: Iterable[int]) -> dict[int, 
     return {d.scheme_id: d for d in rows}
 
 
+def lock_deliveries(session: Session, *, scheme_ids: Iterable[int]) -> None:
+    """Lock the schemes whose delivery is about to change, in id order, until the transaction
+    ends: on PostgreSQL a second writer of any of them waits here, then reads what the first
+    committed. (FOR NO KEY UPDATE: rows that merely reference the scheme are not blocked.) On
+    SQLite a writer already holds the database's write lock from BEGIN IMMEDIATE."""
+    ids = sorted(set(scheme_ids))
+    if ids and session.get_bind().dialect.name == "postgresql":
+        statement = select(Scheme.id).where(Scheme.id.in_(ids)).order_by(Scheme.id)
+        session.execute(statement.with_for_update(key_share=True)).all()
+
+
+def lock_period(session: Session, *, system_id: int, closing: bool = False) -> None:
+    """Hold the system's reporting period steady until the transaction ends (PostgreSQL):
+    delivery writers share the lock and a close takes it alone, so a write never lands in a
+    month closed while it was being made. On SQLite writers are serialised already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    statement = select(System.id).where(System.id == system_id)
+    statement = statement.with_for_update(key_share=True) if closing else statement.with_for_update(read=True)  # fmt: skip
+    session.execute(statement).all()
+
+
 def get_reporting_period(session: Session, *, system_id: int) -> ReportingPeriod | None:
-    return session.get(ReportingPeriod, system_id)
+    # Always read from the database: a close may have committed since this session last looked.
+    return session.get(ReportingPeriod, system_id, populate_existing=True)
 
 
 def add_close(session: Session, *, close: PeriodClose) -> None:

@@ -105,6 +105,9 @@ def close_period(session: Session, *, principal: Principal, system_code: str) ->
     system = _system_in_scope(session, principal=principal, code=system_code)
     principal.require_role("ics_finance")
     state = period_state(session, system_id=system.id)
+    repository.lock_period(session, system_id=system.id, closing=True)
+    if period_state(session, system_id=system.id) != state:  # a close committed meanwhile
+        raise Conflict(f"{state.next_period} was closed by someone else at the same time.")
     if state.next_period is None:
         raise Conflict(f"System {system.code} has no agreed round in delivery: nothing to close.")
     closing = state.next_period
@@ -232,14 +235,20 @@ def delivery_view(scheme: Scheme, delivery: SchemeDelivery, state: PeriodState) 
     )  # fmt: skip
 
 
+def _pence(amount: Decimal) -> str:
+    """An amount as the audit shows it: always pounds and pence (100.00, as stored), whether
+    it came from the request (100) or the database."""
+    return f"{amount:.2f}"
+
+
 def _audit_view(delivery: SchemeDelivery) -> dict:
     return {
         "version": delivery.version,
         "rag": delivery.rag,
         "commentary": delivery.commentary,
         "months": {
-            m.period: {"plan": str(m.plan), "actual": None if m.actual is None else str(m.actual),
-                       "forecast": str(m.forecast)}
+            m.period: {"plan": _pence(m.plan), "actual": None if m.actual is None else _pence(m.actual),
+                       "forecast": _pence(m.forecast)}
             for m in sorted(delivery.months, key=lambda m: m.period)
         },
     }  # fmt: skip
@@ -375,28 +384,58 @@ def update_delivery(
     expected = parse_if_match(if_match)
     scheme = _readable_scheme(session, principal=principal, scheme_id=scheme_id)
     _require_writer(principal, scheme)
+    repository.lock_period(session, system_id=scheme.system_id)
     state = period_state(session, system_id=scheme.system_id)
-    delivery = _delivery_of(session, scheme, state)
-    check_version(delivery, expected, what=f"The delivery of scheme {scheme.id}")
-    if delivery not in session:
-        session.add(delivery)
-        session.flush()
-    before = _audit_view(delivery)
+    [write] = _writes(session, [scheme], state)
+    check_version(write.delivery, expected, what=f"The delivery of scheme {scheme.id}")
     problems = Problems()
     changes = Changes(plan=body.plan or {}, actual=body.actual or {}, forecast=body.forecast or {},
                       later_years=body.later_years or {})  # fmt: skip
-    apply_changes(delivery, changes=changes, state=state, problems=problems)
+    apply_changes(write.delivery, changes=changes, state=state, problems=problems)
     problems.raise_if_any(f"The delivery of scheme {scheme.id} cannot be changed")
-    if "rag" in body.model_fields_set:
-        delivery.rag = body.rag
-    if body.commentary is not None:
-        delivery.commentary = body.commentary
-    delivery.updated_by_id = principal.user.id
-    flush_versioned(session, delivery, what=f"The delivery of scheme {scheme.id}")
-    audit.record(session, actor=principal.user, action="update", entity="delivery",
-                 entity_id=scheme.id, system_id=scheme.system_id, before=before,
-                 after=_audit_view(delivery))  # fmt: skip
-    return delivery_view(scheme, delivery, state)
+    rag = body.rag if "rag" in body.model_fields_set else write.delivery.rag
+    write.finish(session, principal=principal, action="update", rag=rag, commentary=body.commentary)
+    return delivery_view(scheme, write.delivery, state)
+
+
+@dataclass
+class _Write:
+    """One scheme's delivery being changed, and what it was before (for the audit)."""
+
+    scheme: Scheme
+    delivery: SchemeDelivery
+    before: dict
+
+    def finish(
+        self, session: Session, *, principal: Principal, action: str, rag: str | None,
+        commentary: str | None,
+    ) -> None:  # fmt: skip
+        """Store the change (a writer who committed first makes it 412) and audit it."""
+        delivery = self.delivery
+        delivery.rag = rag
+        if commentary is not None:
+            delivery.commentary = commentary
+        delivery.updated_by_id = principal.user.id
+        flush_versioned(session, delivery, what=f"The delivery of scheme {self.scheme.id}")
+        audit.record(session, actor=principal.user, action=action, entity="delivery",
+                     entity_id=self.scheme.id, system_id=self.scheme.system_id,
+                     before=self.before, after=_audit_view(delivery))  # fmt: skip
+
+
+def _writes(session: Session, schemes: list[Scheme], state: PeriodState) -> list[_Write]:
+    """The schemes' deliveries, ready to change: locked first (in scheme order, so two writers
+    of overlapping schemes queue instead of deadlocking), then read as the last writer to commit
+    left them, and stored if they were only defaults (a scheme approved before delivery was
+    recorded), so two first writes cannot both insert."""
+    repository.lock_deliveries(session, scheme_ids=[s.id for s in schemes])
+    writes = []
+    for scheme in sorted(schemes, key=lambda s: s.id):
+        delivery = _delivery_of(session, scheme, state)
+        if delivery not in session:
+            session.add(delivery)
+            session.flush()
+        writes.append(_Write(scheme, delivery, _audit_view(delivery)))
+    return writes
 
 
 def import_delivery(
@@ -406,51 +445,47 @@ def import_delivery(
     system = _system_in_scope(session, principal=principal, code=system_code)
     if principal.role not in ("trust", "admin"):
         raise Forbidden(f"Only trusts import delivery returns; you are {principal.role}.")
+    repository.lock_period(session, system_id=system.id)
     state = period_state(session, system_id=system.id)
     problems = Problems()
     ids = [row.scheme_id for row in body.schemes]
     schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=ids)}
     seen: set[int] = set()
-    staged = []
+    accepted, rejected = [], {}  # (index, row, scheme); index -> why
     for index, row in enumerate(body.schemes):
         loc = f"body.schemes[{index}]"
         scheme = schemes.get(row.scheme_id)
-        who = f"scheme {row.scheme_id}, "
         if row.scheme_id in seen:
-            problems.invalid.append(
-                field_error(f"{loc}.scheme_id", f"scheme {row.scheme_id} appears twice")
-            )
+            rejected[index] = field_error(f"{loc}.scheme_id", f"scheme {row.scheme_id} appears twice")  # fmt: skip
             continue
         seen.add(row.scheme_id)
         if (scheme is None or scheme.system_id != system.id or scheme.status != "approved"
                 or (principal.role == "trust" and scheme.organisation_id != principal.organisation_id)):  # fmt: skip
             whose = "your organisation's" if principal.role == "trust" else f"{system.code}'s"
-            problems.invalid.append(field_error(
-                f"{loc}.scheme_id", f"scheme {row.scheme_id} is not one of {whose} approved schemes"))  # fmt: skip
+            rejected[index] = field_error(
+                f"{loc}.scheme_id", f"scheme {row.scheme_id} is not one of {whose} approved schemes")  # fmt: skip
             continue
-        delivery = _delivery_of(session, scheme, state)
-        if delivery not in session:
-            session.add(delivery)
-            session.flush()
+        accepted.append((index, row, scheme))
+    writes = {w.scheme.id: w for w in _writes(session, [s for *_, s in accepted], state)}
+    for index, row, scheme in accepted:
         changes = Changes(
             actual={body.period: row.actual} if row.actual is not None else {},
             forecast=dict(row.forecast), later_years=dict(row.later_years),
         )  # fmt: skip
-        staged.append((scheme, delivery, row, _audit_view(delivery)))
-        apply_changes(delivery, changes=changes, state=state, problems=problems, loc=loc, who=who)
+        while rejected and min(rejected) < index:  # every error in the rows' order
+            problems.invalid.append(rejected.pop(min(rejected)))
+        apply_changes(writes[scheme.id].delivery, changes=changes, state=state, problems=problems,
+                      loc=f"body.schemes[{index}]", who=f"scheme {row.scheme_id}, ")  # fmt: skip
+    problems.invalid.extend(rejected[i] for i in sorted(rejected))
     problems.raise_if_any("Nothing was imported")
-    for scheme, delivery, row, before in staged:
-        if row.rag is not None:
-            delivery.rag = row.rag
-        if row.commentary is not None:
-            delivery.commentary = row.commentary
-        delivery.updated_by_id = principal.user.id
-        flush_versioned(session, delivery, what=f"The delivery of scheme {scheme.id}")
-        audit.record(session, actor=principal.user, action="import", entity="delivery",
-                     entity_id=scheme.id, system_id=system.id, before=before,
-                     after=_audit_view(delivery))  # fmt: skip
-    return DeliveryImportResult(system=system.code, period=body.period, updated=len(staged),
-                                scheme_ids=[s.id for s, *_ in staged])  # fmt: skip
+    for _index, row, scheme in accepted:
+        write = writes[scheme.id]
+        rag = row.rag if row.rag is not None else write.delivery.rag
+        write.finish(
+            session, principal=principal, action="import", rag=rag, commentary=row.commentary
+        )
+    return DeliveryImportResult(system=system.code, period=body.period, updated=len(accepted),
+                                scheme_ids=[s.id for *_, s in accepted])  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Queries for rounds, runs and the schemes a round considers."""
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
 
 from api.paging import paginate
 from api.rounds.models import Round, Run
-from api.schemes.models import Scheme
+from api.schemes.models import Scheme, SchemeCost, scheme_dependencies
+from api.systems.models import Organisation
 
 
 def get_round(session: Session, *, round_id: int) -> Round | None:
@@ -41,14 +42,39 @@ def list_runs(session: Session, *, round_id: int, limit: int, offset: int) -> tu
     return paginate(session, statement, limit=limit, offset=offset)
 
 
-def schemes_in_system(
-    session: Session, *, system_id: int, statuses: tuple[str, ...]
-) -> list[Scheme]:
-    # Dependencies in one query: a self-referential relationship is not eagerly loaded by its
-    # own `lazy="selectin"` (no join depth), which cost one query per scheme (the demo: 64).
-    statement = (
-        select(Scheme)
-        .where(Scheme.system_id == system_id, Scheme.status.in_(statuses))
-        .options(selectinload(Scheme.depends_on))
+def _of_system(statement, *, system_id: int, statuses: tuple[str, ...]):
+    return statement.where(Scheme.system_id == system_id, Scheme.status.in_(statuses))
+
+
+def scheme_rows(session: Session, *, system_id: int, statuses: tuple[str, ...]) -> list[Row]:
+    """The schemes a snapshot considers, as rows (id order): what the snapshot needs of each,
+    with its organisation's code. One query, however many schemes."""
+    statement = select(
+        Scheme.id, Scheme.status, Organisation.code.label("organisation"), Scheme.category,
+        Scheme.mandatory, Scheme.alternative_group, Scheme.max_deferral_years,
+        Scheme.approved_deferral_years,
+    ).join(Organisation, Organisation.id == Scheme.organisation_id)  # fmt: skip
+    statement = _of_system(statement, system_id=system_id, statuses=statuses)
+    return list(session.execute(statement.order_by(Scheme.id)))
+
+
+def cost_rows(session: Session, *, system_id: int, statuses: tuple[str, ...]) -> list[Row]:
+    """(scheme_id, year, amount) of the same schemes, by scheme and year."""
+    statement = select(SchemeCost.scheme_id, SchemeCost.year, SchemeCost.amount).join(
+        Scheme, Scheme.id == SchemeCost.scheme_id
     )
-    return list(session.scalars(statement.order_by(Scheme.id)))
+    statement = _of_system(statement, system_id=system_id, statuses=statuses)
+    return list(session.execute(statement.order_by(SchemeCost.scheme_id, SchemeCost.year)))
+
+
+def dependency_rows(session: Session, *, system_id: int, statuses: tuple[str, ...]) -> list[Row]:
+    """(scheme_id, id, status): each dependency of the same schemes, with the status of the
+    scheme depended on (whatever it is), by scheme and dependency id."""
+    ids = _of_system(select(Scheme.id), system_id=system_id, statuses=statuses)
+    statement = (
+        select(scheme_dependencies.c.scheme_id, Scheme.id, Scheme.status)
+        .join(Scheme, Scheme.id == scheme_dependencies.c.depends_on_id)
+        .where(scheme_dependencies.c.scheme_id.in_(ids.scalar_subquery()))
+        .order_by(scheme_dependencies.c.scheme_id, Scheme.id)
+    )
+    return list(session.execute(statement))

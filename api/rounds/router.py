@@ -1,9 +1,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from api.db import end_read_phase
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, Principal, SessionDep
 from api.errors import API_ERROR_RESPONSES, Problem
 from api.jobs.schemas import JobRead
 from api.paging import Limit, Offset
@@ -122,12 +123,8 @@ def create_run(
 
         job = jobs.create_run_job(session, principal=principal, round_id=round_id, body=body)
         return jobs_router.accept(session, job, response)
-    prepared = service.prepare_run(session, principal=principal, round_id=round_id, body=body)
-    end_read_phase(session)  # hold no transaction or connection while the solver works
-    result = service.solve_run(prepared=prepared)
-    run = service.record_run(session, principal=principal, prepared=prepared, result=result)
-    response.headers["Location"] = f"/api/v1/runs/{run.id}"
-    return service.run_view(run)
+    return _solve_and_record(session, principal, response, service.prepare_run(
+        session, principal=principal, round_id=round_id, body=body))  # fmt: skip
 
 
 @router.post(
@@ -145,9 +142,15 @@ def create_reallocation(
 ) -> RunRead:
     """Re-use slippage: optimise an agreed round's still-submitted schemes within the headroom
     that approved schemes' current forecasts leave (a run of kind "reallocation")."""
-    prepared = service.prepare_reallocation(
-        session, principal=principal, round_id=round_id, body=body
-    )
+    return _solve_and_record(session, principal, response, service.prepare_reallocation(
+        session, principal=principal, round_id=round_id, body=body))  # fmt: skip
+
+
+def _solve_and_record(
+    session: Session, principal: Principal, response: Response, prepared: service.PreparedRun
+) -> RunRead:
+    """Solve a prepared run (an allocation or a re-allocation) and store it: 201 with its
+    Location. No transaction or connection is held while the solver works."""
     end_read_phase(session)
     result = service.solve_run(prepared=prepared)
     run = service.record_run(session, principal=principal, prepared=prepared, result=result)

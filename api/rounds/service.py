@@ -1,6 +1,5 @@
 """Allocation rounds: set up, run (what-ifs included), compare, and agree."""
 
-import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -376,12 +375,8 @@ def _prepared(
         "time_limit_s": body.time_limit_s,
         "overrides": overrides,
     }
-    versions = {
-        str(s.id): s.version
-        for s in schemes_repository.get_schemes(
-            session, ids=[int(s["id"]) for s in document["schemes"]]
-        )
-    }
+    ids = [int(s["id"]) for s in document["schemes"]]
+    versions = {str(i): v for i, v in schemes_repository.scheme_versions(session, ids=ids).items()}
     return PreparedRun(
         round_.id, document, problem, excluded, options, versions,
         time.perf_counter() - started, kind=kind,
@@ -402,16 +397,7 @@ def solve_run(*, prepared: PreparedRun) -> dict[str, Any]:
     except SolverFailed as exc:
         raise Conflict(f"The solver failed: {exc}") from exc
     prepared.solve_seconds = time.perf_counter() - started
-    if prepared.kind == "reallocation":
-        for scheme in result["schemes"]:
-            scheme["reason"] = _ENVELOPE_REASON.sub(
-                r"would exceed the \1 headroom left by forecasts by", scheme["reason"]
-            )
     return result
-
-
-# A re-allocation's limits are what the forecasts leave: its reasons say so.
-_ENVELOPE_REASON = re.compile(r"would exceed the (\d{4}/\d{2}) envelope by")
 
 
 def record_run(

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,6 @@ from sqlalchemy.orm import Session
 from api.rounds import repository
 from api.rounds.models import Round
 from api.rounds.schemas import RoundParameters
-from api.schemes.models import Scheme
 from api.schemes.repository import mean_scores
 from api.types import financial_year, financial_year_start
 from optimiser.money import to_json_number
@@ -100,14 +100,54 @@ def apply_overrides(
     return merged
 
 
-def _profile_in(scheme: Scheme, years: list[str]) -> dict[str, Decimal]:
+@dataclass(frozen=True)
+class _Cost:
+    year: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class _Dependency:
+    id: int
+    status: str
+
+
+@dataclass
+class _Scheme:
+    """What a snapshot needs of one scheme, read as rows (no ORM objects: a system's thousands
+    of schemes are assembled in a constant number of queries)."""
+
+    id: int
+    status: str
+    organisation: str
+    category: str
+    mandatory: bool
+    alternative_group: str | None
+    max_deferral_years: int
+    approved_deferral_years: int | None
+    costs: list[_Cost] = field(default_factory=list)  # by year
+    depends_on: list[_Dependency] = field(default_factory=list)  # by id
+
+
+def _schemes_in_system(session: Session, *, system_id: int, statuses: tuple[str, ...]) -> list[_Scheme]:  # fmt: skip
+    """The system's schemes of these statuses in id order, with costs and dependencies."""
+    rows = repository.scheme_rows(session, system_id=system_id, statuses=statuses)
+    schemes = {row.id: _Scheme(**row._asdict()) for row in rows}
+    for scheme_id, year, amount in repository.cost_rows(session, system_id=system_id, statuses=statuses):  # fmt: skip
+        schemes[scheme_id].costs.append(_Cost(year, amount))
+    for scheme_id, dependency, status in repository.dependency_rows(session, system_id=system_id, statuses=statuses):  # fmt: skip
+        schemes[scheme_id].depends_on.append(_Dependency(dependency, status))
+    return list(schemes.values())
+
+
+def _profile_in(scheme: _Scheme, years: list[str]) -> dict[str, Decimal]:
     """The scheme's spend in the round's years; an approved scheme at the start it was agreed."""
     shift = scheme.approved_deferral_years or 0 if scheme.status == "approved" else 0
     profile = {financial_year(financial_year_start(c.year) + shift): c.amount for c in scheme.costs}
     return {year: amount for year, amount in profile.items() if year in years and amount > 0}
 
 
-def _agreed_start(scheme: Scheme) -> str:
+def _agreed_start(scheme: _Scheme) -> str:
     """The year an approved scheme was agreed to start (possibly before a later round's years)."""
     first = min(financial_year_start(c.year) for c in scheme.costs if c.amount > 0)
     return financial_year(first + (scheme.approved_deferral_years or 0))
@@ -120,7 +160,7 @@ def assemble(
     earlier agreed rounds as committed (`committed`, with the `agreed_start`; also mandatory with
     the start fixed, so the model needs nothing new). Returns it and the excluded."""
     years = list(parameters["years"])
-    candidates = repository.schemes_in_system(
+    candidates = _schemes_in_system(
         session, system_id=round_.system_id, statuses=("submitted", "approved")
     )
     included = {s.id: s for s in candidates if _profile_in(s, years)}
@@ -149,7 +189,7 @@ def _drop_unmet_dependencies(included: dict, approved: set[int], excluded: list[
 
 
 def _scheme_documents(
-    session: Session, included: dict[int, Scheme], profiles: dict[int, dict[str, Decimal]]
+    session: Session, included: dict[int, _Scheme], profiles: dict[int, dict[str, Decimal]]
 ) -> list[dict]:
     """Snapshot schemes; approved schemes enter as committed (mandatory, start fixed)."""
     scores = mean_scores(session, scheme_ids=list(included))
@@ -159,7 +199,7 @@ def _scheme_documents(
         means = scores.get(scheme.id, {})
         schemes.append({
             "id": str(scheme.id),
-            "organisation": scheme.organisation.code,
+            "organisation": scheme.organisation,
             "category": scheme.category,
             "cost_profile": {y: to_json_number(a) for y, a in sorted(profiles[scheme.id].items())},
             "scores": {c: round(v, 6) for c, v in means.items() if c != "assessments"},
@@ -192,16 +232,17 @@ def assemble_reallocation(
         "envelope": {y: a for y, a in parameters["envelope"].items() if y in years},
         "reserve": {y: a for y, a in parameters.get("reserve", {}).items() if y in years},
     }
-    approved = repository.schemes_in_system(
-        session, system_id=round_.system_id, statuses=("approved",)
+    schemes = _schemes_in_system(
+        session, system_id=round_.system_id, statuses=("approved", "submitted")
     )
-    submitted = repository.schemes_in_system(
-        session, system_id=round_.system_id, statuses=("submitted",)
-    )
+    approved = [s for s in schemes if s.status == "approved"]
+    submitted = [s for s in schemes if s.status == "submitted"]
     profiles: dict[int, dict[str, Decimal]] = {}
-    included: dict[int, Scheme] = {}
+    included: dict[int, _Scheme] = {}
     for scheme in approved:
-        profile = {y: a for y, a in sorted(forecasts.get(scheme.id, {}).items()) if y in years and a > 0}
+        profile = {
+            y: a for y, a in sorted(forecasts.get(scheme.id, {}).items()) if y in years and a > 0
+        }
         if profile:
             included[scheme.id], profiles[scheme.id] = scheme, profile
     excluded: list[dict] = []
@@ -218,7 +259,9 @@ def assemble_reallocation(
         if profile:
             included[scheme.id], profiles[scheme.id] = scheme, profile
     _drop_unmet_dependencies(included, {s.id for s in approved}, excluded)
-    document = {**parameters, "schemes": _scheme_documents(session, included, profiles)}
+    # `kind` makes the reasons speak of the headroom the forecasts leave, here and offline.
+    document = {**parameters, "kind": "reallocation",
+                "schemes": _scheme_documents(session, included, profiles)}  # fmt: skip
     return document, excluded
 
 

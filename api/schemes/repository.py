@@ -27,6 +27,17 @@ def get_schemes(session: Session, *, ids) -> list[Scheme]:
     return found
 
 
+def scheme_versions(session: Session, *, ids) -> dict[int, int]:
+    """id -> version of the schemes, read as rows (a run records what it was computed from)."""
+    ids = sorted(set(ids))
+    versions: dict[int, int] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        statement = select(Scheme.id, Scheme.version).where(Scheme.id.in_(chunk))
+        versions |= dict(session.execute(statement.order_by(Scheme.id)).all())
+    return versions
+
+
 def visible_schemes(
     *, system_ids: frozenset[int] | None, organisation_id: int | None, see_all_drafts: bool
 ) -> Select:
