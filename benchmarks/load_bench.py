@@ -116,23 +116,37 @@ def during_import(rows: int) -> None:
             )
             done.set()
 
+        # Warm both workers first (each on fresh connections, so both get some): a worker's
+        # first list request compiles its statements and loads modules, ~1 s on a busy machine,
+        # which is not what this measures.
+        for _ in range(20):
+            httpx.get(
+                f"{base}/api/v1/schemes", params={"limit": 50}, headers=reader
+            ).raise_for_status()
         thread = threading.Thread(target=importer)
+        began = time.perf_counter()
         thread.start()
         timings = []
+        when = []  # (duration, seconds into the import it started)
         with httpx.Client(base_url=base, headers=reader, timeout=60) as client:
             while not done.is_set():
                 started = time.perf_counter()
                 response = client.get("/api/v1/schemes", params={"limit": 50})
                 if not done.is_set():
                     timings.append((time.perf_counter() - started, response.status_code))
+                    when.append((timings[-1][0], started - began))
                 time.sleep(0.05)
         thread.join()
+    # When the slowest GETs started, to tell a stall at one moment (a commit, the end of the
+    # import) from GETs slowed all along (CPU starvation).
+    slow = ", ".join(f"{d * 1000:.0f} ms at {at:.1f} s" for d, at in sorted(when, reverse=True)[:5])
     slowest = max(t for t, _ in timings) if timings else float("nan")
     statuses = sorted({s for _, s in timings})
     print(f"import of {rows} rows: {result['status']} in {result['seconds']:.1f} s; "
           f"{len(timings)} GETs during it, statuses {statuses}, "
           f"median {statistics.median(t for t, _ in timings) * 1000:.0f} ms, "
           f"slowest {slowest * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"slowest GETs: {slow} (of {result['seconds']:.1f} s)")
 
 
 def main() -> None:

@@ -198,6 +198,13 @@ async def import_schemes(
             dry_run=_flag(form.get("dry_run"), "dry_run"), submit=_flag(form.get("submit"), "submit"),
         )  # fmt: skip
     raw = await request.body()
+    # Parsing and validating tens of thousands of rows takes CPU for a second or more: off the
+    # event loop, so the worker's other requests (a GET during an import) are not held up.
+    body = await run_in_threadpool(_import_body, raw)
+    return await run_in_threadpool(imports.import_schemes, session, principal=principal, body=body)
+
+
+def _import_body(raw: bytes) -> SchemeImport:
     try:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -205,12 +212,11 @@ async def import_schemes(
             [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
         ) from None
     try:
-        body = SchemeImport.model_validate(document)
+        return SchemeImport.model_validate(document)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
-    return await run_in_threadpool(imports.import_schemes, session, principal=principal, body=body)
 
 
 @router.get(
