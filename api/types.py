@@ -19,6 +19,7 @@ class, never a 500 or a silent loss:
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -63,10 +64,16 @@ def _no_control_or_newline(value: str) -> str:
     return value
 
 
-def _money_json(value: Decimal) -> float | int:
-    # JSON numbers, as DESIGN.md shows them. Values have at most 2 dp and < 1e13,
-    # so the shortest float repr reproduces the exact decimal text.
+def money_json(value: Decimal) -> float | int:
+    """Money as a JSON number, as DESIGN.md shows it. Values have at most 2 dp and < 1e13,
+    so the shortest float repr reproduces the exact decimal text."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def datetime_json(value: datetime) -> str:
+    """A timestamp as pydantic writes it in JSON: ISO 8601, UTC as `Z`."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 FinancialYear = Annotated[
@@ -114,7 +121,7 @@ Money = Annotated[
     Decimal,
     BeforeValidator(_decimal_in),
     Field(ge=0, le=Decimal("9999999999999.99"), decimal_places=2, allow_inf_nan=False),
-    PlainSerializer(_money_json, return_type=float | int, when_used="json"),
+    PlainSerializer(money_json, return_type=float | int, when_used="json"),
     _DecimalJsonSchema(9999999999999.99),
 ]
 
@@ -127,7 +134,7 @@ SignedMoney = Annotated[
         decimal_places=2,
         allow_inf_nan=False,
     ),
-    PlainSerializer(_money_json, return_type=float | int, when_used="json"),
+    PlainSerializer(money_json, return_type=float | int, when_used="json"),
 ]
 
 Percent = Annotated[

@@ -14,13 +14,14 @@ GETs /api/v1/schemes?limit=50 in a loop; reports the slowest GET that ran during
 
 import argparse
 import asyncio
+import os
 import statistics
 import threading
 import time
 
 import httpx
 
-from benchmarks.server import demo_server
+from benchmarks.server import demo_server, tree_cpu_seconds
 
 CONCURRENCY = 32
 
@@ -63,7 +64,8 @@ async def _load(base: str, token: str, total_requests: int, pages: int) -> tuple
 
 
 def load(database_url: str, *, schemes: int, requests: int, workers: int) -> None:
-    with demo_server(database_url, workers=workers) as (base, tokens):
+    pids: list[int] = []
+    with demo_server(database_url, workers=workers, pids=pids) as (base, tokens):
         trust = {"Authorization": f"Bearer {tokens['trust']}"}
         body = {"system": "QWV", "schemes": _rows(schemes, title="Load"), "submit": True}
         httpx.post(
@@ -74,15 +76,25 @@ def load(database_url: str, *, schemes: int, requests: int, workers: int) -> Non
         pages = max(1, total // 50)
         # warm up every worker's connections and caches
         asyncio.run(_load(base, tokens["ics_finance"], CONCURRENCY * 4, pages))
+        load_before, cpu_before = os.getloadavg()[0], tree_cpu_seconds(pids[0])
         timings, errors, elapsed = asyncio.run(_load(base, tokens["ics_finance"], requests, pages))
+        cpu = tree_cpu_seconds(pids[0]) - cpu_before
+        load_after = os.getloadavg()[0]
     timings.sort()
     print(
         f"GET /schemes?limit=50 ({total} schemes visible, {pages} pages), {CONCURRENCY} clients, "
-        f"{workers} workers, {requests} requests in {elapsed:.1f} s: {requests / elapsed:.0f} req/s"
+        f"{workers} workers, {requests} requests in {elapsed:.1f} s"
     )
-    print(f"median {statistics.median(timings) * 1000:.0f} ms, "
-          f"p95 {timings[int(0.95 * (len(timings) - 1))] * 1000:.0f} ms, "
-          f"max {timings[-1] * 1000:.0f} ms, errors {errors}")  # fmt: skip
+    print(f"  req/s   {requests / elapsed:.0f}")
+    print(f"  p50     {statistics.median(timings) * 1000:.0f} ms")
+    print(f"  p95     {timings[int(0.95 * (len(timings) - 1))] * 1000:.0f} ms")
+    print(f"  max     {timings[-1] * 1000:.0f} ms")
+    print(f"  errors  {errors}")
+    print(
+        f"  server CPU per request  {cpu / requests * 1000:.1f} ms (uvicorn workers, not the database)"
+    )
+    print(f"  load average  {load_before:.1f} before, {load_after:.1f} after "
+          f"({os.cpu_count()} CPUs; above that, the figures above are pessimistic)")  # fmt: skip
 
 
 def during_import(rows: int) -> None:
@@ -104,23 +116,37 @@ def during_import(rows: int) -> None:
             )
             done.set()
 
+        # Warm both workers first (each on fresh connections, so both get some): a worker's
+        # first list request compiles its statements and loads modules, ~1 s on a busy machine,
+        # which is not what this measures.
+        for _ in range(20):
+            httpx.get(
+                f"{base}/api/v1/schemes", params={"limit": 50}, headers=reader
+            ).raise_for_status()
         thread = threading.Thread(target=importer)
+        began = time.perf_counter()
         thread.start()
         timings = []
+        when = []  # (duration, seconds into the import it started)
         with httpx.Client(base_url=base, headers=reader, timeout=60) as client:
             while not done.is_set():
                 started = time.perf_counter()
                 response = client.get("/api/v1/schemes", params={"limit": 50})
                 if not done.is_set():
                     timings.append((time.perf_counter() - started, response.status_code))
+                    when.append((timings[-1][0], started - began))
                 time.sleep(0.05)
         thread.join()
+    # When the slowest GETs started, to tell a stall at one moment (a commit, the end of the
+    # import) from GETs slowed all along (CPU starvation).
+    slow = ", ".join(f"{d * 1000:.0f} ms at {at:.1f} s" for d, at in sorted(when, reverse=True)[:5])
     slowest = max(t for t, _ in timings) if timings else float("nan")
     statuses = sorted({s for _, s in timings})
     print(f"import of {rows} rows: {result['status']} in {result['seconds']:.1f} s; "
           f"{len(timings)} GETs during it, statuses {statuses}, "
           f"median {statistics.median(t for t, _ in timings) * 1000:.0f} ms, "
-          f"slowest {slowest * 1000:.0f} ms")  # fmt: skip
+          f"slowest {slowest * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"slowest GETs: {slow} (of {result['seconds']:.1f} s)")
 
 
 def main() -> None:

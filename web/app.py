@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import CapitalError
 from web import formatting, security
@@ -58,6 +60,54 @@ def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLR
                   detail=detail)  # fmt: skip
 
 
+class WebSessions:
+    """Loads the sign-in session into `request.state` and, on pages, adds the security headers
+    and writes the session cookie back. Pure ASGI (not `@app.middleware`, whose
+    BaseHTTPMiddleware costs every API request a task and a stream of its own)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state = request.state
+        state.web_session = security.load_session(request)
+        state.web_session_dirty = False
+        state.web_session_clear = False
+        path = scope["path"]
+        if not is_web(path):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in security.SECURITY_HEADERS.items():
+                    if name == "Cache-Control" and path.startswith(("/assets", "/static")):
+                        continue
+                    headers.setdefault(name, value)
+                secure = request.url.scheme == "https"
+                cookie = Response()
+                if state.web_session_clear:
+                    cookie.delete_cookie(security.COOKIE, path="/", secure=secure, httponly=True,
+                                         samesite="lax")  # fmt: skip
+                elif state.web_session_dirty:
+                    cookie.set_cookie(
+                        security.COOKIE, security.dump_session(state.web_session),
+                        max_age=security.MAX_AGE_S, path="/", secure=secure, httponly=True,
+                        samesite="lax",
+                    )  # fmt: skip
+                for name, value in cookie.raw_headers:
+                    if name == b"set-cookie":
+                        headers.append("set-cookie", value.decode("latin-1"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def install_web(app: FastAPI) -> None:
     from web.routes import admin, assess, auth, delivery, home, rounds, schemes
 
@@ -79,28 +129,7 @@ def install_web(app: FastAPI) -> None:
         app.mount("/assets", StaticFiles(directory=NHSUK / "assets"), name="nhsuk-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="web-static")
 
-    @app.middleware("http")
-    async def sessions_and_headers(request: Request, call_next):
-        request.state.web_session = security.load_session(request)
-        request.state.web_session_dirty = False
-        request.state.web_session_clear = False
-        response = await call_next(request)
-        if not is_web(request.url.path):
-            return response
-        for name, value in security.SECURITY_HEADERS.items():
-            if name == "Cache-Control" and request.url.path.startswith(("/assets", "/static")):
-                continue
-            response.headers.setdefault(name, value)
-        secure = request.url.scheme == "https"
-        if request.state.web_session_clear:
-            response.delete_cookie(security.COOKIE, path="/", secure=secure, httponly=True,
-                                   samesite="lax")  # fmt: skip
-        elif request.state.web_session_dirty:
-            response.set_cookie(
-                security.COOKIE, security.dump_session(request.state.web_session),
-                max_age=security.MAX_AGE_S, path="/", secure=secure, httponly=True, samesite="lax",
-            )  # fmt: skip
-        return response
+    app.add_middleware(WebSessions)
 
     api_capital = app.exception_handlers[CapitalError]
     api_validation = app.exception_handlers[RequestValidationError]

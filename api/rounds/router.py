@@ -23,7 +23,7 @@ from api.rounds.schemas import (
 )
 from api.strict_json import JSONObject
 from api.types import MAX_ID, CodeQuery, IdPath
-from api.versioning import VERSIONED_RESPONSES, IfMatch, set_etag
+from api.versioning import IF_MATCH_REQUIRED, VERSIONED_RESPONSES, IfMatch, set_etag
 
 router = APIRouter(tags=["rounds"])
 XLSX = reports.XLSX
@@ -79,7 +79,8 @@ def get_round(
 @router.patch(
     "/rounds/{round_id}",
     operation_id="rounds_update",
-    responses={k: v for k, v in VERSIONED_RESPONSES.items() if k != 428},
+    responses=VERSIONED_RESPONSES,
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 def update_round(
     session: SessionDep,
@@ -89,8 +90,9 @@ def update_round(
     response: Response,
     if_match: IfMatch = None,
 ) -> RoundRead:
-    """Change a draft or open round (else 409). `If-Match` is optional: when sent, a stale
-    version is 412."""
+    """Change a draft or open round (else 409). `If-Match` must carry the version you last
+    read, as `GET /rounds/{round_id}` gives it in `ETag` (missing: 428; stale: 412), so two
+    finance directors editing the envelope at once cannot overwrite each other."""
     round_ = service.update_round(
         session, principal=principal, round_id=round_id, body=body, if_match=if_match
     )

@@ -236,7 +236,7 @@ def update_round(
     """Change a draft or open round's parameters, name or status."""
     round_ = get_round(session, principal=principal, round_id=round_id)
     _require_finance(principal, round_)
-    check_version(round_, parse_if_match(if_match, required=False), what=f"Round {round_.id}")
+    check_version(round_, parse_if_match(if_match), what=f"Round {round_.id}")
     if round_.status not in EDITABLE:
         raise Conflict(f"A {round_.status} round cannot be changed.")
     before = _audit_view(round_)

@@ -21,6 +21,7 @@ from api.schemes.schemas import (
     SchemeStatus,
     SchemeUpdate,
 )
+from api.strict_json import StrictJSONResponse
 from api.types import CODE_PATTERN, CodeQuery, IdPath
 from api.versioning import IF_MATCH_REQUIRED, VERSIONED_RESPONSES, IfMatch, set_etag
 
@@ -46,7 +47,9 @@ def _with_etag(response: Response, scheme: SchemeRead) -> SchemeRead:
     return scheme
 
 
-@router.get("", operation_id="schemes_list")
+# The list builds its JSON from typed rows itself (service.list_scheme_documents) and returns
+# it as a response, so FastAPI does not validate it again; `response_model` keeps the OpenAPI.
+@router.get("", operation_id="schemes_list", response_model=SchemePage)
 def list_schemes(
     session: SessionDep,
     principal: CurrentUser,
@@ -56,12 +59,12 @@ def list_schemes(
     status: SchemeStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> SchemePage:
+) -> StrictJSONResponse:
     """Schemes you may read: submitted ones in your systems, and your organisation's drafts."""
-    return service.list_schemes(
+    return StrictJSONResponse(service.list_scheme_documents(
         session, principal=principal, system=system, organisation=organisation,
         category=category, status=status, limit=limit, offset=offset,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.post("", status_code=201, operation_id="schemes_create", responses=CREATED)
@@ -75,7 +78,8 @@ def create_scheme(
 
 
 FinancialYearQuery = Annotated[
-    str, Query(pattern=r"^[0-9]{4}/[0-9]{2}$", description="First financial year column, e.g. 2026/27.")
+    str,
+    Query(pattern=r"^[0-9]{4}/[0-9]{2}$", description="First financial year column, e.g. 2026/27."),
 ]
 
 
@@ -83,12 +87,19 @@ FinancialYearQuery = Annotated[
     "/template.xlsx",
     operation_id="schemes_template",
     response_class=Response,
-    responses={200: {"content": {spreadsheets.XLSX: {"schema": BINARY}}, "description": "The template"}},
+    responses={
+        200: {"content": {spreadsheets.XLSX: {"schema": BINARY}}, "description": "The template"}
+    },
 )
 def scheme_template(
     session: SessionDep,
     principal: CurrentUser,
-    system: Annotated[str, Query(min_length=2, max_length=16, pattern=CODE_PATTERN, description="System code, e.g. QWV.")],
+    system: Annotated[
+        str,
+        Query(
+            min_length=2, max_length=16, pattern=CODE_PATTERN, description="System code, e.g. QWV."
+        ),
+    ],
     first_year: FinancialYearQuery = "2026/27",
     years: Annotated[int, Query(ge=1, le=10)] = 5,
 ) -> Response:
@@ -156,7 +167,9 @@ def _flag(value, name: str) -> bool:
         return True
     if text in ("false", "0", "no", "off", ""):
         return False
-    raise InvalidInput(f"Invalid {name}.", errors=[field_error(f"form.{name}", "should be true or false")])
+    raise InvalidInput(
+        f"Invalid {name}.", errors=[field_error(f"form.{name}", "should be true or false")]
+    )
 
 
 @router.post("/import", operation_id="schemes_import", openapi_extra=IMPORT_BODY)
@@ -185,25 +198,40 @@ async def import_schemes(
             dry_run=_flag(form.get("dry_run"), "dry_run"), submit=_flag(form.get("submit"), "submit"),
         )  # fmt: skip
     raw = await request.body()
+    # Parsing and validating tens of thousands of rows takes CPU for a second or more: off the
+    # event loop, so the worker's other requests (a GET during an import) are not held up.
+    body = await run_in_threadpool(_import_body, raw)
+    return await run_in_threadpool(imports.import_schemes, session, principal=principal, body=body)
+
+
+def _import_body(raw: bytes) -> SchemeImport:
     try:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]) from None
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
+        ) from None
     try:
-        body = SchemeImport.model_validate(document)
+        return SchemeImport.model_validate(document)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
-    return await run_in_threadpool(imports.import_schemes, session, principal=principal, body=body)
 
 
 @router.get(
     "/export.{kind}",
     operation_id="schemes_export",
     response_class=Response,
-    responses={200: {"content": {spreadsheets.XLSX: {"schema": BINARY}, "text/csv": {"schema": {"type": "string"}}},
-                     "description": "The schemes, in the template's layout"}},
+    responses={
+        200: {
+            "content": {
+                spreadsheets.XLSX: {"schema": BINARY},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+            "description": "The schemes, in the template's layout",
+        }
+    },
 )
 def export_schemes(
     session: SessionDep,
@@ -229,7 +257,9 @@ def export_schemes(
     years = sorted({y for s in schemes for y in s.cost_profile})
     header, rows = spreadsheets.export_rows(schemes, years)
     if kind == "csv":
-        return _download(spreadsheets.csv_bytes(header, rows), "text/csv; charset=utf-8", "schemes.csv")
+        return _download(
+            spreadsheets.csv_bytes(header, rows), "text/csv; charset=utf-8", "schemes.csv"
+        )
     return _download(spreadsheets.xlsx_bytes(header, rows), spreadsheets.XLSX, "schemes.xlsx")
 
 
@@ -240,8 +270,12 @@ def import_other_methods() -> None:
     raise StarletteHTTPException(405, "Method not allowed.", headers={"Allow": "POST"})
 
 
-@router.api_route("/template.xlsx", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
-@router.api_route("/export.{kind}", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+@router.api_route(
+    "/template.xlsx", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
+@router.api_route(
+    "/export.{kind}", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
 def download_other_methods() -> None:
     """The same for the spreadsheet downloads: read-only (Allow: GET)."""
     raise StarletteHTTPException(405, "Method not allowed.", headers={"Allow": "GET"})

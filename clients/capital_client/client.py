@@ -247,9 +247,15 @@ class CapitalClient:
     def create_round(self, **fields: Any) -> models.Round:
         return models.Round.model_validate(self._json("POST", "/rounds", json_body=fields))
 
-    def update_round(self, round_id: int, **fields: Any) -> models.Round:
+    def update_round(self, round_id: int, *, version: int, **fields: Any) -> models.Round:
+        """Change a draft or open round; `version` is the one you read (stale: PreconditionFailed)."""
         return models.Round.model_validate(
-            self._json("PATCH", f"/rounds/{round_id}", json_body=fields)
+            self._json(
+                "PATCH",
+                f"/rounds/{round_id}",
+                json_body=fields,
+                headers={"If-Match": str(version)},
+            )
         )
 
     def run_round(self, round_id: int, **overrides: Any) -> models.Run:

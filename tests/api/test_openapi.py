@@ -60,11 +60,13 @@ def test_errors_are_problem_json_and_every_status_is_stated():
                 if status[0] in "45":
                     assert list(response.get("content", {PROBLEM: {}})) == [PROBLEM], (
                         path, method, status)  # fmt: skip
-    update = schema["paths"]["/api/v1/schemes/{scheme_id}"]["patch"]
-    assert {"409", "412", "428"} <= set(update["responses"])
-    if_match = next(p for p in update["parameters"] if p["name"].lower() == "if-match")
-    assert if_match["required"] is True
-    assert {"409", "412"} <= set(schema["paths"]["/api/v1/rounds/{round_id}"]["patch"]["responses"])
+    for path in ("/api/v1/schemes/{scheme_id}", "/api/v1/rounds/{round_id}"):
+        update = schema["paths"][path]["patch"]
+        assert {"409", "412", "428"} <= set(update["responses"]), path
+        if_match = next(p for p in update["parameters"] if p["name"].lower() == "if-match")
+        assert if_match["required"] is True, path
+        assert "ETag" in update["responses"]["200"]["headers"], path
+        assert "ETag" in schema["paths"][path]["get"]["responses"]["200"]["headers"], path
     created = schema["paths"]["/api/v1/schemes"]["post"]["responses"]["201"]
     assert "Location" in created["headers"]
 

@@ -160,10 +160,14 @@ def test_finance_director_end_to_end(client, demo_world, tmp_path):
         ).status_code
         == 409
     )
+    version = client.get(f"/api/v1/rounds/{round_id}", headers=finance).json()["version"]
     assert (
-        client.patch(f"/api/v1/rounds/{round_id}", json={"name": "x"}, headers=finance).status_code
+        client.patch(
+            f"/api/v1/rounds/{round_id}", json={"name": "x"},
+            headers={**finance, "If-Match": str(version)},
+        ).status_code
         == 409
-    )
+    )  # fmt: skip
     events = client.get(
         "/api/v1/audit", params={"entity": "round", "entity_id": round_id}, headers=finance
     ).json()
@@ -259,11 +263,13 @@ def test_fair_shares_from_the_formula_are_shown_with_their_inputs(client, demo_w
     }
     assert formula["computed_shares"] == round_["fair_shares"]
     assert abs(sum(round_["fair_shares"].values()) - 1) < 1e-9
+    round_id = demo_round(client, finance)
+    version = client.get(f"/api/v1/rounds/{round_id}", headers=finance).headers["etag"]
     update = client.patch(
-        f"/api/v1/rounds/{demo_round(client, finance)}",
+        f"/api/v1/rounds/{round_id}",
         json={"fair_share_formula": {"weights": {"population": 1.0},
                                      "inputs": {"R0A": {"population": 3}, "R0B": {"population": 1}}}},
-        headers=finance,
+        headers={**finance, "If-Match": version},
     )  # fmt: skip
     assert update.status_code == 200, update.text
     assert update.json()["fair_shares"] == {"R0A": 0.75, "R0B": 0.25}
@@ -297,10 +303,19 @@ def test_round_status_and_versions(client, demo_world):
         path, json={"name": "x"}, headers={**finance, "If-Match": str(round_["version"])}
     )
     assert stale.status_code == 412
-    closed = client.patch(path, json={"status": "closed"}, headers=finance).json()
-    assert closed["status"] == "closed"
-    assert client.patch(path, json={"name": "too late"}, headers=finance).status_code == 409
+    assert stale.headers["content-type"] == "application/problem+json"
+    # without If-Match a change is refused (428), not applied blindly over someone else's
+    missing = client.patch(path, json={"name": "blind"}, headers=finance)
+    assert missing.status_code == 428
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert opened.headers["etag"] == f'"{opened.json()["version"]}"'
+    current = {**finance, "If-Match": opened.headers["etag"]}
+    closed = client.patch(path, json={"status": "closed"}, headers=current)
+    assert closed.json()["status"] == "closed" and closed.json()["name"] == round_["name"]
+    assert client.get(path, headers=finance).headers["etag"] == closed.headers["etag"]
+    current = {**finance, "If-Match": closed.headers["etag"]}
+    assert client.patch(path, json={"name": "too late"}, headers=current).status_code == 409
     # a closed round can still be run (and then agreed); only agreement ends the runs
     assert client.post(f"{path}/runs", json={}, headers=finance).status_code == 201
     # agreement happens only through /agree, with a run
-    assert client.patch(path, json={"status": "agreed"}, headers=finance).status_code == 422
+    assert client.patch(path, json={"status": "agreed"}, headers=current).status_code == 422

@@ -70,6 +70,16 @@ def test_versions_and_problem_details(trust):
     assert trust.withdraw_scheme(scheme.id).status == "withdrawn"
 
 
+def test_round_updates_carry_the_version_read(finance):
+    round_ = finance.create_round(system="QWV", name="Versioned round", years=["2026/27"],
+                                  envelope={"2026/27": 1000000})  # fmt: skip
+    renamed = finance.update_round(round_.id, version=round_.version, name="Versioned round v2")
+    assert renamed.name == "Versioned round v2" and renamed.version == round_.version + 1
+    with pytest.raises(PreconditionFailed):
+        finance.update_round(round_.id, version=round_.version, name="lost update")
+    assert finance.get_round(round_.id).name == "Versioned round v2"
+
+
 def test_errors_are_typed(live, trust):
     with pytest.raises(NotAuthenticated), CapitalClient(live.url, "cap_wrong") as client:
         client.list_systems()

@@ -253,6 +253,18 @@ def test_201_has_location_and_rounds_have_etags(client, demo_world):
     stale = client.patch(f"{API}/rounds/{round_id}", json={"name": "x"},
                          headers={**finance, "If-Match": "999"})  # fmt: skip
     assert stale.status_code == 412
+    assert (
+        client.patch(f"{API}/rounds/{round_id}", json={"name": "x"}, headers=finance).status_code
+        == 428
+    )
+    for value in ("²", "9" * 5000, "-1"):
+        invalid = client.patch(f"{API}/rounds/{round_id}", json={"name": "x"},
+                               headers={**finance, "If-Match": value.encode("utf-8")})  # fmt: skip
+        assert invalid.status_code == 422, invalid.text
+    renamed = client.patch(f"{API}/rounds/{round_id}", json={"name": "renamed"},
+                           headers={**finance, "If-Match": got.headers["etag"]})  # fmt: skip
+    assert renamed.status_code == 200 and renamed.json()["name"] == "renamed"
+    assert renamed.headers["etag"] == f'"{got.json()["version"] + 1}"'
     run = client.post(f"{API}/rounds/{round_id}/runs", json={}, headers=finance)
     assert run.status_code == 201 and run.headers["location"] == f"{API}/runs/{run.json()['id']}"
 
