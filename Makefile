@@ -24,11 +24,13 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --extra dev --python $(PYTHON) --quiet
 	touch $(STAMP)
 
-# The web application's front-end packages (nhsuk-frontend; axe-core for the tests), exactly as
-# package-lock.json says. The app serves them itself; nothing of theirs is kept in git.
+# The web application's front-end packages (nhsuk-frontend, swagger-ui-dist; axe-core for the tests), as
+# package-lock.json says. The app serves them itself; nothing of theirs is kept in git. No
+# install scripts run: none of these packages needs one (swagger-ui-dist's only dependency
+# is a telemetry hook, which must not run here).
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq nodejs npm; }
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
 # The browser tests drive Debian's chromium (never a browser downloaded by Playwright).

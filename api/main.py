@@ -52,6 +52,10 @@ def create_app() -> FastAPI:
         description="The shared capital database of an integrated care system, "
         "with an optimiser that proposes the best portfolio within the capital envelope.",
         generate_unique_id_function=_operation_id,
+        # The docs page is the web package's (/docs, Swagger UI served from its own npm
+        # package): FastAPI's own loads Swagger UI and ReDoc from a CDN (DESIGN §9).
+        docs_url=None,
+        redoc_url=None,
         # Strict JSON: a non-finite number fails the response instead of leaving as null.
         default_response_class=StrictJSONResponse,
     )

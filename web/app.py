@@ -22,7 +22,33 @@ HERE = Path(__file__).parent
 # The npm packages of package.json, installed by `npm ci` (make run / make test). Never in git.
 NODE_MODULES = Path(os.environ.get("CAPITAL_NODE_MODULES", HERE.parent / "node_modules"))
 NHSUK = NODE_MODULES / "nhsuk-frontend" / "dist" / "nhsuk"
-NON_WEB = ("/api/", "/docs", "/redoc", "/openapi.json", "/health")
+SWAGGER_UI = NODE_MODULES / "swagger-ui-dist"
+NON_WEB = ("/api/", "/docs", "/openapi.json", "/health")
+
+# The API docs: Swagger UI from its npm package, served here. Nothing loads from elsewhere
+# (NHS networks and air-gapped deployments block CDNs), and no inline script runs.
+API_DOCS = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Capital prioritisation service: API</title>
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+# Swagger UI sets style attributes from script, hence 'unsafe-inline' for styles only.
+API_DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "object-src 'none'"
+)
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(formatting.filters())
@@ -125,6 +151,13 @@ def install_web(app: FastAPI) -> None:
         return Response((NHSUK / "nhsuk-frontend.min.js").read_bytes(),
                         media_type="text/javascript")  # fmt: skip
 
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(API_DOCS, headers={"Content-Security-Policy": API_DOCS_CSP,
+                                               "X-Frame-Options": "DENY"})  # fmt: skip
+
+    if SWAGGER_UI.is_dir():
+        app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     if (NHSUK / "assets").is_dir():
         app.mount("/assets", StaticFiles(directory=NHSUK / "assets"), name="nhsuk-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="web-static")
