@@ -142,7 +142,7 @@ def frontier(
     points: list[dict], *, current: float | None = None, ident: str = "chart-frontier"
 ) -> Markup:
     """Value achieved (y) against the envelope over the horizon (x), from zero on both axes."""
-    width, height, left, bottom, top, right = 640, 320, 80, 45, 20, 20
+    width, height, left, bottom, top, right = 640, 320, 80, 45, 20, 40  # room for the last £ label
     plot_w, plot_h = width - left - right, height - top - bottom
     solved = [p for p in points if p.get("objective") is not None]
     x_max = _nice_max(max([float(p["envelope"]) for p in points] + [1]))
