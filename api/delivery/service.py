@@ -538,17 +538,27 @@ def forecast_profiles(
     }
 
 
-def system_report(
-    session: Session, *, principal: Principal, system_code: str, year: str
-) -> SystemDeliveryRead:
-    """The section 7 figures for one year, by organisation and in total, and the headroom
-    against the agreed envelope. A trust sees its own organisation's figures only."""
+def _figures_in_scope(session: Session, *, principal: Principal, system_code: str, year: str):
+    """What system_report and scheme_report both start from: the system (in scope, for a role
+    that reads delivery), the trust's own organisation (None: the whole system), the period
+    state and each scheme's figures for the year."""
     system = _system_in_scope(session, principal=principal, code=system_code)
     if principal.role not in READERS:
         raise Forbidden(f"The {principal.role} role does not read delivery.")
     own = principal.organisation_id if principal.role == "trust" else None
     state = period_state(session, system_id=system.id)
     figures = _scheme_year_figures(session, system_id=system.id, years=[year], state=state, organisation_id=own)  # fmt: skip
+    return system, own, state, figures
+
+
+def system_report(
+    session: Session, *, principal: Principal, system_code: str, year: str
+) -> SystemDeliveryRead:
+    """The section 7 figures for one year, by organisation and in total, and the headroom
+    against the agreed envelope. A trust sees its own organisation's figures only."""
+    system, own, state, figures = _figures_in_scope(
+        session, principal=principal, system_code=system_code, year=year
+    )
     rag = repository.rags(session, system_id=system.id)
     organisations: dict[str, dict] = {}
     total: dict = {"schemes": 0, "red": 0, "amber": 0}
@@ -578,12 +588,9 @@ def scheme_report(
     """Each approved scheme's section 7 figures for one year (largest slippage first), with
     its return for the next month to close: the rows behind system_report, scoped the same
     way (a trust sees its own organisation's schemes only)."""
-    system = _system_in_scope(session, principal=principal, code=system_code)
-    if principal.role not in READERS:
-        raise Forbidden(f"The {principal.role} role does not read delivery.")
-    own = principal.organisation_id if principal.role == "trust" else None
-    state = period_state(session, system_id=system.id)
-    figures = _scheme_year_figures(session, system_id=system.id, years=[year], state=state, organisation_id=own)  # fmt: skip
+    system, own, state, figures = _figures_in_scope(
+        session, principal=principal, system_code=system_code, year=year
+    )
     in_year = {scheme_id: (code, by_year[year]) for scheme_id, (code, by_year) in figures.items() if year in by_year}  # fmt: skip
     titles = {s.id: s.title for s in schemes_repository.get_schemes(session, ids=list(in_year))}
     rag = repository.rags(session, system_id=system.id)
