@@ -6,7 +6,18 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from fastapi import Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    MetaData,
+    Text,
+    cast,
+    create_engine,
+    event,
+    func,
+    null,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -124,6 +135,15 @@ def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def snapshot_name(dialect: str) -> ColumnElement[str | None]:
+    """A column naming what the statement sees, for keying caches (api/page_cache.py): on
+    PostgreSQL `pg_current_snapshot()` (equal names see equal committed data); elsewhere NULL,
+    which turns the cache off."""
+    if dialect == "postgresql":
+        return cast(func.pg_current_snapshot(), Text)
+    return null()
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

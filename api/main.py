@@ -12,6 +12,7 @@ from api.delivery.router import router as delivery_router
 from api.errors import API_ERROR_RESPONSES, PROBLEM_JSON, install_error_handlers
 from api.jobs.router import router as jobs_router
 from api.limits import BodySizeLimit
+from api.page_cache import CachedPages
 from api.reference.router import router as reference_router
 from api.rounds.router import router as rounds_router
 from api.schemes.router import router as schemes_router
@@ -61,6 +62,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+    app.add_middleware(CachedPages, paths=frozenset({f"{API_PREFIX}/schemes"}))
     for router in (systems_router, schemes_router, assessments_router, rounds_router, jobs_router,
                    audit_router, reference_router, delivery_router):  # fmt: skip
         app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)

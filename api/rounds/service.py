@@ -307,7 +307,9 @@ def prepare_reallocation(
     state = delivery_service.period_state(session, system_id=round_.system_id)
     current = state.current_year
     if current is not None and all(y < current for y in parameters["years"]):
-        raise Conflict(f"Every year of round {round_.id} is closed: there is nothing to re-allocate.")
+        raise Conflict(
+            f"Every year of round {round_.id} is closed: there is nothing to re-allocate."
+        )
     years = [y for y in parameters["years"] if current is None or y >= current]
     forecasts = delivery_service.forecast_profiles(session, system_id=round_.system_id, years=years)
     document, excluded = snapshot.assemble_reallocation(
@@ -630,11 +632,15 @@ def _approve_funded(session: Session, *, principal: Principal, round_: Round, ru
     return approved
 
 
-def _agree_reallocation(session: Session, *, principal: Principal, round_: Round, run: Run) -> Round:
+def _agree_reallocation(
+    session: Session, *, principal: Principal, round_: Round, run: Run
+) -> Round:
     """Approve a re-allocation's funded candidates; the round stays agreed. Refused if the
     delivery it was computed from has moved on (a month closed, a forecast changed)."""
     if run.agreed_at is not None:
-        raise Conflict(f"Re-allocation {run.id} was already agreed at {run.agreed_at:%Y-%m-%d %H:%M}.")
+        raise Conflict(
+            f"Re-allocation {run.id} was already agreed at {run.agreed_at:%Y-%m-%d %H:%M}."
+        )
     state = delivery_service.period_state(session, system_id=round_.system_id)
     if state.reporting_period != run.options.get("reporting_period"):
         raise Conflict(
@@ -647,10 +653,19 @@ def _agree_reallocation(session: Session, *, principal: Principal, round_: Round
         session, ids=[int(s["id"]) for s in run.snapshot["schemes"]])}  # fmt: skip
     for document in run.snapshot["schemes"]:
         scheme_id = int(document["id"])
-        if statuses.get(scheme_id) != "approved" or run.options["scheme_versions"].get(document["id"]) is None:
+        if (
+            statuses.get(scheme_id) != "approved"
+            or run.options["scheme_versions"].get(document["id"]) is None
+        ):
             continue
-        now = {y: to_json_number(a) for y, a in sorted(forecasts.get(scheme_id, {}).items()) if a > 0}
-        if document["mandatory"] and document["max_deferral_years"] == 0 and now != document["cost_profile"]:
+        now = {
+            y: to_json_number(a) for y, a in sorted(forecasts.get(scheme_id, {}).items()) if a > 0
+        }
+        if (
+            document["mandatory"]
+            and document["max_deferral_years"] == 0
+            and now != document["cost_profile"]
+        ):
             raise Conflict(
                 f"The forecast of scheme {scheme_id} has changed since re-allocation {run.id}; "
                 "run the re-allocation again before agreeing."

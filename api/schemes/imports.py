@@ -229,7 +229,9 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
     except spreadsheets.Unreadable as exc:
         raise InvalidInput(str(exc), errors=[field_error("form.file", str(exc))]) from exc
     if not sheet.rows:
-        raise InvalidInput(f"{name}: no rows to import.", errors=[field_error("form.file", "no rows to import")])
+        raise InvalidInput(
+            f"{name}: no rows to import.", errors=[field_error("form.file", "no rows to import")]
+        )
     payloads, problems = spreadsheets.rows_to_import(sheet)
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in {name}; nothing was imported.",
@@ -244,7 +246,9 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
     try:
         return import_schemes(session, principal=principal, body=body)
     except InvalidInput as exc:
-        problems = spreadsheets.server_problems(sheet, [e for e in exc.errors or [] if "schemes[" in e["loc"]])
+        problems = spreadsheets.server_problems(
+            sheet, [e for e in exc.errors or [] if "schemes[" in e["loc"]]
+        )
         others = [e for e in exc.errors or [] if "schemes[" not in e["loc"]]
         raise InvalidInput(f"{len(problems) + len(others)} problem(s) in {name}; nothing was imported.",
                            errors=spreadsheets.as_errors(problems) + others) from exc  # fmt: skip

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import page_cache
 from api.deps import CurrentUser, SessionDep
 from api.errors import InvalidInput, NotFound, field_error
 from api.paging import Limit, Offset
@@ -47,10 +48,18 @@ def _with_etag(response: Response, scheme: SchemeRead) -> SchemeRead:
     return scheme
 
 
+CACHE_STATUS = {200: {"headers": {"Cache-Status": {
+    "description": "`capital; hit` when the page was served from memory (nothing has been "
+    "committed since it was built, PostgreSQL only), `capital; fwd=miss` when it was built.",
+    "schema": {"type": "string"}}}}}  # fmt: skip
+
+
 # The list builds its JSON from typed rows itself (service.list_scheme_documents) and returns
 # it as a response, so FastAPI does not validate it again; `response_model` keeps the OpenAPI.
-@router.get("", operation_id="schemes_list", response_model=SchemePage)
+# On PostgreSQL the page is kept for later requests at the same snapshot (api/page_cache.py).
+@router.get("", operation_id="schemes_list", response_model=SchemePage, responses=CACHE_STATUS)
 def list_schemes(
+    request: Request,
     session: SessionDep,
     principal: CurrentUser,
     system: CodeQuery = None,
@@ -61,10 +70,12 @@ def list_schemes(
     offset: Offset = 0,
 ) -> StrictJSONResponse:
     """Schemes you may read: submitted ones in your systems, and your organisation's drafts."""
-    return StrictJSONResponse(service.list_scheme_documents(
+    response = StrictJSONResponse(service.list_scheme_documents(
         session, principal=principal, system=system, organisation=organisation,
         category=category, status=status, limit=limit, offset=offset,
     ))  # fmt: skip
+    page_cache.store(request, response.body)
+    return response
 
 
 @router.post("", status_code=201, operation_id="schemes_create", responses=CREATED)

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from api.audit import service as audit
@@ -69,6 +70,14 @@ def authenticate(session: Session, *, token: str) -> User:
     if record is None or not record.user.active:
         raise NotAuthenticated("The bearer token is not valid.")
     return record.user
+
+
+def token_holder(connection: Connection, *, token: str) -> tuple[int, str | None] | None:
+    """(user id, database snapshot) for the active user holding `token`, or None: one
+    statement on a connection, without a session or ORM objects, for pages served from
+    memory (api/page_cache.py); the snapshot is None where the database names none."""
+    holder = repository.active_token_holder(connection, token_hash=hash_token(token))
+    return None if holder is None else (holder[0], holder[1])
 
 
 def revoke_tokens(session: Session, *, user_id: int) -> int:

@@ -1,0 +1,157 @@
+"""Rendered pages of the scheme list, kept in memory and keyed by the database's snapshot.
+
+The scheme register is read far more often than it is written: every trust, assessor and
+finance user pages through it. Building a 50-item page costs ~10 ms of CPU (rows, costs,
+dependencies, mean scores, JSON), and the request around it (FastAPI's dependencies, the
+session, its transaction) another 2-3 ms, which on two cores caps the service near 100 pages
+a second (docs/benchmarks.md, issue 9). A page depends only on what the database holds and on
+who asks, so when nothing has been committed since it was built it can be served again.
+
+"Nothing has been committed since" is exact on PostgreSQL: `pg_current_snapshot()` names the
+set of transactions a statement sees (xmin, xmax and those in progress). Two equal snapshots
+see the same committed data, and any commit or any new writing transaction changes it, so a
+page built at or after snapshot S is right for every later request whose snapshot is still S.
+Read-only requests take no transaction id, so a register that is only being read keeps one
+snapshot and its pages are served from memory; the first commit anywhere (a scheme, a score, a
+token, a job) moves it and the next request builds afresh.
+
+SQLite has no such name shared between connections (`PRAGMA data_version` ignores a
+connection's own commits), so there is no cache there: every page is built
+(docs/decisions.md).
+
+Two halves:
+- `CachedPages`, pure ASGI middleware in front of the app, answers a GET of a cacheable path
+  from memory when it can: it checks the bearer token and reads the snapshot in one statement
+  on an autocommit connection (no session, no transaction, no FastAPI dependencies) and looks
+  up (snapshot, user, path, query string). Anything else -- no token, a bad token, SQLite, a
+  miss, a database error -- goes on to the app untouched, which authenticates, validates,
+  authorises and answers as always.
+- On a miss the route builds the page as always and, when the middleware left a key in the
+  request's state, stores the body under it (`store`). Only 200 bodies built by the route for
+  exactly that user, path and query string are ever served, so the key needs no knowledge of
+  the route's parameters, and no one is served another user's page.
+"""
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from functools import lru_cache
+from threading import Lock
+
+import anyio.to_thread
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.db import get_engine
+from api.users import service as users_service
+
+# About 0.5 MB per 50-item page at most; 256 pages bound a worker's cache near 100 MB, and
+# pages of an older snapshot are never hit again, so they are the first to go.
+MAX_PAGES = 256
+# Where the middleware leaves the key of a page the route should store.
+STATE_KEY = "page_cache_key"
+# RFC 9211's Cache-Status, so clients, operators and tests can tell a page served from memory.
+HIT = (b"cache-status", b"capital; hit")
+MISS = (b"cache-status", b"capital; fwd=miss")
+
+
+class PageCache:
+    """A bounded, thread-safe LRU of rendered pages (bytes)."""
+
+    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+        self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._max_pages = max_pages
+        self._lock = Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            body = self._pages.get(key)
+            if body is None:
+                self.misses += 1
+                return None
+            self._pages.move_to_end(key)
+            self.hits += 1
+            return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        with self._lock:
+            self._pages[key] = body
+            self._pages.move_to_end(key)
+            while len(self._pages) > self._max_pages:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+PAGES = PageCache()
+
+
+def store(request: Request, body: bytes) -> None:
+    """Keep a page the route has just built, if the middleware asked for it."""
+    key = request.scope.get("state", {}).get(STATE_KEY)
+    if key is not None:
+        PAGES.put(key, body)
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+@lru_cache
+def _autocommit() -> Engine:
+    return get_engine().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _identify(token: str) -> tuple[int, str | None] | None:
+    """(user id, snapshot) for an active token, None for any other: one statement, in
+    autocommit (no BEGIN/COMMIT round trips), on the app's pool."""
+    with _autocommit().connect() as connection:
+        return users_service.token_holder(connection, token=token)
+
+
+class CachedPages:
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        token = _bearer_token(scope)
+        holder = None
+        if token is not None and get_engine().dialect.name == "postgresql":
+            try:
+                holder = await anyio.to_thread.run_sync(_identify, token)
+            except SQLAlchemyError:
+                holder = None  # the app will meet the same trouble and answer for it
+        if holder is None:
+            await self.app(scope, receive, send)
+            return
+        user_id, snapshot = holder
+        key = (snapshot, user_id, scope["path"], scope["query_string"])
+        body = PAGES.get(key)
+        if body is None:
+            scope.setdefault("state", {})[STATE_KEY] = key
+
+            async def send_marked(message: Message) -> None:
+                if message["type"] == "http.response.start" and message["status"] == 200:
+                    message = {**message, "headers": [*message.get("headers", []), MISS]}
+                await send(message)
+
+            await self.app(scope, receive, send_marked)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()), HIT,
+        ]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
