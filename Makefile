@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint format bench bench-national lock clean browser
+.PHONY: run test lint format bench bench-load bench-tools bench-national lock clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -67,6 +67,18 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.full_vs_bare
 	$(BIN)/python -m benchmarks.api_bench
 	$(BIN)/python -m benchmarks.import_bench
+
+# The load benchmark's HTTP load tool: Debian's wrk (C, ~0.1 ms of CPU a request, so it does
+# not take the server's cores on a 2-core machine the way a Python client does).
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+	  else echo "the load benchmark needs Debian's wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
+
+# The API under load (issue 9): BENCH_DATABASE_URL names a PostgreSQL database it may empty.
+bench-load: $(STAMP) bench-tools
+	$(BIN)/python -m benchmarks.load_bench --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python -m benchmarks.load_bench --import-rows 20000
 
 clean:
 	rm -rf $(VENV) $(TOOLS) *.egg-info .pytest_cache node_modules
