@@ -123,7 +123,9 @@ def _form_values(form, years: list[str]) -> tuple[dict, dict[str, str]]:
 def _scheme_form(request: Request, session: Session, principal: Principal, *, scheme=None,
                  values: dict | None = None, errors: dict | None = None, status_code: int = 200):  # fmt: skip
     systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
-    organisations = all_of(systems_repository.list_organisations, session, system_ids=principal.system_ids)
+    organisations = all_of(
+        systems_repository.list_organisations, session, system_ids=principal.system_ids
+    )
     if principal.role == "trust":
         organisations = [o for o in organisations if o.id == principal.organisation_id]
     if values is None:
@@ -140,7 +142,9 @@ def list_schemes(request: Request, session: SessionDep, principal: WebUser,
                  category: str | None = None, mine: bool = False, page: int = 1):  # fmt: skip
     status = status if status in STATUSES else None
     category = category if category in CATEGORIES else None
-    organisations = all_of(systems_repository.list_organisations, session, system_ids=principal.system_ids)
+    organisations = all_of(
+        systems_repository.list_organisations, session, system_ids=principal.system_ids
+    )
     if mine and principal.organisation_id:
         own = next((o for o in organisations if o.id == principal.organisation_id), None)
         organisation = own.code if own else organisation
