@@ -72,15 +72,11 @@ def serve(
     ),
 ) -> None:
     """Serve the API (docs at /docs)."""
-    import uvicorn
-
     from api.jobs.runner import resume_unfinished
+    from capital_cli.serving import serve as serve_workers
 
     resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
-    # A worker that is slow to import on a busy machine is not dead: give it a minute.
-    uvicorn.run(
-        "api.main:app", host=host, port=port, workers=workers, timeout_worker_healthcheck=60
-    )
+    serve_workers(host=host, port=port, workers=workers)
 
 
 @app.command()
