@@ -3,10 +3,12 @@ served again only while nothing has been committed, each user gets their own, an
 is checked on every request. On SQLite there is no cache and the same answers must hold."""
 
 import os
+import time
 import uuid
 
 import httpx
 
+from api import page_cache
 from tests.servers import capital
 
 SCORES = {"strategic_fit": 4, "safety_quality": 3, "value_for_money": 5, "deliverability": 2}
@@ -117,3 +119,32 @@ def test_bad_requests_are_answered_as_always_when_a_page_is_in_memory(hostile):
     assert _page(hostile, "", token="cap_not-a-real-token", limit=5).status_code == 401
     anonymous = httpx.get(f"{hostile.url}/api/v1/schemes", params={"limit": 5}, timeout=60)
     assert anonymous.status_code == 401
+
+
+def test_a_lost_database_connection_costs_the_cache_not_the_request(hostile):
+    """The middleware's own connection dropped (a database restart, a network blip): the
+    request is answered by the app as always, and after a short stand-aside pages are served
+    from memory again."""
+    if not hostile.database_url.startswith("postgresql"):
+        return  # SQLite: no cache, no connection of its own
+    from sqlalchemy import create_engine, text
+
+    assert _page(hostile, "ics_finance", limit=11).status_code == 200
+    assert _page(hostile, "ics_finance", limit=11).headers["cache-status"] == "capital; hit"
+    engine = create_engine(hostile.database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        ended = connection.execute(text(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+            "where application_name = :name and datname = current_database()"
+        ), {"name": page_cache.APPLICATION_NAME}).scalar_one()  # fmt: skip
+    engine.dispose()
+    assert ended == 1
+    answered = _page(hostile, "ics_finance", limit=11)
+    assert answered.status_code == 200
+    assert answered.headers.get("cache-status") is None  # straight to the app
+    time.sleep(page_cache._TokenCheck.STAND_ASIDE_S + 0.5)
+    _page(hostile, "ics_finance", limit=11)
+    again = _page(hostile, "ics_finance", limit=11)
+    assert again.status_code == 200
+    assert again.headers["cache-status"] == "capital; hit"
+    assert again.content == answered.content
