@@ -68,8 +68,9 @@ def funded_reason(
     before = current.moved(problem, entry.id, option, sign=-1)
     text += "".join(f"; {why}" for why in _needed_for(problem, chosen, before, entry))
     if option.deferral:
-        others = {k: v for k, v in chosen.items() if k != entry.id}
-        blocked = breaches(problem, others, before, entry.id, entry.options[0])
+        # `before` is the portfolio without this scheme; `chosen` may still hold it, since
+        # breaches reads `chosen` only for other schemes (its dependencies and alternatives).
+        blocked = breaches(problem, chosen, before, entry.id, entry.options[0])
         delay = _plural(option.deferral, "year")
         if blocked:
             text += f"; deferred {delay} because starting on time " + "; ".join(
