@@ -189,8 +189,7 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
             if beside:
                 futures = {
                     name: pool.submit(_on_a_free_core, free_cores, main_solving, main_portfolio,
-                                      problem, rules, options,
-                                      start=_meets(problem, outcome.chosen, rules), stop=stop)
+                                      problem, rules, options, start=outcome.chosen, stop=stop)
                     for name, rules in relaxations.items()
                 }  # fmt: skip
             token = solving_started.set(main_solving)
@@ -266,20 +265,21 @@ def _on_a_free_core(
     rules: Rules,
     options: SolveOptions,
     *,
-    start: dict[str, Option] | None,
+    start: dict[str, Option],
     stop: threading.Event,
 ) -> Optimum:
     """A re-solve beside the main solve, once a core is free for it and the main solve is
-    inside HiGHS (or done); one that starts after the main solve starts from its portfolio (it
-    meets every rule a re-solve keeps, and is better than greedy's)."""
+    inside HiGHS (or done), started from greedy's portfolio `start` if it meets the rules the
+    re-solve keeps (checked here, off the main solve's path). One that starts after the main
+    solve starts from its portfolio instead (it meets every rule a re-solve keeps, and is
+    better than greedy's)."""
     main_solving.wait()
     with free_cores:
         if stop.is_set():
             # Its time is up before it had a core: no model to build, no bound to report.
             return Optimum("time_limit", {}, None, None, None, options.solver, "")
-        if main_portfolio:
-            start = main_portfolio[0]
-        return optimise(problem, rules, options, start=start, stop=stop)
+        first = main_portfolio[0] if main_portfolio else _meets(problem, start, rules)
+        return optimise(problem, rules, options, start=first, stop=stop)
 
 
 RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}
