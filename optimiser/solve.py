@@ -1,7 +1,6 @@
 """Solve a snapshot: the optimal portfolio, why each scheme is in or out, and what each rule costs."""
 
 import os
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -143,13 +142,6 @@ def solve(snapshot: Snapshot | dict[str, Any], options: SolveOptions = SolveOpti
 # demo round) cannot wait longer for them (docs/decisions.md).
 MIN_RESOLVE_SECONDS = 0.2
 
-# Niceness added to a re-solve's thread beside the main solve (Linux, where a thread has its
-# own): on a machine busy with other work the main solve then keeps its core, and the
-# re-solves take what is left, giving intervals rather than slowing the answer (on a loaded
-# 2-core machine the main solve at 5,000 schemes took 11 s beside a re-solve at the same
-# niceness and 6-8 s with this; docs/decisions.md). 0 leaves it alone.
-RESOLVE_NICENESS = 10
-
 
 def _relaxations(problem: Problem, options: SolveOptions) -> dict[str, Rules]:
     """The optional rule families the round uses, each with the rules that leave it out."""
@@ -281,7 +273,6 @@ def _on_a_free_core(
     re-solve keeps (checked here, off the main solve's path). One that starts after the main
     solve starts from its portfolio instead (it meets every rule a re-solve keeps, and is
     better than greedy's)."""
-    _yield_to_the_main_solve()
     main_solving.wait()
     with free_cores:
         if stop.is_set():
@@ -289,19 +280,6 @@ def _on_a_free_core(
             return Optimum("time_limit", {}, None, None, None, options.solver, "")
         first = main_portfolio[0] if main_portfolio else _meets(problem, start, rules)
         return optimise(problem, rules, options, start=first, stop=stop)
-
-
-def _yield_to_the_main_solve() -> None:
-    """Lower this thread's scheduling priority by RESOLVE_NICENESS (Linux only: elsewhere a
-    thread id is not something setpriority takes). The thread is the re-solves' pool's, which
-    ends with the solve; a failure to renice only leaves the priority as it was."""
-    if RESOLVE_NICENESS and sys.platform.startswith("linux"):
-        try:
-            thread = threading.get_native_id()
-            niceness = os.getpriority(os.PRIO_PROCESS, thread)
-            os.setpriority(os.PRIO_PROCESS, thread, min(niceness + RESOLVE_NICENESS, 19))
-        except OSError:
-            pass
 
 
 RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}
