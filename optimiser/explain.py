@@ -65,11 +65,12 @@ def funded_reason(
             f"funded from {start}: score {entry.score:.2f}, "
             f"{_ordinal(rank)} of {count} eligible schemes by value per £"
         )
-    before = current.moved(problem, entry.id, option, sign=-1)
-    text += "".join(f"; {why}" for why in _needed_for(problem, chosen, before, entry))
+    text += "".join(f"; {why}" for why in _needed_for(problem, chosen, current, entry))
     if option.deferral:
-        others = {k: v for k, v in chosen.items() if k != entry.id}
-        blocked = breaches(problem, others, before, entry.id, entry.options[0])
+        before = current.moved(problem, entry.id, option, sign=-1)
+        # `before` is the portfolio without this scheme; `chosen` may still hold it, since
+        # breaches reads `chosen` only for other schemes (its dependencies and alternatives).
+        blocked = breaches(problem, chosen, before, entry.id, entry.options[0])
         delay = _plural(option.deferral, "year")
         if blocked:
             text += f"; deferred {delay} because starting on time " + "; ".join(
@@ -83,16 +84,17 @@ def funded_reason(
 
 
 def _needed_for(
-    problem: Problem, chosen: dict[str, Option], without: Totals, entry: SchemeEntry
+    problem: Problem, chosen: dict[str, Option], current: Totals, entry: SchemeEntry
 ) -> list[str]:
-    """Rules the portfolio would break without this scheme: why a lower-ranked scheme is in."""
+    """Rules the portfolio (`current`, this scheme funded) would break without this scheme:
+    why a lower-ranked scheme is in."""
     scheme = entry.scheme
     needs = []
     dependents = sorted(k for k in problem.dependents(entry.id) if k in chosen)
     if dependents:
         needs.append(f"funded schemes depend on it ({', '.join(dependents)})")
     floor = problem.floors.get(scheme.organisation)
-    allocated = without.by_organisation.get(scheme.organisation, Decimal(0))
+    allocated = current.by_organisation.get(scheme.organisation, Decimal(0)) - entry.cost
     if (
         problem.snapshot.fair_share_mode in ("floor", "band")
         and floor is not None
@@ -101,7 +103,8 @@ def _needed_for(
         needs.append(f"needed for {scheme.organisation}'s fair-share floor of {fmt(floor)}")
     limit = problem.snapshot.category_limits.get(scheme.category)
     minimum = limit.min if limit is not None else None
-    if minimum is not None and without.by_category.get(scheme.category, Decimal(0)) < minimum:
+    without = current.by_category.get(scheme.category, Decimal(0)) - entry.cost
+    if minimum is not None and without < minimum:
         needs.append(f"needed for the {scheme.category} minimum of {fmt(minimum)}")
     return needs
 

@@ -30,7 +30,7 @@ from optimiser.result import (
     YearResult,
 )
 from optimiser.snapshot import Snapshot, parse_snapshot
-from optimiser.solver import SolverName, run
+from optimiser.solver import SolverName, run, solving_started
 
 
 @dataclass(frozen=True)
@@ -179,18 +179,25 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     workers = max(1, min(len(relaxations), cores))
     free_cores = threading.Semaphore(max(1, cores - 1))
     main_portfolio: list[dict[str, Option]] = []  # once the main solve has one
+    # Set once the main solve is inside HiGHS (or done): until then it is Python (building
+    # the model), which a re-solve building its own would slow by sharing the interpreter.
+    main_solving = threading.Event()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {}
         try:
             if beside:
                 futures = {
-                    name: pool.submit(_on_a_free_core, free_cores, main_portfolio, problem,
-                                      rules, options, start=_meets(problem, outcome.chosen, rules),
-                                      stop=stop)
+                    name: pool.submit(_on_a_free_core, free_cores, main_solving, main_portfolio,
+                                      problem, rules, options, start=outcome.chosen, stop=stop)
                     for name, rules in relaxations.items()
                 }  # fmt: skip
-            main = optimise(problem, Rules(), options, start=start)
+            token = solving_started.set(main_solving)
+            try:
+                main = optimise(problem, Rules(), options, start=start)
+            finally:
+                solving_started.reset(token)
+                main_solving.set()
             if main.has_portfolio:
                 main_portfolio.append(main.chosen)
             free_cores.release()
@@ -252,24 +259,27 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
 
 def _on_a_free_core(
     free_cores: threading.Semaphore,
+    main_solving: threading.Event,
     main_portfolio: list[dict[str, Option]],
     problem: Problem,
     rules: Rules,
     options: SolveOptions,
     *,
-    start: dict[str, Option] | None,
+    start: dict[str, Option],
     stop: threading.Event,
 ) -> Optimum:
-    """A re-solve beside the main solve, once a core is free for it; one that starts after the
-    main solve starts from its portfolio (it meets every rule a re-solve keeps, and is better
-    than greedy's)."""
+    """A re-solve beside the main solve, once a core is free for it and the main solve is
+    inside HiGHS (or done), started from greedy's portfolio `start` if it meets the rules the
+    re-solve keeps (checked here, off the main solve's path). One that starts after the main
+    solve starts from its portfolio instead (it meets every rule a re-solve keeps, and is
+    better than greedy's)."""
+    main_solving.wait()
     with free_cores:
         if stop.is_set():
             # Its time is up before it had a core: no model to build, no bound to report.
             return Optimum("time_limit", {}, None, None, None, options.solver, "")
-        if main_portfolio:
-            start = main_portfolio[0]
-        return optimise(problem, rules, options, start=start, stop=stop)
+        first = main_portfolio[0] if main_portfolio else _meets(problem, start, rules)
+        return optimise(problem, rules, options, start=first, stop=stop)
 
 
 RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}

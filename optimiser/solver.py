@@ -4,6 +4,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +17,12 @@ from optimiser.quiet import solver_output_to_stderr
 
 SolverName = Literal["highs", "cbc"]
 HEURISTIC_THRESHOLD = 300  # decision variables
+
+# Set (in the calling thread only: a context variable) to an event that a HiGHS solve sets
+# once the model is handed over and the solve proper starts, holding the GIL no longer.
+# `solve_problem` uses it so the re-solves beside the main solve build their models in
+# Python only once the main solve no longer needs the interpreter (docs/decisions.md).
+solving_started: ContextVar[threading.Event | None] = ContextVar("solving_started", default=None)
 
 
 @dataclass
@@ -159,6 +166,9 @@ def _run_highs(
             # A sparse start: HiGHS completes the other columns, and checks it is feasible.
             highs.setSolution(len(start), np.array([v.index for v in start], dtype=np.int32),
                               np.array(list(start.values()), dtype=float))  # fmt: skip
+        started_event = solving_started.get()
+        if started_event is not None:
+            started_event.set()
         backend.callSolver(lp)
         lp.assignStatus(*backend.findSolutionValues(lp))
     except pulp.PulpSolverError as exc:

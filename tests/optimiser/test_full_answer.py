@@ -167,6 +167,35 @@ def test_re_solves_beside_the_main_solve_start_from_greedy(monkeypatch):
     assert by_rules[Rules()] and by_rules[Rules(category_limits=False)] == by_rules[Rules()]
 
 
+def test_re_solves_beside_build_their_models_once_the_main_solve_is_inside_highs(monkeypatch):
+    # Building a model is Python: a re-solve building beside the main solve's build would
+    # share the interpreter with it. Record, in order, each build (with its rules) and the
+    # main solve's call of the solver (from the calling thread).
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(solve_module, "MIN_RESOLVE_SECONDS", 60.0)
+    events, lock = [], threading.Lock()
+    real_build, real_run = solve_module.build, solve_module.run
+    caller = threading.current_thread()
+
+    def build(problem, rules):
+        with lock:
+            events.append(("build", rules))
+        return real_build(problem, rules)
+
+    def run(model, **kwargs):
+        if threading.current_thread() is caller:
+            with lock:
+                events.append(("main solve", None))
+        return real_run(model, **kwargs)
+
+    monkeypatch.setattr(solve_module, "build", build)
+    monkeypatch.setattr(solve_module, "run", run)
+    result = solve(_limited_round()).to_document()
+    assert result["status"] == "optimal" and result["price_of_rules"]["exact"] is True
+    assert events[:2] == [("build", Rules()), ("main solve", None)]
+    assert ("build", Rules(category_limits=False)) in events[2:]
+
+
 def test_once_the_main_solve_is_done_its_core_goes_to_a_waiting_re_solve(monkeypatch):
     # 2 cores: one re-solve beside the main solve, the other waiting for a core. Hold the
     # first until the main solve has returned: the second must then start (on the main
