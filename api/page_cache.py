@@ -46,9 +46,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.settings import get_settings
 from api.users import service as users_service
 
-# About 0.5 MB per 50-item page at most; 256 pages bound a worker's cache near 100 MB, and
-# pages of an older snapshot are never hit again, so they are the first to go.
-MAX_PAGES = 256
+# A worker keeps at most this many bytes of pages (a 50-item page is ~40 KB; a 500-item page
+# of long descriptions a few MB), so no run of distinct queries can grow it further; pages
+# of an older snapshot are never hit again, so they are the first to go.
+MAX_BYTES = 64 * 1024 * 1024
 # Where the middleware leaves the key of a page the route should store.
 STATE_KEY = "page_cache_key"
 # How the middleware's connection shows in pg_stat_activity.
@@ -59,11 +60,12 @@ MISS = (b"cache-status", b"capital; fwd=miss")
 
 
 class PageCache:
-    """A bounded, thread-safe LRU of rendered pages (bytes)."""
+    """A thread-safe LRU of rendered pages (bytes), bounded by their total size."""
 
-    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._max_pages = max_pages
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = Lock()
         self.hits = 0
         self.misses = 0
@@ -79,15 +81,24 @@ class PageCache:
             return body
 
     def put(self, key: Hashable, body: bytes) -> None:
+        if len(body) > self._max_bytes // 8:
+            return  # one huge page would push out many ordinary ones
         with self._lock:
+            old = self._pages.pop(key, None)
+            self._bytes += len(body) - (len(old) if old is not None else 0)
             self._pages[key] = body
-            self._pages.move_to_end(key)
-            while len(self._pages) > self._max_pages:
-                self._pages.popitem(last=False)
+            while self._bytes > self._max_bytes:
+                _, evicted = self._pages.popitem(last=False)
+                self._bytes -= len(evicted)
+
+    @property
+    def size(self) -> int:
+        return self._bytes
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._bytes = 0
 
 
 PAGES = PageCache()

@@ -148,3 +148,18 @@ def test_a_lost_database_connection_costs_the_cache_not_the_request(hostile):
     assert again.status_code == 200
     assert again.headers["cache-status"] == "capital; hit"
     assert again.content == answered.content
+
+
+def test_the_cache_is_bounded_by_size_and_forgets_the_least_recently_used():
+    cache = page_cache.PageCache(max_bytes=800)
+    for n in range(10):
+        cache.put(("snapshot", n), bytes(100))
+    assert cache.size == 800
+    assert cache.get(("snapshot", 0)) is None and cache.get(("snapshot", 1)) is None
+    assert cache.get(("snapshot", 2)) == bytes(100)  # now the most recently used
+    cache.put(("snapshot", 10), bytes(100))
+    assert cache.get(("snapshot", 2)) is not None and cache.get(("snapshot", 3)) is None
+    cache.put(("snapshot", 10), bytes(50))  # replacing a page counts only the new one
+    assert cache.size == 750
+    cache.put(("huge", 0), bytes(101))  # over an eighth of the bound: not kept
+    assert cache.get(("huge", 0)) is None and cache.size == 750
