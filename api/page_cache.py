@@ -37,9 +37,11 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from threading import Lock
 
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,17 +69,12 @@ class PageCache:
         self._max_bytes = max_bytes
         self._bytes = 0
         self._lock = Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable) -> bytes | None:
         with self._lock:
             body = self._pages.get(key)
-            if body is None:
-                self.misses += 1
-                return None
-            self._pages.move_to_end(key)
-            self.hits += 1
+            if body is not None:
+                self._pages.move_to_end(key)
             return body
 
     def put(self, key: Hashable, body: bytes) -> None:
@@ -95,11 +92,6 @@ class PageCache:
     def size(self) -> int:
         return self._bytes
 
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-            self._bytes = 0
-
 
 PAGES = PageCache()
 
@@ -112,11 +104,9 @@ def store(request: Request, body: bytes) -> None:
 
 
 def _bearer_token(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
+    """The bearer token, parsed as FastAPI's HTTPBearer (api/deps.py) parses it."""
+    scheme, token = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
+    return token if scheme.lower() == "bearer" and token else None
 
 
 class _TokenCheck:
