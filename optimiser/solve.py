@@ -30,7 +30,7 @@ from optimiser.result import (
     YearResult,
 )
 from optimiser.snapshot import Snapshot, parse_snapshot
-from optimiser.solver import SolverName, run, solving_started
+from optimiser.solver import Progress, SolverName, run, solving_started
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,13 @@ def optimise(
     *,
     start: dict[str, Option] | None = None,
     stop: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> Optimum:
     """Build and solve the model once; the objective is recomputed exactly from the portfolio.
 
     `start`, a portfolio known to meet `rules`, is handed to the solver as its first incumbent;
-    `stop`, once set, interrupts the solve (HiGHS), which then answers as at a time limit.
+    `stop`, once set, interrupts the solve (HiGHS), which then answers as at a time limit;
+    `progress` (HiGHS) follows the solve as it runs (see `so_far`).
     """
     started = time.perf_counter()
     model = build(problem, rules)
@@ -83,10 +85,15 @@ def optimise(
         time_limit_s=options.time_limit_s,
         start=_start_values(problem, model, start) if start is not None else None,
         stop=stop,
+        progress=progress,
     )
     timings.update(outcome.timings)
     has_portfolio = outcome.status in ("optimal", "feasible")
     if has_portfolio and violations(problem, chosen_options(problem, model), rules):
+        if stop is not None and stop.is_set():
+            # A stopped re-solve has no time for a tight solve: it has no sound portfolio.
+            return Optimum("time_limit", {}, None, outcome.bound, None, outcome.name,
+                           outcome.version, timings)  # fmt: skip
         # The solver's default tolerances let a limit slip by pennies: solve again, tightly.
         outcome = run(model, solver=options.solver, mip_gap=options.mip_gap,
                       time_limit_s=options.time_limit_s, tight=True, stop=stop)  # fmt: skip
@@ -94,7 +101,7 @@ def optimise(
         has_portfolio = outcome.status in ("optimal", "feasible")
         broken = violations(problem, chosen_options(problem, model), rules) if has_portfolio else []
         if broken and stop is not None and stop.is_set():
-            # A re-solve stopped before its tight solve finished: it has no sound portfolio.
+            # Stopped during its tight solve: no sound portfolio either.
             return Optimum("time_limit", {}, None, outcome.bound, None, outcome.name,
                            outcome.version, timings)  # fmt: skip
         if broken:
@@ -119,6 +126,29 @@ def optimise(
         outcome.version,
         timings,
     )
+
+
+def so_far(problem: Problem, rules: Rules, options: SolveOptions, progress: Progress) -> Optimum:
+    """A re-solve still running when it was stopped, as far as it got: its best portfolio
+    (if it meets `rules`; the objective recomputed exactly) and its proven bound. `optimal`
+    when those two already meet the gap: only its return was still to come."""
+    model, values, bound = progress.model, progress.solution, progress.bound
+    chosen: dict[str, Option] = {}
+    if model is not None and values is not None:
+        eligible = problem.eligible
+        chosen = {eligible[i].id: eligible[i].options[d]
+                  for (i, d), var in model.x.items() if values[var.index] > 0.5}  # fmt: skip
+        if violations(problem, chosen, rules):
+            chosen = {}  # within the solver's tolerances only: not a sound portfolio
+    if not chosen:
+        return Optimum("time_limit", {}, None, bound, None, options.solver, "")
+    objective = portfolio_objective(problem, chosen, rules)
+    if bound is None:
+        return Optimum("feasible", chosen, objective, None, None, options.solver, "")
+    bound = max(bound, objective)
+    gap = (bound - objective) / max(abs(bound), 1e-9)
+    status = "optimal" if gap <= options.mip_gap else "feasible"
+    return Optimum(status, chosen, objective, bound, gap, options.solver, "")
 
 
 def _start_values(problem: Problem, model, start: dict[str, Option]) -> dict:
@@ -183,13 +213,16 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     # the model), which a re-solve building its own would slow by sharing the interpreter.
     main_solving = threading.Event()
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    progress = {name: Progress() for name in relaxations}
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         futures = {}
         try:
             if beside:
                 futures = {
                     name: pool.submit(_on_a_free_core, free_cores, main_solving, main_portfolio,
-                                      problem, rules, options, start=outcome.chosen, stop=stop)
+                                      problem, rules, options, start=outcome.chosen, stop=stop,
+                                      progress=progress[name])
                     for name, rules in relaxations.items()
                 }  # fmt: skip
             token = solving_started.set(main_solving)
@@ -210,16 +243,27 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
         finally:
             stop.set()  # the re-solves beside the main solve have had its time
         budget = time.perf_counter() - started
-        if not beside and main.has_portfolio:
-            budget = max(main.timings.get("solve", 0.0), MIN_RESOLVE_SECONDS)
-            if options.time_limit_s is not None:
-                budget = min(budget, options.time_limit_s)
-            resolve_options = replace(options, time_limit_s=budget)
-            futures = {
-                name: pool.submit(optimise, problem, rules, resolve_options, start=main.chosen)
-                for name, rules in relaxations.items()
-            }
-        relaxed = {name: future.result() for name, future in futures.items()}
+        if beside:
+            # A stopped re-solve is not waited for: HiGHS notices the stop only between its
+            # sub-MIPs (up to a second later at 5,000 schemes), and what it has proved and
+            # found by now is already in its progress (docs/decisions.md).
+            relaxed = {name: future.result() if future.done()
+                       else so_far(problem, relaxations[name], options, progress[name])
+                       for name, future in futures.items()}  # fmt: skip
+        else:
+            relaxed = {}
+            if main.has_portfolio:
+                budget = max(main.timings.get("solve", 0.0), MIN_RESOLVE_SECONDS)
+                if options.time_limit_s is not None:
+                    budget = min(budget, options.time_limit_s)
+                resolve_options = replace(options, time_limit_s=budget)
+                futures = {
+                    name: pool.submit(optimise, problem, rules, resolve_options, start=main.chosen)
+                    for name, rules in relaxations.items()
+                }
+                relaxed = {name: future.result() for name, future in futures.items()}
+    finally:
+        pool.shutdown(wait=False)
     conflicts: list[str] = []
     if main.status == "infeasible":
         conflicts = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
@@ -267,6 +311,7 @@ def _on_a_free_core(
     *,
     start: dict[str, Option],
     stop: threading.Event,
+    progress: Progress,
 ) -> Optimum:
     """A re-solve beside the main solve, once a core is free for it and the main solve is
     inside HiGHS (or done), started from greedy's portfolio `start` if it meets the rules the
@@ -279,7 +324,7 @@ def _on_a_free_core(
             # Its time is up before it had a core: no model to build, no bound to report.
             return Optimum("time_limit", {}, None, None, None, options.solver, "")
         first = main_portfolio[0] if main_portfolio else _meets(problem, start, rules)
-        return optimise(problem, rules, options, start=first, stop=stop)
+        return optimise(problem, rules, options, start=first, stop=stop, progress=progress)
 
 
 RULE_NAMES = {"fair_shares": "fair shares", "category_limits": "the category limits"}

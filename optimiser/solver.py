@@ -35,6 +35,22 @@ class SolverRun:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class Progress:
+    """What a HiGHS solve has proved and found so far, kept up to date from its callbacks, so
+    a caller that stops it need not wait for it to return (it notices a stop only between
+    its sub-MIPs, up to a second later at 5,000 schemes).
+
+    `model` is the model being solved; `bound` its best proven bound (reported objective
+    units); `solution` the column values of its best portfolio (copied: HiGHS owns the buffer).
+    Each is replaced whole, never changed in place, so a reader sees one consistent value.
+    """
+
+    model: Model | None = None
+    bound: float | None = None
+    solution: np.ndarray | None = None
+
+
 def highs_available() -> bool:
     with solver_output_to_stderr():
         return pulp.HiGHS().available()
@@ -49,6 +65,7 @@ def run(
     tight: bool = False,
     start: Mapping[pulp.LpVariable, float] | None = None,
     stop: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> SolverRun:
     """Solve `model` in place (variables get values) and report status, bound and gap.
 
@@ -58,10 +75,11 @@ def run(
     incumbent; the solver completes the other variables, and ignores a start that breaks a rule.
     `stop`, when set (HiGHS only), interrupts the solve: it then reports what it has, as at a
     time limit -- its best portfolio (`feasible`) or none (`time_limit`), and its bound.
+    `progress` (HiGHS only) is kept up to date while the solve runs.
     """
     with solver_output_to_stderr():
         if solver == "highs" and highs_available():
-            return _run_highs(model, mip_gap, time_limit_s, tight, start, stop)
+            return _run_highs(model, mip_gap, time_limit_s, tight, start, stop, progress)
         return _run_cbc(model, mip_gap, time_limit_s, start)
 
 
@@ -141,6 +159,7 @@ def _run_highs(
     tight: bool,
     start: Mapping[pulp.LpVariable, float] | None,
     stop: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> SolverRun:
     import highspy
 
@@ -159,9 +178,8 @@ def _run_highs(
         backend.createAndConfigureSolver(lp)
         highs = lp.solverModel
         to_highs(lp, highs)
-        if stop is not None:
-            highs.HandleUserInterrupt = True
-            threading.Thread(target=_cancel_when_set, args=(stop, highs), daemon=True).start()
+        if stop is not None or progress is not None:
+            _follow(highs, model, stop, progress)
         if start:
             # A sparse start: HiGHS completes the other columns, and checks it is feasible.
             highs.setSolution(len(start), np.array([v.index for v in start], dtype=np.int32),
@@ -207,10 +225,32 @@ def _finite_or_none(value: float) -> float | None:
     return value + 0.0 if math.isfinite(value) else None
 
 
-def _cancel_when_set(stop: threading.Event, highs) -> None:
-    # Returns when the solve ends too: solve_problem sets every stop event once it is done.
-    stop.wait()
-    highs.cancelSolve()
+def _follow(highs, model: Model, stop: threading.Event | None, progress: Progress | None) -> None:
+    """Stop the solve once `stop` is set, and keep `progress` up to date, from its MIP
+    callbacks: the bound and the stop at each MIP interrupt check (at nodes and between
+    heuristics: a few hundred a minute), the portfolio at each improving solution (in the
+    original model's columns). Not highspy's HandleUserInterrupt, which also calls into
+    Python at every simplex iteration, taking the GIL from the thread writing the reasons."""
+    columns = highs.getNumCol()
+    if progress is not None:
+        progress.model = model
+
+    def interrupt_check(event) -> None:
+        value = event.data_out.mip_dual_bound
+        if progress is not None and math.isfinite(value):
+            # PuLP hands HiGHS the negated objective of a maximisation.
+            progress.bound = -value / model.objective_scale
+        if stop is not None and stop.is_set():
+            event.interrupt()
+
+    def improving_solution(event) -> None:
+        values = event.data_out.mip_solution
+        if values is not None and len(values) == columns:
+            progress.solution = np.array(values, dtype=float)
+
+    highs.cbMipInterrupt += interrupt_check
+    if progress is not None:
+        highs.cbMipImprovingSolution += improving_solution
 
 
 def _run_cbc(

@@ -140,13 +140,59 @@ def test_a_price_that_cannot_close_in_the_main_solves_time_is_a_proven_interval(
     assert interval["low"] - slack <= exact["fair_shares"] <= interval["high"] + slack
 
 
+def test_a_stopped_re_solve_is_not_waited_for(monkeypatch):
+    # HiGHS notices a stop only between its sub-MIPs, up to a second later on a large round.
+    # Hold each re-solve back after it returns, as if it had not noticed yet: the result must
+    # not wait for it, and still price the rule from what the re-solve proved and found.
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    # long enough for the re-solve to be under way when it is stopped
+    monkeypatch.setattr(solve_module, "MIN_RESOLVE_SECONDS", 0.5)
+    document = generate_round(100, mode="band", seed=7)
+    release, held = threading.Event(), []
+    real = solve_module.optimise
+
+    def spy(problem, rules, options, **kwargs):
+        optimum = real(problem, rules, options, **kwargs)
+        if rules != Rules():
+            held.append(rules)
+            release.wait(60)
+        return optimum
+
+    monkeypatch.setattr(solve_module, "optimise", spy)
+    try:
+        started = time.perf_counter()
+        result = solve(document).to_document()
+        seconds = time.perf_counter() - started
+        deadline = time.monotonic() + 30
+        while not held and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        release.set()
+    assert held == [Rules(fair_shares=False)]  # the re-solve ran, and was held
+    assert seconds < 30  # it was held for up to 60 s
+    assert_valid(document, result)
+    price = result["price_of_rules"]
+    assert price["fair_shares"] is not None
+    if not price["exact"]:
+        interval = price["intervals"]["fair_shares"]
+        assert price["fair_shares"] == interval["low"] <= interval["high"]
+    monkeypatch.setattr(solve_module, "optimise", real)
+    monkeypatch.setattr(solve_module, "MIN_RESOLVE_SECONDS", 60.0)
+    exact = solve(document).to_document()["price_of_rules"]
+    assert exact["exact"]
+    slack = 1e-4 * result["objective"]
+    low = price["intervals"].get("fair_shares", {}).get("low", price["fair_shares"])
+    high = price["intervals"].get("fair_shares", {}).get("high", price["fair_shares"])
+    assert low - slack <= exact["fair_shares"] <= (high if high is not None else 1e18) + slack
+
+
 def _spy_starts(monkeypatch) -> list:
     starts = []
     real = solve_module.optimise
 
-    def spy(problem, rules, options, *, start=None, stop=None):
+    def spy(problem, rules, options, *, start=None, **kwargs):
         starts.append((rules, start))
-        return real(problem, rules, options, start=start, stop=stop)
+        return real(problem, rules, options, start=start, **kwargs)
 
     monkeypatch.setattr(solve_module, "optimise", spy)
     return starts
@@ -208,11 +254,11 @@ def test_once_the_main_solve_is_done_its_core_goes_to_a_waiting_re_solve(monkeyp
     starts, handed_over = [], []
     real = solve_module.optimise
 
-    def spy(problem, rules, options, *, start=None, stop=None):
+    def spy(problem, rules, options, *, start=None, **kwargs):
         starts.append((rules, start))
         if rules == Rules():
             try:
-                return real(problem, rules, options, start=start, stop=stop)
+                return real(problem, rules, options, start=start, **kwargs)
             finally:
                 main_done.set()
         if not main_done.is_set():
@@ -222,7 +268,7 @@ def test_once_the_main_solve_is_done_its_core_goes_to_a_waiting_re_solve(monkeyp
             while len(starts) < 3 and time.monotonic() < deadline:
                 time.sleep(0.01)
             handed_over.append(len(starts) == 3)
-        return real(problem, rules, options, start=start, stop=stop)
+        return real(problem, rules, options, start=start, **kwargs)
 
     monkeypatch.setattr(solve_module, "optimise", spy)
     result = solve(document).to_document()
