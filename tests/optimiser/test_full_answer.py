@@ -2,6 +2,7 @@
 proven intervals when their re-solve cannot close in time, infeasibility diagnosed in bounded
 time with conflicts that are true reasons."""
 
+import gc
 import importlib
 import os
 import threading
@@ -12,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from benchmarks.generator import generate_round
-from optimiser import SolveOptions, parse_snapshot, solve
+from optimiser import SnapshotInvalid, SolveOptions, parse_snapshot, solve
 from optimiser.conflicts import Relaxation, relaxations
 from optimiser.model import Rules
 from optimiser.money import format_pounds as fmt
@@ -307,3 +308,30 @@ def test_prices_are_unchanged_on_small_rounds_and_exact(monkeypatch):
         max(without - main, 0), abs=2e-4 * without
     )
     assert Decimal(0) <= Decimal(str(result["price_of_rules"]["fair_shares"]))
+
+
+def test_the_cycle_collector_is_paused_for_a_solve_and_restored_after_it(monkeypatch):
+    # Paused while the round is built and solved (it would scan the process's every object
+    # as the model's are made), on again after -- also after a snapshot that fails validation
+    # -- and left off if the caller had turned it off.
+    seen = []
+    real_build = solve_module.build
+
+    def build(problem, rules):
+        seen.append(gc.isenabled())
+        return real_build(problem, rules)
+
+    monkeypatch.setattr(solve_module, "build", build)
+    assert gc.isenabled()
+    solve(_limited_round())
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    with pytest.raises(SnapshotInvalid):
+        solve({"schemes": "not a list"})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        solve(_limited_round())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
