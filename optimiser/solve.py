@@ -176,10 +176,11 @@ def _collector_paused() -> Iterator[None]:
 
     Building a round's model allocates about 100,000 objects (PuLP variables, rows and their
     terms); the collector, triggered by allocations, now and then scans every live object of
-    the process as it goes -- 0.14 s of the 0.31 s build at 5,000 schemes, on the main solve's critical
-    path (docs/decisions.md). What a solve leaves in cycles (a HiGHS object and the callbacks
-    that refer to it) is collected once the collector is back on. Process-wide: a thread
-    allocating beside the solve goes uncollected until then too, at most the solve's time."""
+    the process as it goes: 0.14 s of the 0.31 s build at 5,000 schemes, on the main solve's
+    critical path (docs/decisions.md). What a solve leaves in cycles (a HiGHS object and the
+    callbacks that refer to it) is collected once the collector is back on. Process-wide: a
+    thread allocating beside the solve goes uncollected until then too, at most the solve's
+    time."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -268,8 +269,8 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
         budget = time.perf_counter() - started
         if beside:
             # A stopped re-solve is not waited for: HiGHS notices the stop only between its
-            # sub-MIPs (up to a second later at 5,000 schemes), and what it has proved and
-            # found by now is already in its progress (docs/decisions.md).
+            # sub-MIPs (up to 3 s later at 5,000 schemes), and what it has proved and found
+            # by now is already in its progress (docs/decisions.md).
             relaxed = {name: future.result() if future.done()
                        else so_far(problem, relaxations[name], options, progress[name])
                        for name, future in futures.items()}  # fmt: skip

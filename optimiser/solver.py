@@ -39,7 +39,7 @@ class SolverRun:
 class Progress:
     """What a HiGHS solve has proved and found so far, kept up to date from its callbacks, so
     a caller that stops it need not wait for it to return (it notices a stop only between
-    its sub-MIPs, up to a second later at 5,000 schemes).
+    its sub-MIPs, up to 3 s later at 5,000 schemes).
 
     `model` is the model being solved; `bound` its best proven bound (reported objective
     units); `solution` the column values of its best portfolio (copied: HiGHS owns the buffer).
@@ -228,7 +228,7 @@ def _finite_or_none(value: float) -> float | None:
 def _follow(highs, model: Model, stop: threading.Event | None, progress: Progress | None) -> None:
     """Stop the solve once `stop` is set, and keep `progress` up to date, from its MIP
     callbacks: the bound and the stop at each MIP interrupt check (at nodes and between
-    heuristics: a few hundred a minute), the portfolio at each improving solution (in the
+    heuristics: about fifty a second), the portfolio at each improving solution (in the
     original model's columns). Not highspy's HandleUserInterrupt, which also calls into
     Python at every simplex iteration, taking the GIL from the thread writing the reasons."""
     columns = highs.getNumCol()
