@@ -5,7 +5,8 @@ there from C code (highspy 1.16 prints two lines when a `Highs` object is create
 Python's `sys.stdout` never sees. So the guard works on file descriptor 1 itself: while any
 solve is running, fd 1 points at fd 2 (stderr), where such text is harmless. Solves run on
 several threads at once, so the redirection is reference-counted: the first solve in moves
-fd 1, the last one out puts it back.
+fd 1, the last one out puts it back. `write_stdout` writes to the real standard output
+whatever the redirection's state, for a result printed while another thread is in a guard.
 """
 
 import os
@@ -38,6 +39,17 @@ def solver_output_to_stderr() -> Iterator[None]:
                 os.dup2(_saved_fd, 1)
                 os.close(_saved_fd)
                 _saved_fd = None
+
+
+def write_stdout(text: str) -> None:
+    """`text` on the process's real standard output, even while a guard elsewhere has moved
+    fd 1 (the lock keeps the guard from moving it back or away mid-write)."""
+    data = text.encode("utf-8")
+    with _lock:
+        _flush()
+        fd = _saved_fd if _saved_fd is not None else 1
+        while data:
+            data = data[os.write(fd, data) :]
 
 
 def _flush() -> None:

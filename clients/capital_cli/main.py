@@ -194,6 +194,7 @@ def optimise(
     import json
 
     from optimiser import SnapshotInvalid, SolveOptions, SolverFailed, solve
+    from optimiser.quiet import write_stdout
 
     document = _read_snapshot(snapshot_file)
     options = SolveOptions(solver=solver.value, mip_gap=gap, time_limit_s=time_limit)
@@ -205,8 +206,9 @@ def optimise(
         raise typer.Exit(2) from None
     except SolverFailed as exc:
         fail(str(exc), code=1)
-    # Strict JSON: a non-finite number is an error here, never `Infinity` on stdout.
-    typer.echo(json.dumps(result.to_document(), indent=2, allow_nan=False))
+    # Strict JSON: a non-finite number is an error here, never `Infinity` on stdout. Written
+    # past the solver-output guard: a stopped re-solve may still be running (solve_problem).
+    write_stdout(json.dumps(result.to_document(), indent=2, allow_nan=False) + "\n")
 
 
 def _read_snapshot(path: Path):

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+from benchmarks.generator import generate_round
 from tests.optimiser.checker import assert_valid
 
 SNAPSHOT = {
@@ -100,3 +101,40 @@ def test_optimise_stdout_is_strict_json_when_the_solver_prints(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "optimal"  # the banner is not on stdout...
     assert "noisy banner" in result.stderr  # ...it went to stderr
+
+
+HELD_RE_SOLVE = """
+import importlib, os, sys, threading
+solver = importlib.import_module("optimiser.solver")
+quiet = importlib.import_module("optimiser.quiet")
+printed = threading.Event()
+real_follow, real_write = solver._follow, quiet.write_stdout
+def follow(highs, model, stop, progress):
+    real_follow(highs, model, stop, progress)
+    if progress is not None:  # a re-solve beside the main solve: keep it inside HiGHS
+        def hold(event):
+            os.write(2, b"re-solve held inside HiGHS\\n")
+            printed.wait(60)
+        highs.cbMipInterrupt += hold
+def write(text):
+    real_write(text)
+    printed.set()
+solver._follow, quiet.write_stdout = follow, write
+from capital_cli.main import app
+sys.argv = ["capital", "optimise", sys.argv[1]]
+app()
+"""
+
+
+def test_optimise_prints_the_answer_while_a_stopped_re_solve_is_still_in_highs(tmp_path):
+    # The answer does not wait for a stopped re-solve, which holds stdout's guard (fd 1 on
+    # stderr) until HiGHS notices the stop: the result must still reach stdout, whole.
+    path = tmp_path / "round.json"
+    path.write_text(json.dumps(generate_round(100, mode="band", seed=7)))
+    result = subprocess.run(
+        [sys.executable, "-c", HELD_RE_SOLVE, str(path)], capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "re-solve held inside HiGHS" in result.stderr
+    assert json.loads(result.stdout)["status"] == "optimal"

@@ -5,10 +5,13 @@ time with conflicts that are true reasons."""
 import gc
 import importlib
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -185,6 +188,31 @@ def test_a_stopped_re_solve_is_not_waited_for(monkeypatch):
     low = price["intervals"].get("fair_shares", {}).get("low", price["fair_shares"])
     high = price["intervals"].get("fair_shares", {}).get("high", price["fair_shares"])
     assert low - slack <= exact["fair_shares"] <= (high if high is not None else 1e18) + slack
+
+
+def test_write_stdout_reaches_stdout_while_another_thread_holds_the_guard():
+    code = (
+        "import threading\n"
+        "from optimiser.quiet import solver_output_to_stderr, write_stdout\n"
+        "entered, release = threading.Event(), threading.Event()\n"
+        "def hold():\n"
+        "    with solver_output_to_stderr():\n"
+        "        entered.set()\n"
+        "        release.wait(30)\n"
+        "thread = threading.Thread(target=hold)\n"
+        "thread.start()\n"
+        "entered.wait(30)\n"
+        "print('printed while guarded', flush=True)\n"
+        "write_stdout('the answer\\n')\n"
+        "release.set()\n"
+        "thread.join()\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=root, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "the answer\n"
+    assert "printed while guarded" in done.stderr
 
 
 def _spy_starts(monkeypatch) -> list:

@@ -144,3 +144,40 @@ def test_the_same_snapshot_gives_the_same_answer(snapshot):
     for volatile in ("solve_seconds", "build_seconds"):
         first.pop(volatile), second.pop(volatile)
     assert first == second
+
+
+def test_a_start_in_soft_mode_does_not_hide_the_optimum():
+    # Found by the property above: greedy's portfolio (S0, S1, S4, S5) handed to HiGHS 1.16 as
+    # the start of a soft-mode solve was scored 163.6 in its presolved model (it is worth
+    # 88.1) and returned as optimal; the optimum (S0, S1, S2, S4) is worth 56,810 against 46,710.
+    def scheme(id, organisation, year, amount, scores, **rest):
+        return {"id": id, "organisation": organisation, "category": "digital",
+                "cost_profile": {year: amount}, "scores": scores, "mandatory": False,
+                "max_deferral_years": 0, "depends_on": [], "alternative_group": None,
+                **rest}  # fmt: skip
+
+    unscored = {"strategic_fit": 0, "safety_quality": 0, "deliverability": 0}
+    scored = dict.fromkeys(("strategic_fit", "safety_quality", "value_for_money"), 0)
+    snapshot = {
+        "years": ["2026/27", "2027/28"],
+        "envelope": {"2026/27": 10_000, "2027/28": 530_000},
+        "reserve": {"2026/27": 0},
+        "fair_share_mode": "soft",
+        "tolerance_pct": 0,
+        "fairness_penalty": 0.5,
+        "fair_shares": {"A": 0.6, "B": 0.4, "C": 0.0},
+        "schemes": [
+            scheme("S0", "A", "2027/28", 20_000, unscored, mandatory=True),
+            scheme(
+                "S1", "B", "2027/28", 90_000, {**scored, "deliverability": 4}, alternative_group="g"
+            ),
+            scheme("S2", "A", "2027/28", 200_000, {**scored, "deliverability": 4}),
+            scheme(
+                "S3", "A", "2027/28", 10_000, {**scored, "deliverability": 1}, alternative_group="g"
+            ),
+            scheme("S4", "A", "2027/28", 90_000, unscored, mandatory=True),
+            scheme("S5", "A", "2027/28", 140_000, {**scored, "deliverability": 5}),
+        ],
+    }
+    assert brute_force(snapshot) == 56_810
+    _agrees(snapshot)
