@@ -19,7 +19,6 @@ from decimal import ROUND_CEILING, Decimal
 
 import pulp
 
-from optimiser.greedy import greedy
 from optimiser.model import Model, Rules, build
 from optimiser.money import format_pounds as fmt
 from optimiser.problem import Problem, SchemeEntry
@@ -271,21 +270,14 @@ def relaxations(
     """The optional rules (fair-share floors and ceilings, category minimums and maximums)
     that must give way, and by how much, for the round to be feasible: the elastic model.
 
-    Started from the greedy portfolio when it meets the hard rules; any portfolio the solver
-    returns within the time limit is a proof that these relaxations suffice, the optimal one
-    breaks the rules by the fewest pounds. None if the elastic model has no solution (the hard
-    rules conflict) or the solver found none in time."""
+    Any portfolio the solver returns within the time limit is a proof that these relaxations
+    suffice; the optimal one breaks the rules by the fewest pounds. No start: HiGHS 1.16 scores
+    a start wrongly once presolve has taken out a priced slack (docs/decisions.md). None if the
+    elastic model has no solution (the hard rules conflict) or the solver found none in time."""
     model = build(problem, Rules(elastic=True))
     if not model.slacks:
         return None
-    baseline = greedy(problem).chosen
-    eligible = problem.eligible
-    position = {entry.id: i for i, entry in enumerate(eligible)}
-    start = {var: 0.0 for var in model.x.values()}
-    for scheme_id, option in baseline.items():
-        i = position[scheme_id]
-        start[model.x[i, eligible[i].options.index(option)]] = 1.0
-    outcome = run(model, solver=solver, mip_gap=1e-6, time_limit_s=time_limit_s, start=start)
+    outcome = run(model, solver=solver, mip_gap=1e-6, time_limit_s=time_limit_s)
     if outcome.status not in ("optimal", "feasible"):
         return None
     found = []
