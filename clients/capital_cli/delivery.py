@@ -8,15 +8,13 @@ from typing import Annotated, Any
 
 import typer
 from capital_client import NotFound, ValidationFailed
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from rich import box
 from rich.table import Table
 
-from api.schemes import spreadsheets
 from capital_cli.remote import Token, Url, _fail, _report, connect, console
+
+# openpyxl and the spreadsheet reader (0.4 s of imports) are imported by the commands that use
+# them, not by every `capital` command.
 
 delivery_app = typer.Typer(
     help="In-year delivery: monthly returns (template, import) and the report.",
@@ -81,6 +79,11 @@ def delivery_template(
     later = sorted({y for _s, d in deliveries for y in d.later_years})
     header = [*FIXED, f"actual {period}", *[f"forecast {m}" for m in remaining],
               *[f"later {y}" for y in later], *TAIL]  # fmt: skip
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     book = Workbook()
     sheet = book.active
     sheet.title = f"Return {period}"
@@ -133,6 +136,8 @@ def _amount(value: Any) -> Decimal:
 def rows_to_returns(sheet, period: str) -> tuple[list[dict], list, dict]:
     """Each row as one scheme's return; problems name row and column. Also: for each payload
     index, (row number, {field path: column name}) to place the server's errors."""
+    from api.schemes import spreadsheets
+
     problems, payloads, where = [], [], {}
     Problem = spreadsheets.Problem
     if "scheme_id" not in sheet.header:
@@ -195,6 +200,8 @@ def rows_to_returns(sheet, period: str) -> tuple[list[dict], list, dict]:
 
 
 def _server_problems(sheet, where: dict, errors: list[dict]) -> list:
+    from api.schemes import spreadsheets
+
     problems = []
     for error in errors:
         match = re.match(r"^body\.schemes\[(\d+)\]\.?(.*)$", error["loc"])
@@ -216,6 +223,8 @@ def delivery_import(
     token: Token,
 ) -> None:
     """Import a filled monthly return: every row, or (if any row is wrong) none."""
+    from api.schemes import spreadsheets
+
     _check_period(period)
     if not path.exists():
         _fail(f"{path}: no such file", 2)

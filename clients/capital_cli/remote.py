@@ -5,16 +5,19 @@ import sys
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from capital_client import CapitalClient, CapitalError, ValidationFailed
+from capital_client import CapitalError, ValidationFailed
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from capital_cli.checks import finite, output_file
+
+if TYPE_CHECKING:
+    from capital_client import CapitalClient
 
 schemes_app = typer.Typer(
     help="Schemes on a server: template, import, list, export.", no_args_is_help=True
@@ -55,6 +58,8 @@ def _fail(message: str, code: int) -> None:
 @contextmanager
 def connect(url: str, token: str):
     """A client whose errors become one clear line: 2 for bad input, 1 for everything else."""
+    from capital_client import CapitalClient  # loaded on first use: capital_client.__init__
+
     client = CapitalClient(url, token)
     try:
         yield client
@@ -387,13 +392,13 @@ def _money(value) -> str:
     return ("-" if amount < 0 else "") + text
 
 
-def _titles(client: CapitalClient, run) -> dict[str, str]:
+def _titles(client: "CapitalClient", run) -> dict[str, str]:
     """Scheme titles for a run's table (the run itself holds only ids)."""
     system = client.get_round(run.round_id).system
     return {str(s.id): s.title for s in client.iter_schemes(system=system)}
 
 
-def _costs(client: CapitalClient, run) -> dict[str, tuple[str, Decimal]]:
+def _costs(client: "CapitalClient", run) -> dict[str, tuple[str, Decimal]]:
     """Each scheme's organisation and total cost in the run, from its snapshot."""
     snapshot = client.run_snapshot(run.id)
     return {
@@ -547,7 +552,7 @@ def _compare(a, b, titles: dict[str, str], costs: dict, out: Console | None = No
 # -- jobs --------------------------------------------------------------------------------
 
 
-def _wait(client: CapitalClient, job_id: int, timeout: float | None):
+def _wait(client: "CapitalClient", job_id: int, timeout: float | None):
     """Follow a job to its end with a progress bar on stderr (plain lines when piped)."""
     tty = errors.file.isatty()
     with Progress(

@@ -1,6 +1,7 @@
 """A typed Python client for the capital prioritisation service."""
 
-from capital_client.client import CapitalClient
+from typing import TYPE_CHECKING
+
 from capital_client.errors import (
     ApiError,
     BadRequest,
@@ -15,6 +16,21 @@ from capital_client.errors import (
     ServerUnavailable,
     ValidationFailed,
 )
+
+if TYPE_CHECKING:
+    from capital_client.client import CapitalClient
+
+
+def __getattr__(name: str):
+    # The client (httpx and its pydantic models: 0.4 s of imports) is loaded when first asked
+    # for, so `capital` commands that never talk to a server (optimise, db, users) and code
+    # that only catches the client's errors do not pay for it.
+    if name == "CapitalClient":
+        from capital_client.client import CapitalClient
+
+        return CapitalClient
+    raise AttributeError(f"module 'capital_client' has no attribute {name!r}")
+
 
 __all__ = [
     "ApiError",
