@@ -48,7 +48,7 @@ run: $(STAMP) $(NODE_STAMP)
 # pytest exits 5 when it collected nothing: that is a failure here too.
 test: $(STAMP) $(NODE_STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -p no:cacheprovider; rc=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider --durations=25; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests ran" >&2; exit 1; fi; exit $$rc
 
 # The deliberate upgrade: re-resolve every dependency to its newest allowed version.

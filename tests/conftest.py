@@ -35,6 +35,32 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def server_database(tmp_path_factory) -> Iterator[str]:
+    """The database the app's own sessions open outside a request -- the in-process job pool
+    above all -- is an empty migrated SQLite file of the test run, never `./capital.db`: a job
+    a test starts is committed only to its rolled-back transaction, so the pool finds no such
+    job and stops there, instead of failing against (or creating) the developer's database."""
+    from api.db import get_engine, get_read_sessionmaker, get_sessionmaker
+    from api.settings import get_settings
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('server') / 'capital.db'}"
+    upgrade(url)
+    caches = (get_settings, get_engine, get_sessionmaker, get_read_sessionmaker)
+    before = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    for cached in caches:
+        cached.cache_clear()
+    yield url
+    if before is None:
+        del os.environ["DATABASE_URL"]
+    else:
+        os.environ["DATABASE_URL"] = before
+    get_engine().dispose()
+    for cached in caches:
+        cached.cache_clear()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
