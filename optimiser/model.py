@@ -214,11 +214,14 @@ def _allocation_terms(eligible: list[SchemeEntry], x, scale: float) -> dict[str,
     return allocation
 
 
-def chosen_options(problem: Problem, model: Model) -> dict[str, Option]:
-    """scheme id -> the option the solver funded (x rounded: binaries come back as 0/1 +- tol)."""
+def chosen_options(problem: Problem, model: Model, values=None) -> dict[str, Option]:
+    """scheme id -> the option funded (x rounded: binaries come back as 0/1 +- tol), from the
+    solver's values (`var.varValue`) or from `values`, a column vector of the model indexed
+    by `var.index` (a portfolio seen during a solve: optimiser/solve.py `so_far`)."""
     eligible = problem.eligible
     chosen = {}
     for (i, d), var in model.x.items():
-        if (var.varValue or 0.0) > 0.5:
+        value = var.varValue if values is None else values[var.index]
+        if (value or 0.0) > 0.5:
             chosen[eligible[i].id] = eligible[i].options[d]
     return chosen

@@ -59,7 +59,10 @@ class Problem:
 
     @property
     def eligible(self) -> list[SchemeEntry]:
-        return [e for e in self.entries if e.eligible]
+        """The eligible entries, in snapshot order (the model's scheme index i). Listed once,
+        with the indexes below: loops index it per column, and a new list at each access cost
+        0.5 s at 5,000 schemes. Callers must not change it."""
+        return self._eligible
 
     def entry(self, scheme_id: str) -> SchemeEntry:
         return self._by_id[scheme_id]
@@ -73,6 +76,7 @@ class Problem:
         return self._groups.get(group, [])
 
     def __post_init__(self) -> None:
+        self._eligible = [e for e in self.entries if e.eligible]
         self._by_id = {e.id: e for e in self.entries}
         # Reverse indexes, so reasons and rule checks never scan the whole portfolio per scheme.
         self._dependents: dict[str, list[str]] = {}

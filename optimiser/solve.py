@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from optimiser import portfolio as _portfolio
-from optimiser.conflicts import diagnose
+from optimiser.conflicts import Diagnosis, diagnose, quick_conflicts
 from optimiser.errors import SolverFailed
 from optimiser.explain import funded_reason, reserve_reason, value_ranks
 from optimiser.greedy import greedy
@@ -92,19 +92,18 @@ def optimise(
     )
     timings.update(outcome.timings)
     has_portfolio = outcome.status in ("optimal", "feasible")
+    stopped = stop is not None and stop.is_set()
     if has_portfolio and violations(problem, chosen_options(problem, model), rules):
-        if stop is not None and stop.is_set():
-            # A stopped re-solve has no time for a tight solve: it has no sound portfolio.
-            return Optimum("time_limit", {}, None, outcome.bound, None, outcome.name,
-                           outcome.version, timings)  # fmt: skip
-        # The solver's default tolerances let a limit slip by pennies: solve again, tightly.
-        outcome = run(model, solver=options.solver, mip_gap=options.mip_gap,
-                      time_limit_s=options.time_limit_s, tight=True, stop=stop)  # fmt: skip
-        timings["solve"] += outcome.timings["solve"]
+        if not stopped:
+            # The solver's default tolerances let a limit slip by pennies: solve again, tightly.
+            outcome = run(model, solver=options.solver, mip_gap=options.mip_gap,
+                          time_limit_s=options.time_limit_s, tight=True, stop=stop)  # fmt: skip
+            timings["solve"] += outcome.timings["solve"]
+            stopped = stop is not None and stop.is_set()
         has_portfolio = outcome.status in ("optimal", "feasible")
         broken = violations(problem, chosen_options(problem, model), rules) if has_portfolio else []
-        if broken and stop is not None and stop.is_set():
-            # Stopped during its tight solve: no sound portfolio either.
+        if broken and stopped:
+            # A stopped re-solve has no time for a (further) tight solve: no sound portfolio.
             return Optimum("time_limit", {}, None, outcome.bound, None, outcome.name,
                            outcome.version, timings)  # fmt: skip
         if broken:
@@ -138,9 +137,7 @@ def so_far(problem: Problem, rules: Rules, options: SolveOptions, progress: Prog
     model, values, bound = progress.model, progress.solution, progress.bound
     chosen: dict[str, Option] = {}
     if model is not None and values is not None:
-        eligible = problem.eligible
-        chosen = {eligible[i].id: eligible[i].options[d]
-                  for (i, d), var in model.x.items() if values[var.index] > 0.5}  # fmt: skip
+        chosen = chosen_options(problem, model, values)
         if violations(problem, chosen, rules):
             chosen = {}  # within the solver's tolerances only: not a sound portfolio
     if not chosen:
@@ -156,8 +153,9 @@ def so_far(problem: Problem, rules: Rules, options: SolveOptions, progress: Prog
 
 def _start_values(problem: Problem, model, start: dict[str, Option]) -> dict:
     """Every binary of the model set to 1 where `start` funds that option, 0 elsewhere."""
-    position = {entry.id: i for i, entry in enumerate(problem.eligible)}
-    funded = {(position[scheme_id], problem.eligible[position[scheme_id]].options.index(option))
+    eligible = problem.eligible
+    position = {entry.id: i for i, entry in enumerate(eligible)}
+    funded = {(position[scheme_id], eligible[position[scheme_id]].options.index(option))
               for scheme_id, option in start.items()}  # fmt: skip
     return {var: 1.0 if key in funded else 0.0 for key, var in model.x.items()}
 
@@ -193,8 +191,16 @@ def _collector_paused() -> Iterator[None]:
 # The re-solves that price the rules get the main solve's time (they run beside it), and at
 # least this long however quick the main solve was: a tiny round's prices should not be
 # intervals for want of a tenth of a second, but a result wanted within 0.3 s over HTTP (the
-# demo round) cannot wait longer for them (docs/decisions.md).
-MIN_RESOLVE_SECONDS = 0.2
+# demo round) cannot wait longer for them. Only a busy or slow machine waits this long: on a
+# quiet one the demo round's re-solves are done by 0.13 s (docs/decisions.md).
+MIN_RESOLVE_SECONDS = 0.25
+
+# A main solve that has found no portfolio this long after HiGHS started on it (nor was given
+# one: greedy's broke a rule) may never find one: the round may be infeasible in a way HiGHS
+# cannot prove in its time (a band no combination of schemes lands in). The diagnosis then
+# runs beside it, and stops it once it proves the round infeasible. A feasible generator round
+# has its first portfolio within 0.2 s at 5,000 schemes (docs/decisions.md).
+DIAGNOSE_AFTER_SECONDS = 0.5
 
 
 def _relaxations(problem: Problem, options: SolveOptions) -> dict[str, Rules]:
@@ -221,7 +227,11 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     ends: a re-solve that has not closed its gap by then gives its price as a proven interval.
     Otherwise (CBC, one core) they run after it, started from the main portfolio (which meets
     every rule they keep) with the main solve's time as their limit. Reasons are written while
-    the re-solves finish."""
+    the re-solves finish.
+
+    A main solve with no portfolio DIAGNOSE_AFTER_SECONDS into HiGHS gets the diagnosis beside
+    it, which stops it once it proves the round infeasible; otherwise a round without a
+    portfolio is diagnosed after the main solve."""
     outcome = greedy(problem)
     start = _meets(problem, outcome.chosen, Rules())
     relaxations = _relaxations(problem, options)
@@ -238,9 +248,16 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     main_solving = threading.Event()
     started = time.perf_counter()
     progress = {name: Progress() for name in relaxations}
-    pool = ThreadPoolExecutor(max_workers=workers)
+    # Followed (HiGHS) only when no start shows the round feasible: see DIAGNOSE_AFTER_SECONDS.
+    watch = options.solver == "highs" and start is None
+    main_stop, main_done, main_progress = threading.Event(), threading.Event(), Progress()
+    pool = ThreadPoolExecutor(max_workers=workers + watch)
     try:
         futures = {}
+        watching = None
+        if watch:
+            watching = pool.submit(_diagnose_if_stuck, problem, options, solving=main_solving,
+                                   done=main_done, progress=main_progress, stop=main_stop)  # fmt: skip
         try:
             if beside:
                 futures = {
@@ -251,10 +268,13 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
                 }  # fmt: skip
             token = solving_started.set(main_solving)
             try:
-                main = optimise(problem, Rules(), options, start=start)
+                main = optimise(problem, Rules(), options, start=start,
+                                stop=main_stop if watch else None,
+                                progress=main_progress if watch else None)  # fmt: skip
             finally:
                 solving_started.reset(token)
                 main_solving.set()
+                main_done.set()
             if main.has_portfolio:
                 main_portfolio.append(main.chosen)
             free_cores.release()
@@ -289,8 +309,19 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
     finally:
         pool.shutdown(wait=False)
     conflicts: list[str] = []
-    if main.status == "infeasible":
-        conflicts = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
+    if not main.has_portfolio:
+        # The diagnosis beside the main solve, if it started (bounded: a second or two).
+        found = watching.result() if watching is not None else None
+        if found is None:
+            found = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
+        if main.status == "infeasible":
+            conflicts = found.conflicts
+        elif main.status == "time_limit" and found.proven:
+            # Stopped without a portfolio (at its limit, or by the diagnosis): the diagnosis
+            # proved what the main solve could not in its time. The round is infeasible.
+            main = replace(main, status="infeasible", bound=None)
+            conflicts = found.conflicts
+            schemes = _scheme_results(problem, main, portfolio)
     price = PriceOfRules(fair_shares=None, category_limits=None)
     if main.has_portfolio and options.price_rules:
         price = _price_of_rules(main, relaxed, budget, beside)
@@ -323,6 +354,34 @@ def solve_problem(problem: Problem, options: SolveOptions) -> Result:
         greedy=baseline,
         conflicts=conflicts,
     )
+
+
+def _diagnose_if_stuck(
+    problem: Problem,
+    options: SolveOptions,
+    *,
+    solving: threading.Event,
+    done: threading.Event,
+    progress: Progress,
+    stop: threading.Event,
+) -> Diagnosis | None:
+    """The diagnosis, if the main solve is still running without a portfolio
+    DIAGNOSE_AFTER_SECONDS after HiGHS started on it; it stops the main solve once it proves
+    the round infeasible. None if the main solve found a portfolio or ended first.
+
+    The arithmetic checks run at once, beside the solve from its start: milliseconds, and a
+    broken one is a proof (a band between the sums of an organisation's scheme costs)."""
+    solving.wait()
+    quick = quick_conflicts(problem)
+    if quick:
+        stop.set()
+        return Diagnosis(quick, proven=True)
+    if done.wait(DIAGNOSE_AFTER_SECONDS) or progress.solution is not None:
+        return None
+    found = diagnose(problem, solver=options.solver, time_limit_s=options.time_limit_s)
+    if found.proven:
+        stop.set()
+    return found
 
 
 def _on_a_free_core(

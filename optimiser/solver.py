@@ -1,8 +1,11 @@
 """Run a built model through HiGHS (default) or CBC, and map solver statuses to ours."""
 
+import atexit
+import logging
 import math
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,6 +20,21 @@ from optimiser.quiet import solver_output_to_stderr
 
 SolverName = Literal["highs", "cbc"]
 HEURISTIC_THRESHOLD = 300  # decision variables
+
+logger = logging.getLogger(__name__)
+
+
+def overrun_deadline(time_limit_s: float) -> float:
+    """How long a HiGHS solve with this limit is waited for before it is abandoned.
+
+    HiGHS checks its limit often but not everywhere: 1.16, on a 5,000-scheme round with a band
+    no portfolio can land in, went past a 60 s limit into sub-MIPs nested five deep and was
+    still in one's presolve (`strengthenInequalities`) 400 s later (docs/decisions.md). An
+    answer is owed whatever the solver does: past this deadline the caller gets what the
+    solve's callbacks last reported, as at a time limit, and the solve goes on alone on its
+    thread until HiGHS returns."""
+    return time_limit_s * 1.1 + 5.0
+
 
 # Set (in the calling thread only: a context variable) to an event that a HiGHS solve sets
 # once the model is handed over and the solve proper starts, holding the GIL no longer.
@@ -181,10 +199,16 @@ def _run_highs(
     )
     started = time.perf_counter()
     lp = model.lp
+    abandon = threading.Event()  # set past the deadline: HiGHS stops at its next callback
+    if time_limit_s is not None:
+        # What a solve abandoned past its deadline answers with, and how it is then stopped.
+        progress = progress if progress is not None else Progress()
+        stop = _Either(stop, abandon) if stop is not None else abandon
     try:
         backend.createAndConfigureSolver(lp)
         highs = lp.solverModel
         to_highs(lp, highs)
+        version = highs.version()
         if stop is not None or progress is not None:
             _follow(highs, model, stop, progress)
         if start:
@@ -194,7 +218,11 @@ def _run_highs(
         started_event = solving_started.get()
         if started_event is not None:
             started_event.set()
-        backend.callSolver(lp)
+        solving = time.perf_counter()
+        if not _returns_in_time(backend, lp, time_limit_s, abandon):
+            logger.warning("HiGHS still running %.1f s past its %s s limit: answering without it",
+                           time.perf_counter() - solving - time_limit_s, time_limit_s)  # fmt: skip
+            return _abandoned(model, version, progress, time.perf_counter() - solving)
         lp.assignStatus(*backend.findSolutionValues(lp))
     except pulp.PulpSolverError as exc:
         raise SolverFailed(f"HiGHS failed: {exc}") from exc
@@ -203,7 +231,6 @@ def _run_highs(
     status = highs.getModelStatus()
     statuses = highspy.HighsModelStatus
     has_solution = info.primal_solution_status == 2
-    version = highs.version()
     solve_time = highs.getRunTime()
     timings = {"transfer": max(wall - solve_time, 0.0), "solve": solve_time}
     if status == statuses.kOptimal:
@@ -227,12 +254,89 @@ def _run_highs(
     return SolverRun(ours, "highs", version, bound, gap, timings)
 
 
+class _Either:
+    """Set once either event is: the caller's stop, or the solve's own abandonment."""
+
+    def __init__(self, first: threading.Event, second: threading.Event) -> None:
+        self.first, self.second = first, second
+
+    def is_set(self) -> bool:
+        return self.first.is_set() or self.second.is_set()
+
+
+def _returns_in_time(
+    backend: pulp.HiGHS, lp: pulp.LpProblem, time_limit_s: float | None, abandon: threading.Event
+) -> bool:
+    """Run the solve on a thread of its own and wait for it until `overrun_deadline`; False
+    if it is still running then. It goes on alone, told by `abandon` to stop at its next
+    callback: a daemon thread, so a solve stuck where no callback comes (presolve) never holds
+    up the process's exit. The solver's own errors are raised here, in the caller's thread;
+    so is an interrupt of the wait (Ctrl-C), after which the solve is abandoned too."""
+    if time_limit_s is None:
+        backend.callSolver(lp)
+        return True
+    failure: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            backend.callSolver(lp)
+        except BaseException as exc:  # handed to the waiting thread
+            failure.append(exc)
+
+    solver_thread = threading.Thread(target=call, name="highs-solve", daemon=True)
+    solver_thread.start()
+    try:
+        solver_thread.join(overrun_deadline(time_limit_s))
+    except BaseException:
+        _abandon(solver_thread, abandon)
+        raise
+    if solver_thread.is_alive():
+        _abandon(solver_thread, abandon)
+        return False
+    if failure:
+        raise failure[0]
+    return True
+
+
+# Solves abandoned while still inside HiGHS. A daemon thread still in a Python callback when
+# the interpreter finalises aborts the process ("terminate called without an active
+# exception"), so at exit each is given a moment to reach its next callback and stop.
+_abandoned_solves: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+EXIT_GRACE_SECONDS = 2.0
+
+
+def _abandon(solver_thread: threading.Thread, abandon: threading.Event) -> None:
+    abandon.set()
+    _abandoned_solves.add(solver_thread)
+
+
+@atexit.register
+def _let_abandoned_solves_stop() -> None:
+    deadline = time.monotonic() + EXIT_GRACE_SECONDS
+    for solver_thread in list(_abandoned_solves):
+        solver_thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _abandoned(model: Model, version: str, progress: Progress, seconds: float) -> SolverRun:
+    """A solve given up past its deadline, as its callbacks last saw it: its best portfolio
+    (the model's variables set to it) and its bound, as a solve stopped at its limit."""
+    timings = {"transfer": 0.0, "solve": seconds}
+    values = progress.solution
+    if values is None:
+        return SolverRun("time_limit", "highs", version, progress.bound, None, timings)
+    for var in model.lp.variables():
+        var.varValue = float(values[var.index])
+    return SolverRun("feasible", "highs", version, progress.bound, None, timings)
+
+
 def _finite_or_none(value: float) -> float | None:
     """A solver figure as the result document holds it: finite, never -0.0, or null."""
     return value + 0.0 if math.isfinite(value) else None
 
 
-def _follow(highs, model: Model, stop: threading.Event | None, progress: Progress | None) -> None:
+def _follow(
+    highs, model: Model, stop: "threading.Event | _Either | None", progress: Progress | None
+) -> None:
     """Stop the solve once `stop` is set, and keep `progress` up to date, from its MIP
     callbacks: the bound and the stop at each MIP interrupt check (at nodes and between
     heuristics: about fifty a second), the portfolio at each improving solution (in the

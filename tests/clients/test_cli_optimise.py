@@ -111,7 +111,8 @@ printed = threading.Event()
 real_follow, real_write = solver._follow, quiet.write_stdout
 def follow(highs, model, stop, progress):
     real_follow(highs, model, stop, progress)
-    if progress is not None:  # a re-solve beside the main solve: keep it inside HiGHS
+    if threading.current_thread() is not threading.main_thread():
+        # a re-solve beside the main solve (started from a worker): keep it inside HiGHS
         def hold(event):
             os.write(2, b"re-solve held inside HiGHS\\n")
             printed.wait(60)

@@ -18,8 +18,10 @@ import pytest
 from benchmarks.generator import generate_round
 from optimiser import SnapshotInvalid, SolveOptions, parse_snapshot, solve
 from optimiser.conflicts import Relaxation, relaxations
+from optimiser.greedy import greedy
 from optimiser.model import Rules
 from optimiser.money import format_pounds as fmt
+from optimiser.portfolio import violations
 from optimiser.problem import Problem, prepare
 from optimiser.solve import optimise
 from tests.optimiser.checker import assert_valid
@@ -77,6 +79,9 @@ def test_the_conflicts_named_are_a_true_reason():
     assert optimise(problem, Rules(), SolveOptions()).status == "infeasible"
     found = relaxations(problem, solver="highs", time_limit_s=5)
     assert found and {r.rule for r in found} <= {"floor", "ceiling"}
+    # The answer names the same organisations (proved there by arithmetic on their costs).
+    named = {c.split("'s fair-share band")[0] for c in solve(exact_band_round()).conflicts}
+    assert named == {r.subject for r in found}
     # Relaxing exactly the rules named, by the amounts named, makes the round feasible.
     assert optimise(relaxed(problem, found), Rules(), SolveOptions()).has_portfolio
     # and every one of them is needed: keeping any one of them as it was stays infeasible
@@ -85,6 +90,74 @@ def test_the_conflicts_named_are_a_true_reason():
         others = [r for r in found if r != keep]
         outcome = optimise(relaxed(problem, others), Rules(), SolveOptions(time_limit_s=10))
         assert outcome.status == "infeasible"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [2000, 5000])
+def test_a_round_the_main_solve_cannot_prove_infeasible_in_its_time_is_proven_by_the_diagnosis(
+    size,
+):
+    # At 2,000 schemes HiGHS does not prove a zero-width band infeasible within minutes (its LP
+    # relaxation is feasible), and at 5,000 it ran 400 s past a 60 s limit. The diagnosis beside
+    # the main solve proves it by arithmetic as soon as HiGHS starts, and stops it.
+    document = generate_round(size, mode="band")
+    document["tolerance_pct"] = 0
+    started = time.perf_counter()
+    result = solve(document, SolveOptions(time_limit_s=60)).to_document()
+    seconds = time.perf_counter() - started
+    assert result["status"] == "infeasible"
+    assert seconds < 10  # under a second on a quiet machine; generous for CI, far below 60 s
+    assert result["bound"] is None and result["objective"] is None
+    band = "R00's fair-share band ("
+    reason = ") cannot be met: no combination of its eligible schemes costs an amount inside it"
+    assert any(c.startswith(band) and reason in c for c in result["conflicts"])
+    assert {s["outcome"] for s in result["schemes"]} == {"not_funded"}
+    assert any(s["reason"] == "no portfolio: the round's rules conflict (see conflicts)"
+               for s in result["schemes"])  # fmt: skip
+    # A true reason, checked by arithmetic: R00's band is one amount that is not a whole number
+    # of thousands of pounds, and every one of its schemes costs whole thousands.
+    problem = prepare(parse_snapshot(document))
+    assert problem.floors["R00"] == problem.ceilings["R00"]
+    assert problem.floors["R00"] % 1000 != 0
+    assert all(e.cost % 1000 == 0 for e in problem.eligible if e.scheme.organisation == "R00")
+
+
+@pytest.mark.slow
+def test_a_round_stopped_at_its_limit_without_the_diagnosis_beside_it_is_diagnosed_after_it():
+    # CBC has no callbacks to stop it, so nothing runs beside it: stopped at its limit (or
+    # done) without a portfolio, the round is diagnosed after it, with the same answer.
+    document = generate_round(2000, mode="band")
+    document["tolerance_pct"] = 0
+    result = solve(document, SolveOptions(solver="cbc", time_limit_s=1))
+    assert result.status == "infeasible"
+    assert any(c.startswith("R00's fair-share band (£4m to £4m) cannot be met")
+               for c in result.conflicts)  # fmt: skip
+
+
+def test_a_diagnosis_beside_a_feasible_round_changes_nothing(monkeypatch):
+    # The diagnosis started at once beside every main solve without a start (greedy's portfolio
+    # breaks a fair share here): it proves nothing, so the answer is the same portfolio.
+    document = generate_round(200, mode="band", seed=5)
+    problem = prepare(parse_snapshot(document))
+    assert violations(problem, greedy(problem).chosen, Rules())  # so the main solve is watched
+    alone = solve(document)
+    monkeypatch.setattr(solve_module, "DIAGNOSE_AFTER_SECONDS", 0.0)
+    calls = []
+    real = solve_module.diagnose
+    monkeypatch.setattr(solve_module, "diagnose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    watched = solve(document)
+    assert calls  # it did run beside the main solve
+    assert watched.status == alone.status == "optimal" and watched.conflicts == []
+    assert watched.objective == alone.objective
+    assert [s.outcome for s in watched.schemes] == [s.outcome for s in alone.schemes]
+
+
+def test_a_feasible_round_stopped_without_a_portfolio_is_never_called_infeasible():
+    # The same diagnosis runs when a feasible round's main solve stops before any portfolio:
+    # it proves nothing, so the answer stays a time limit (or a portfolio, on a quick machine).
+    result = solve(generate_round(2000, mode="floor"), SolveOptions(time_limit_s=0.1))
+    assert result.status in ("time_limit", "feasible", "optimal")
+    assert result.conflicts == []
 
 
 @pytest.mark.slow

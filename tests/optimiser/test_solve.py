@@ -2,10 +2,11 @@
 
 import copy
 import importlib
+import threading
 
 import pytest
 
-from optimiser import SolveOptions, frontier, solve
+from optimiser import SolveOptions, frontier, parse_snapshot, solve
 from tests.optimiser.checker import assert_valid
 
 SCORES = {"strategic_fit": 4, "safety_quality": 4, "value_for_money": 4, "deliverability": 4}
@@ -255,17 +256,67 @@ def test_band_that_no_combination_of_schemes_can_hit_is_named():
     assert "RX1's fair-share band (£900k to £1.1m) cannot be met" in result["conflicts"][0]
 
 
+def test_band_that_multiples_of_the_costs_reach_but_no_combination_does_is_named():
+    # RX1's schemes cost £3m and £5m: every sum is a whole £1m, and its band (£900k to £2.1m)
+    # holds £1m and £2m, so arithmetic proves nothing; only the solver sees that no
+    # combination (nothing, £3m, £5m, £8m) lands in it.
+    envelope = {"2026/27": 10_000_000, "2027/28": 10_000_000}
+    document = snapshot(
+        [scheme("A", organisation="RX1", profile={"2026/27": 3_000_000}),
+         scheme("B", organisation="RX1", profile={"2027/28": 5_000_000}),
+         scheme("C", organisation="RX2", profile={"2026/27": 6_000_000}),
+         scheme("D", organisation="RX2", profile={"2027/28": 6_000_000})],
+        envelope=envelope, fair_share_mode="band", tolerance_pct=40,
+        fair_shares={"RX1": 0.075, "RX2": 0.925},
+    )  # fmt: skip
+    result = run(document)
+    assert result["status"] == "infeasible"
+    assert result["conflicts"] == [
+        "RX1's fair-share band (£900k to £2.1m) cannot be met: no combination of its eligible "
+        "schemes that fits the yearly envelopes costs an amount inside it"
+    ]
+
+
+def test_a_band_between_the_multiples_of_an_organisations_costs_is_named_by_arithmetic():
+    # Every RX1 scheme costs a multiple of £600k, and its band (£900k to £1.1m) holds none of
+    # them: proved without a solver, with the amounts that prove it.
+    from optimiser.conflicts import quick_conflicts
+    from optimiser.problem import prepare
+
+    document = snapshot(
+        [scheme("A", organisation="RX1", profile={"2026/27": 600_000}),
+         scheme("B", organisation="RX1", profile={"2027/28": 1_200_000}),
+         scheme("C", organisation="RX2", profile={"2026/27": 1_400_000}),
+         scheme("D", organisation="RX2", profile={"2027/28": 1_600_000})],
+        fair_share_mode="band", tolerance_pct=10, fair_shares={"RX1": 0.25, "RX2": 0.75},
+    )  # fmt: skip
+    assert quick_conflicts(prepare(parse_snapshot(document))) == [
+        "RX1's fair-share band (£900k to £1.1m) cannot be met: no combination of its eligible "
+        "schemes costs an amount inside it (each costs a multiple of £600,000, and none lies "
+        "between £900,000 and £1,100,000)"
+    ]
+    result = run(document)
+    assert result["status"] == "infeasible"
+    assert result["conflicts"][0].startswith("RX1's fair-share band (£900k to £1.1m)")
+
+
 def test_a_portfolio_that_slips_a_limit_is_re_solved_with_tight_tolerances(monkeypatch):
     solve_module = importlib.import_module("optimiser.solve")
 
     calls, checks = [], []
     real_run, real_violations = solve_module.run, solve_module.violations
+    # Only this test's main solve counts: a stopped re-solve of an earlier test, not waited
+    # for, may still finish (and check its portfolio) while these spies are in place.
+    here = threading.get_ident()
 
     def spy_run(model, **kwargs):
-        calls.append(kwargs.get("tight", False))
+        if threading.get_ident() == here:
+            calls.append(kwargs.get("tight", False))
         return real_run(model, **kwargs)
 
     def first_check_fails(problem, chosen, rules):
+        if threading.get_ident() != here:
+            return real_violations(problem, chosen, rules)
         checks.append(1)
         return (
             ["2026/27 spend exceeds its limit by £0.03"]
@@ -327,3 +378,71 @@ def test_funded_reasons_say_which_rule_needs_a_lower_ranked_scheme():
     assert "needed for RX2's fair-share floor of £600k" in schemes["B"]["reason"]
     assert "needed for the digital minimum of £500k" in schemes["B"]["reason"]
     assert "funded schemes depend on it (C)" in schemes["D"]["reason"]
+
+
+@pytest.mark.parametrize("found_first", [True, False])
+def test_a_solver_that_overruns_its_limit_is_not_waited_for(monkeypatch, found_first):
+    # HiGHS 1.16 can run past its time limit without bound (in a sub-MIP's presolve). Past
+    # the deadline the answer is what its callbacks last reported -- the best portfolio, or
+    # none -- and the solve is left to finish alone. Here HiGHS "hangs" after its solve, or
+    # before it has found anything.
+    import threading
+    import time
+
+    import pulp
+
+    from benchmarks.generator import generate_round
+
+    solver_module = importlib.import_module("optimiser.solver")
+    monkeypatch.setattr(solver_module, "overrun_deadline", lambda limit: limit + 0.5)
+    real, release = pulp.HiGHS.callSolver, threading.Event()
+
+    def overrunning(self, lp):
+        if found_first:
+            real(self, lp)
+        release.wait(30)
+
+    monkeypatch.setattr(pulp.HiGHS, "callSolver", overrunning)
+    document = generate_round(150, mode="off", seed=4)
+    started = time.perf_counter()
+    try:
+        result = solve(document, SolveOptions(time_limit_s=1, price_rules=False)).to_document()
+    finally:
+        release.set()
+    assert time.perf_counter() - started < 1 + 0.5 + 2  # not the 30 s the solve would take
+    if found_first:
+        assert result["status"] == "feasible" and result["objective"] > 0
+        assert_valid(document, result)
+    else:
+        assert result["status"] == "time_limit" and result["objective"] is None
+
+
+HELD_AT_EXIT = """
+import atexit, importlib, sys, threading
+solver = importlib.import_module("optimiser.solver")
+solver.overrun_deadline = lambda limit: limit + 0.3
+held, real_follow = threading.Event(), solver._follow
+atexit.register(held.set)  # runs before the optimiser's own exit hook (registered earlier)
+def follow(highs, model, stop, progress):
+    real_follow(highs, model, stop, progress)
+    highs.cbMipInterrupt += lambda event: held.wait(60)  # inside HiGHS until the process exits
+solver._follow = follow
+from benchmarks.generator import generate_round
+from optimiser import SolveOptions, solve
+options = SolveOptions(time_limit_s=0.5, price_rules=False, baseline=False)
+print(solve(generate_round(1000, mode="band", seed=1), options).status, flush=True)
+"""
+
+
+def test_a_process_exits_cleanly_with_an_abandoned_solve_inside_a_callback():
+    # An abandoned solve is a daemon thread; one that returns to Python while the interpreter
+    # finalises aborts the process. Here it is held in a callback until exit begins: the exit
+    # hook lets it reach its next callback and stop, so the process exits 0, not 134.
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", HELD_AT_EXIT], capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "time_limit"
+    assert "past its 0.5 s limit" in result.stderr
