@@ -267,7 +267,7 @@ def _funding_line(f: Figures) -> list:
              _p(f"{len(f.funded)} funded schemes (by score), then the reserve list in the order to fund "
                 "them if money frees up (slippage). Spend by year, deferral applied, is in the workbook.")]  # fmt: skip
     funded = [header] + _scheme_rows(f.funded, with_start=True)
-    funded.append(["", "", _p(f"<b>Funded total ({len(f.funded)})</b>", SMALL), "", "",
+    funded.append(["", "", Paragraph(f"<b>Funded total ({len(f.funded)})</b>", SMALL), "", "",
                    pounds(sum((s.total_cost for s in f.funded), Decimal(0)), pence=True), "", ""])  # fmt: skip
     story.append(_table(funded, widths, money_from=5, money_to=6, total=True))
     story.append(Spacer(1, 6))
@@ -280,7 +280,11 @@ def _funding_line(f: Figures) -> list:
             )
         )
     not_funded = [s for s in f.schemes if s.outcome == "not_funded"]
-    if not_funded:
+    if f.status in ("infeasible", "time_limit"):
+        # Without a portfolio every scheme comes back not funded, eligible or not.
+        story.append(_p(f"None of the round's {len(f.schemes)} schemes is funded by this run: it "
+                        "has no portfolio (the summary says why).", SMALL))  # fmt: skip
+    elif not_funded:
         story.append(_p(f"{len(not_funded)} scheme(s) were not eligible: "
                         + "; ".join(f"{s.id} {s.title} ({s.reason})" for s in not_funded), SMALL))  # fmt: skip
     return story
@@ -326,12 +330,13 @@ def _comparison(a: Figures, b: Figures) -> list:
                 [
                     s.id,
                     _p(s.title, SMALL),
-                    s.organisation_name,
+                    # Wrapped: a trust's full name ran into the start year beside it.
+                    _p(s.organisation_name, SMALL),
                     s.start_year,
                     pounds(s.total_cost, pence=True),
                 ]
             )
-        rows.append(["", _p("<b>Total</b>", SMALL), "", "",
+        rows.append(["", Paragraph("<b>Total</b>", SMALL), "", "",
                      pounds(sum((source[i].total_cost for i in ids), Decimal(0)), pence=True)])  # fmt: skip
         story.append(
             _table(rows, [18 * mm, 90 * mm, 70 * mm, 20 * mm, 35 * mm], money_from=4, total=True)
@@ -345,7 +350,7 @@ def _comparison(a: Figures, b: Figures) -> list:
         story.append(_p("Funded in both, starting in a different year", H2))
         rows = [["Scheme", "Title", "Organisation", f"Start in {a.run_id}", f"Start in {b.run_id}"]]
         rows += [
-            [x.id, _p(x.title, SMALL), x.organisation_name, x.start_year, y.start_year]
+            [x.id, _p(x.title, SMALL), _p(x.organisation_name, SMALL), x.start_year, y.start_year]
             for x, y in moved
         ]
         story.append(

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Principal
 from api.jobs import repository as jobs_repository
-from api.reports import csv_report, figures, pdf, workbook
+from api.reports import csv_report, figures
 from api.rounds import service as rounds
 from api.schemes import repository as schemes_repository
 
@@ -35,6 +35,8 @@ def run_figures(session: Session, *, principal: Principal, run_id: int) -> figur
 
 
 def workbook_report(session: Session, *, principal: Principal, run_id: int) -> Report:
+    from api.reports import workbook  # openpyxl, imported when a workbook is first asked for
+
     content = workbook.to_xlsx(run_figures(session, principal=principal, run_id=run_id))
     return Report(content, XLSX, f"run-{run_id}.xlsx")
 
@@ -42,6 +44,10 @@ def workbook_report(session: Session, *, principal: Principal, run_id: int) -> R
 def board_pack(
     session: Session, *, principal: Principal, run_id: int, other_id: int | None = None
 ) -> Report:
+    # ReportLab takes 0.3 s to import: every server and CLI process importing the API would pay
+    # it at start-up, though few of them ever write a board pack.
+    from api.reports import pdf
+
     this = run_figures(session, principal=principal, run_id=run_id)
     that = None
     if other_id is not None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from api.jobs.models import Job
 from api.reports import figures
@@ -50,6 +51,40 @@ def _check_widths(sheet) -> None:
             width = sheet.column_dimensions[cell.column_letter].width
             text = displayed(cell.value, cell.number_format)
             assert width >= len(text) + 1, (sheet.title, cell.coordinate, text, width)
+
+
+def _text_runs(page) -> list[tuple[float, float, float, str]]:
+    """Each run of text drawn on a PDF page: (baseline y, left x, right x, text), in points,
+    its width measured in the font it was drawn in."""
+    runs, starts = [], []
+
+    def visit(text, cm, tm, font, size) -> None:
+        if not text.strip() or font is None:
+            return
+        # Text space to page space: the text matrix, then the current transformation matrix.
+        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        scale = tm[0] * cm[0] + tm[1] * cm[2]
+        font_name = str(font.get("/BaseFont", "/Helvetica")).lstrip("/")
+        width = stringWidth(text.rstrip("\n"), font_name, size) * scale
+        if runs and starts[-1] == (x, y):
+            # pypdf does not advance the text matrix over text shown: a run in a new font
+            # that carries on the same line (bold, then plain) starts where the last ended.
+            x = runs[-1][2]
+        else:
+            starts.append((x, y))
+        runs.append((round(y, 1), x, x + width, text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
+def _check_no_text_overlaps(pdf: PdfReader) -> None:
+    """No two runs of text on one line of a page overlap (a cell running into the next)."""
+    for number, page in enumerate(pdf.pages, start=1):
+        runs = sorted(_text_runs(page))
+        for (y, _, right, text), (y2, left, _, text2) in zip(runs, runs[1:], strict=False):
+            assert y != y2 or right <= left + 0.5, (number, text, text2)
 
 
 def test_the_workbook_is_fit_for_a_board(client, demo_world, runs):
@@ -185,6 +220,24 @@ def test_the_frontier_sheet_when_the_round_has_one(client, demo_world, session, 
     _check_widths(sheet)
 
 
+def test_the_board_pack_of_a_run_without_a_portfolio_says_why_and_calls_no_scheme_ineligible(
+    client, demo_world, runs
+):
+    finance = demo_world.auth("ics_finance")
+    round_id, _base, _other = runs
+    body = {"label": "zero band", "fair_share_mode": "band", "tolerance_pct": 0}
+    run = client.post(f"/api/v1/rounds/{round_id}/runs", json=body, headers=finance).json()
+    assert run["result"]["status"] == "infeasible"
+    response = client.get(f"/api/v1/runs/{run['id']}/report.pdf", headers=finance)
+    assert response.status_code == 200
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())  # the PDF's own line breaks
+    assert "cannot be met: no combination of its eligible schemes" in text
+    schemes = len(run["result"]["schemes"])
+    assert f"None of the round's {schemes} schemes is funded by this run" in text
+    assert "were not eligible" not in text
+
+
 def test_the_board_pack_pdf(client, demo_world, runs):
     finance = demo_world.auth("ics_finance")
     _round_id, base, other = runs
@@ -204,16 +257,21 @@ def test_the_board_pack_pdf(client, demo_world, runs):
     assert "The funding line" in line and "the funding line" in line
     funded = sum(1 for s in base["result"]["schemes"] if s["outcome"] == "funded")
     assert f"Funded total ({funded})" in line
+    assert "<b>" not in " ".join(pages)  # markup is markup, not text (it showed as <b>...</b>)
 
     compared = client.get(
         f"/api/v1/runs/{base['id']}/report.pdf", params={"with": other["id"]}, headers=finance
     )
     assert compared.status_code == 200
-    more = [page.extract_text() for page in PdfReader(io.BytesIO(compared.content)).pages]
+    both = PdfReader(io.BytesIO(compared.content))
+    more = [page.extract_text() for page in both.pages]
     assert len(more) > len(pages)
     text = "\n".join(more)
     assert f"Run {base['id']} compared with run {other['id']}" in text
     assert "Funded only in run" in text
+    # Nothing runs into its neighbour: an organisation's full name ran into the start year.
+    _check_no_text_overlaps(pack)
+    _check_no_text_overlaps(both)
 
 
 def test_reports_are_read_only_for_the_system_and_refuse_bad_requests(client, demo_world, runs):

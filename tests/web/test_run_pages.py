@@ -238,3 +238,19 @@ def test_a_finance_director_changes_a_draft_round(client, demo_world, world):
     assert client.get(f"/rounds/{round_id}/edit").status_code == 403
     sign_in(client, world.tokens["finance_b"])
     assert client.get(f"/rounds/{round_id}/edit").status_code == 404
+
+
+def test_a_run_without_a_portfolio_says_why_and_counts_nothing_as_ineligible(client, demo_world):
+    # Every scheme of an infeasible run comes back not funded, eligible or not: the headline
+    # must not call them "not eligible"; the conflicts say why.
+    round_id = _demo_round(client, demo_world)
+    run = _run(client, demo_world, round_id, label="zero band", fair_share_mode="band",
+               tolerance_pct=0)  # fmt: skip
+    assert run["result"]["status"] == "infeasible"
+    sign_in(client, demo_world.tokens["ics_finance"])
+    page = client.get(f"/runs/{run['id']}").text
+    schemes = len(run["result"]["schemes"])
+    assert f"None of the round's {schemes} schemes is funded by this run." in page
+    assert "not eligible" not in page.split("Why no portfolio")[0]
+    assert "Why no portfolio meets the rules" in page
+    assert "fair-share band (" in page and "cannot be met: no combination" in page
