@@ -1,7 +1,7 @@
 """The full result against the bare solver (issue 13): same snapshot, same model, same gap.
 
     .venv/bin/python -m benchmarks.full_vs_bare [--sizes 2000 5000] [--modes floor band]
-        [--organisations 40] [--gap 1e-4] [--repeat 1]
+        [--organisations 40] [--gap 1e-4] [--repeat 1] [--seeds 2026]
 
 For each generator round (benchmarks/generator.py, 5 years) it times:
 - full: `optimiser.solve` from the JSON document to the result document -- validation,
@@ -37,8 +37,9 @@ from optimiser.quiet import solver_output_to_stderr
 from optimiser.solver import highs_options, to_highs
 
 
-def bare(document: dict, gap: float, options: str = "default") -> dict:
-    """HiGHS alone on the main model: transfer untimed, `run()` timed."""
+def bare(document: dict, gap: float, options: str = "default", extra: dict | None = None) -> dict:
+    """HiGHS alone on the main model: transfer untimed, `run()` timed. `extra` HiGHS options
+    are set last (benchmarks/option_sweep.py)."""
     import highspy
 
     problem = prepare(parse_snapshot(document))
@@ -51,6 +52,8 @@ def bare(document: dict, gap: float, options: str = "default") -> dict:
         if options == "project":
             for name, value in highs_options(len(model.x)).items():
                 highs.setOptionValue(name, value)
+        for name, value in (extra or {}).items():
+            highs.setOptionValue(name, value)
         to_highs(model.lp, highs)
         started, cpu = time.perf_counter(), time.thread_time()
         highs.run()
@@ -60,7 +63,7 @@ def bare(document: dict, gap: float, options: str = "default") -> dict:
     # PuLP's (and our) model maximises; HiGHS was handed the negated objective.
     objective = -info.objective_function_value / model.objective_scale
     return {"seconds": seconds, "cpu": cpu, "status": status, "objective": objective,
-            "gap": info.mip_gap}  # fmt: skip
+            "gap": info.mip_gap, "nodes": info.mip_node_count}  # fmt: skip
 
 
 def full(document: dict, gap: float, *, price_rules: bool = True) -> dict:
@@ -98,6 +101,7 @@ def main() -> None:
     parser.add_argument("--organisations", type=int, default=40)
     parser.add_argument("--gap", type=float, default=1e-4)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[2026])
     parser.add_argument("--bare", choices=["default", "project"], default="default")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -106,41 +110,43 @@ def main() -> None:
           f"gap {args.gap:g}, {args.organisations} organisations, bare HiGHS with "
           f"{args.bare} options")  # fmt: skip
     print(
-        "schemes | mode | bare s | full s | ratio | main solve s | main ÷ bare | "
+        "schemes | mode | seed | bare s | full s | ratio | main solve s | main ÷ bare | "
         "full − bare s | bare cpu s | full cpu s (all threads) | re-solve ran on s | "
         "bare objective | full objective | prices"
     )
-    for size in args.sizes:
-        for mode in args.modes:
-            document = generate_round(size, mode=mode, organisations=args.organisations)
-            ratios, main_ratios, extras = [], [], []
-            for _ in range(args.repeat):
-                solver_alone = bare(document, args.gap, args.bare)
-                whole = full(document, args.gap)
-                ratio = whole["seconds"] / solver_alone["seconds"]
-                ratios.append(ratio)
-                # The main solve inside the full result (HiGHS's own run time, as the bare
-                # solve's), and what the full result adds to the bare solve in seconds.
-                main_ratio = whole["solve_seconds"] / solver_alone["seconds"]
-                extra = whole["seconds"] - solver_alone["seconds"]
-                main_ratios.append(main_ratio)
-                extras.append(extra)
-                prices = "exact" if whole["price_exact"] else "interval"
-                print(f"{size} | {mode} | {solver_alone['seconds']:.2f} | {whole['seconds']:.2f} | "
-                      f"{ratio:.2f} | {whole['solve_seconds']:.2f} | {main_ratio:.2f} | "
-                      f"{extra:+.2f} | {solver_alone['cpu']:.2f} | {whole['work']:.2f} | "
-                      f"{whole['lingered']:.2f} | "
-                      f"{solver_alone['objective']:.2f} ({solver_alone['status']}) | "
-                      f"{whole['objective']:.2f} ({whole['status']}) | {prices}")  # fmt: skip
-                print(json.dumps({"schemes": size, "mode": mode, "bare": solver_alone,
-                                  "full": whole, "ratio": ratio}), flush=True)  # fmt: skip
-            if args.repeat > 1:
-                # Consecutive identical solves differ by up to 20 % on a shared machine: the
-                # median of the paired ratios is the figure to compare, not any one run.
-                print(f"# {size} {mode}: median ratio {statistics.median(ratios):.2f} of "
-                      f"{len(ratios)} pairs ({', '.join(f'{r:.2f}' for r in ratios)}); "
-                      f"main solve ÷ bare {statistics.median(main_ratios):.2f}; "
-                      f"full − bare {statistics.median(extras):+.2f} s", flush=True)  # fmt: skip
+    rounds = [(size, mode, seed) for size in args.sizes for mode in args.modes
+              for seed in args.seeds]  # fmt: skip
+    for size, mode, seed in rounds:
+        document = generate_round(size, mode=mode, organisations=args.organisations,
+                                  seed=seed)  # fmt: skip
+        ratios, main_ratios, extras = [], [], []
+        for _ in range(args.repeat):
+            solver_alone = bare(document, args.gap, args.bare)
+            whole = full(document, args.gap)
+            ratio = whole["seconds"] / solver_alone["seconds"]
+            ratios.append(ratio)
+            # The main solve inside the full result (HiGHS's own run time, as the bare
+            # solve's), and what the full result adds to the bare solve in seconds.
+            main_ratio = whole["solve_seconds"] / solver_alone["seconds"]
+            extra = whole["seconds"] - solver_alone["seconds"]
+            main_ratios.append(main_ratio)
+            extras.append(extra)
+            prices = "exact" if whole["price_exact"] else "interval"
+            print(f"{size} | {mode} | {seed} | {solver_alone['seconds']:.2f} | {whole['seconds']:.2f} | "
+                  f"{ratio:.2f} | {whole['solve_seconds']:.2f} | {main_ratio:.2f} | "
+                  f"{extra:+.2f} | {solver_alone['cpu']:.2f} | {whole['work']:.2f} | "
+                  f"{whole['lingered']:.2f} | "
+                  f"{solver_alone['objective']:.2f} ({solver_alone['status']}) | "
+                  f"{whole['objective']:.2f} ({whole['status']}) | {prices}")  # fmt: skip
+            print(json.dumps({"schemes": size, "mode": mode, "seed": seed, "bare": solver_alone,
+                              "full": whole, "ratio": ratio}), flush=True)  # fmt: skip
+        if args.repeat > 1:
+            # Consecutive identical solves differ by up to 20 % on a shared machine: the
+            # median of the paired ratios is the figure to compare, not any one run.
+            print(f"# {size} {mode} seed {seed}: median ratio {statistics.median(ratios):.2f} of "
+                  f"{len(ratios)} pairs ({', '.join(f'{r:.2f}' for r in ratios)}); "
+                  f"main solve ÷ bare {statistics.median(main_ratios):.2f}; "
+                  f"full − bare {statistics.median(extras):+.2f} s", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
