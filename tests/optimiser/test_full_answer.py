@@ -27,6 +27,7 @@ from optimiser.solve import optimise
 from tests.optimiser.checker import assert_valid
 
 solve_module = importlib.import_module("optimiser.solve")
+solver_module = importlib.import_module("optimiser.solver")
 
 
 def relaxed(problem: Problem, found: list[Relaxation]) -> Problem:
@@ -142,9 +143,24 @@ def test_a_diagnosis_beside_a_feasible_round_changes_nothing(monkeypatch):
     assert violations(problem, greedy(problem).chosen, Rules())  # so the main solve is watched
     alone = solve(document)
     monkeypatch.setattr(solve_module, "DIAGNOSE_AFTER_SECONDS", 0.0)
-    calls = []
+    calls, diagnosing = [], threading.Event()
     real = solve_module.diagnose
-    monkeypatch.setattr(solve_module, "diagnose", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        diagnosing.set()
+        return real(*args, **kwargs)
+
+    class HeldProgress(solver_module.Progress):
+        # HiGHS may find its first portfolio before the watcher looks (it then, rightly, does
+        # not diagnose): hold each portfolio found until the diagnosis has started.
+        def __setattr__(self, name, value):
+            if name == "solution" and value is not None:
+                diagnosing.wait(30)
+            super().__setattr__(name, value)
+
+    monkeypatch.setattr(solve_module, "diagnose", spy)
+    monkeypatch.setattr(solve_module, "Progress", HeldProgress)
     watched = solve(document)
     assert calls  # it did run beside the main solve
     assert watched.status == alone.status == "optimal" and watched.conflicts == []
