@@ -34,3 +34,18 @@ def test_option_sweep_solves_every_variant_to_the_gap():
     for row in rows:
         (solve,) = row["solves"]
         assert solve["status"] == "Optimal" and solve["objective"] >= best * (1 - 1e-4)
+
+
+def test_start_quality_reports_each_start_against_the_best_known():
+    lines = _run("benchmarks.start_quality", "--sizes", "60", "--seeds", "1", "--fractions",
+                 "0.5", "1.0")  # fmt: skip
+    (row,) = [json.loads(line) for line in lines if line.startswith("{")]
+    best = row["bare"]["objective"]
+    assert row["bare"]["status"] == "Optimal" and row["lp"]["objective"] >= best
+    # Every column free is the whole model: its portfolio is as good as the bare solve's.
+    whole = row["kernels"][-1]
+    assert whole["status"] == "Optimal" and whole["below_best"] <= 1e-4
+    for kernel in row["kernels"]:
+        if "main_seconds" in kernel:
+            assert kernel["main_objective"] >= best * (1 - 1e-4)
+    assert row["optimum_start"]["main_seconds"] > 0
