@@ -37,24 +37,32 @@ from optimiser.quiet import solver_output_to_stderr
 from optimiser.solver import highs_options, to_highs
 
 
+def highs_for(model, gap: float, options: str = "default", extra: dict | None = None):
+    """A fresh, silent `highspy.Highs` holding `model`: the gap, one thread, HiGHS's defaults
+    or (`options="project"`) the project's options, then any `extra` options. Call it inside
+    `solver_output_to_stderr()` (HiGHS prints its banner on creation)."""
+    import highspy
+
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", gap)
+    highs.setOptionValue("threads", 1)
+    if options == "project":
+        for name, value in highs_options(len(model.x)).items():
+            highs.setOptionValue(name, value)
+    for name, value in (extra or {}).items():
+        highs.setOptionValue(name, value)
+    to_highs(model.lp, highs)
+    return highs
+
+
 def bare(document: dict, gap: float, options: str = "default", extra: dict | None = None) -> dict:
     """HiGHS alone on the main model: transfer untimed, `run()` timed. `extra` HiGHS options
     are set last (benchmarks/option_sweep.py)."""
-    import highspy
-
     problem = prepare(parse_snapshot(document))
     model = build(problem, Rules())
     with solver_output_to_stderr():
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
-        highs.setOptionValue("mip_rel_gap", gap)
-        highs.setOptionValue("threads", 1)
-        if options == "project":
-            for name, value in highs_options(len(model.x)).items():
-                highs.setOptionValue(name, value)
-        for name, value in (extra or {}).items():
-            highs.setOptionValue(name, value)
-        to_highs(model.lp, highs)
+        highs = highs_for(model, gap, options, extra)
         started, cpu = time.perf_counter(), time.thread_time()
         highs.run()
         seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu

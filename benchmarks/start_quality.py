@@ -27,13 +27,14 @@ import time
 
 import numpy as np
 
+from benchmarks.full_vs_bare import highs_for
 from benchmarks.generator import generate_round
 from optimiser import parse_snapshot
 from optimiser.greedy import greedy
 from optimiser.model import Rules, build
 from optimiser.problem import prepare
 from optimiser.quiet import solver_output_to_stderr
-from optimiser.solver import highs_options, to_highs
+from optimiser.solve import _start_values
 
 SUB_MIP_LIMIT_S = 20.0
 
@@ -41,21 +42,11 @@ SUB_MIP_LIMIT_S = 20.0
 def _solve(model, gap: float, *, project: bool, start=None, bounds=None, relaxation=False,
            time_limit: float | None = None) -> dict:  # fmt: skip
     """One HiGHS run on a fresh copy of the model: transfer untimed, `run()` timed."""
-    import highspy
-
+    extra = {"solve_relaxation": True} if relaxation else {}
+    if time_limit is not None:
+        extra["time_limit"] = time_limit
     with solver_output_to_stderr():
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
-        highs.setOptionValue("mip_rel_gap", gap)
-        highs.setOptionValue("threads", 1)
-        if project:
-            for name, value in highs_options(len(model.x)).items():
-                highs.setOptionValue(name, value)
-        if relaxation:
-            highs.setOptionValue("solve_relaxation", True)
-        if time_limit is not None:
-            highs.setOptionValue("time_limit", time_limit)
-        to_highs(model.lp, highs)
+        highs = highs_for(model, gap, "project" if project else "default", extra)
         columns = np.arange(highs.getNumCol(), dtype=np.int32)
         if bounds is not None:
             highs.changeColsBounds(len(columns), columns, *bounds)
@@ -78,21 +69,26 @@ def _solve(model, gap: float, *, project: bool, start=None, bounds=None, relaxat
 
 
 def _greedy_start(problem, model) -> np.ndarray | None:
+    """Greedy's portfolio as a column vector, when it meets every rule (the main solve's start
+    in the full result: `optimiser.solve._start_values`)."""
     outcome = greedy(problem)
     if not outcome.rules_met:
         return None
     values = np.zeros(len(model.lp.variables()))
-    for (i, d), var in model.x.items():
-        if outcome.chosen.get(problem.eligible[i].id) == problem.eligible[i].options[d]:
-            values[var.index] = 1.0
+    for var, value in _start_values(problem, model, outcome.chosen).items():
+        values[var.index] = value
     return values
+
+
+def _fractional(values: np.ndarray) -> np.ndarray:
+    return (values > 1e-6) & (values < 1 - 1e-6)
 
 
 def _kernel(lp: dict, fraction: float, lower: np.ndarray, upper: np.ndarray):
     """Bounds that free the fractional columns and the `fraction` with the smallest reduced
     cost, and fix the rest at their LP value."""
     values, costs = lp["values"], lp["reduced_costs"]
-    free = (values > 1e-6) & (values < 1 - 1e-6)
+    free = _fractional(values)
     free[np.argsort(np.abs(costs))[: int(fraction * len(values))]] = True
     fixed = np.round(values)
     low = np.maximum(np.where(free, lower, fixed), lower)
@@ -120,9 +116,8 @@ def study(document: dict, gap: float, fractions: list[float]) -> dict:
         row["greedy"]["main_seconds"] = main["seconds"]
 
     lp = _solve(model, gap, project=True, relaxation=True)
-    fractional = (lp["values"] > 1e-6) & (lp["values"] < 1 - 1e-6)
     row["lp"] = {"seconds": lp["seconds"], "objective": lp["objective"],
-                 "fractional": int(fractional.sum())}  # fmt: skip
+                 "fractional": int(_fractional(lp["values"]).sum())}  # fmt: skip
 
     row["kernels"] = []
     for fraction in fractions:
