@@ -68,18 +68,18 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
-def _problem_response(description: str) -> dict[str, Any]:
+def problem_response(description: str) -> dict[str, Any]:
     return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
 
 
 # Documented on every /api/v1 operation, so generated clients know the error shape.
 API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem_response("Malformed request body"),
-    401: _problem_response("Missing or invalid bearer token"),
-    403: _problem_response("Role or scope does not allow this"),
-    404: _problem_response("No such resource"),
-    413: _problem_response("The request body is larger than the service accepts"),
-    422: _problem_response("Validation failed; `errors` names each field"),
+    400: problem_response("Malformed request body"),
+    401: problem_response("Missing or invalid bearer token"),
+    403: problem_response("Role or scope does not allow this"),
+    404: problem_response("No such resource"),
+    413: problem_response("The request body is larger than the service accepts"),
+    422: problem_response("Validation failed; `errors` names each field"),
 }
 
 

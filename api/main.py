@@ -1,15 +1,22 @@
 """The FastAPI application: routers under /api/v1, problem+json errors, /health."""
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from api.assessments.router import router as assessments_router
 from api.audit.router import router as audit_router
 from api.delivery.router import router as delivery_router
-from api.errors import API_ERROR_RESPONSES, PROBLEM_JSON, install_error_handlers
+from api.errors import (
+    API_ERROR_RESPONSES,
+    PROBLEM_JSON,
+    install_error_handlers,
+    problem,
+    problem_response,
+)
 from api.jobs.router import router as jobs_router
 from api.limits import BodySizeLimit
 from api.page_cache import CachedPages
@@ -19,8 +26,13 @@ from api.schemes.router import router as schemes_router
 from api.settings import get_settings
 from api.strict_json import StrictJSONResponse
 from api.systems.router import router as systems_router
+from optimiser.solver import solves_past_their_limit
 
 API_PREFIX = "/api/v1"
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -67,8 +79,19 @@ def create_app() -> FastAPI:
                    audit_router, reference_router, delivery_router):  # fmt: skip
         app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
 
-    @app.get("/health", tags=["health"], operation_id="health")
-    def health() -> dict[str, str]:
+    @app.get("/health", tags=["health"], operation_id="health", response_model=Health,
+             responses={503: problem_response("A solve went past its time limit and still "
+                                               "holds a core: restart this process")})  # fmt: skip
+    def health() -> Any:
+        # A solve answered without past its deadline may run inside HiGHS for ever, and
+        # only a new process frees its core: tell whatever watches /health to restart this
+        # one (docs/decisions.md).
+        stuck = solves_past_their_limit()
+        if stuck:
+            return problem(503, "Service degraded",
+                           f"{stuck} solve(s) went past their time limit and are still running "
+                           "inside the solver, each using a core; restart this process to free "
+                           "them")  # fmt: skip
         return {"status": "ok"}
 
     def openapi() -> dict[str, Any]:

@@ -310,6 +310,15 @@ def _abandon(solver_thread: threading.Thread, abandon: threading.Event) -> None:
     _abandoned_solves.add(solver_thread)
 
 
+def solves_past_their_limit() -> int:
+    """How many solves this process has answered without (past their deadline) that are still
+    inside HiGHS, each keeping a core busy until HiGHS returns -- which, where it overran
+    (docs/upstream/highs-time-limit-overrun.md), may be never. Only ending the process frees
+    that core: the server's /health reports them, and a worker with one stops (the restart
+    policy starts a fresh one; docs/decisions.md)."""
+    return sum(1 for solver_thread in list(_abandoned_solves) if solver_thread.is_alive())
+
+
 @atexit.register
 def _let_abandoned_solves_stop() -> None:
     deadline = time.monotonic() + EXIT_GRACE_SECONDS

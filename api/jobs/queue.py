@@ -7,6 +7,7 @@ stopped (killed with SIGKILL, a lost machine), so a job is never left running fo
 """
 
 import asyncio
+import contextlib
 import logging
 from functools import lru_cache
 
@@ -15,6 +16,7 @@ import procrastinate
 import api.models  # noqa: F401  (every mapper, as the worker has no app to import them)
 from api.jobs import work
 from api.settings import get_settings
+from optimiser.solver import solves_past_their_limit
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +108,22 @@ async def _retry_stalled(app: procrastinate.App, *, stalled_after_s: float, ever
         await asyncio.sleep(every_s)
 
 
+class SolveStuck(Exception):
+    """A solve of this worker went past its time limit and is still inside HiGHS."""
+
+
+async def _until_a_solve_is_stuck(every_s: float) -> int:
+    while not (stuck := solves_past_their_limit()):
+        await asyncio.sleep(every_s)
+    return stuck
+
+
 async def run_worker(*, concurrency: int, name: str) -> None:
+    """Take parts from the queue until stopped (a signal), or until one of this worker's
+    solves is stuck past its time limit: its answer is recorded like any other, but the solve
+    goes on inside HiGHS, keeping a core busy, and only a new process frees it. The worker
+    then stops taking parts, finishes those it has, and raises SolveStuck, so that `capital
+    worker` exits and its restart policy starts a fresh one (docs/decisions.md)."""
     settings = get_settings()
     app = queue_app()
     async with app.open_async():
@@ -117,8 +134,8 @@ async def run_worker(*, concurrency: int, name: str) -> None:
                 every_s=settings.job_heartbeat_s,
             )
         )
-        try:
-            await app.run_worker_async(
+        worker = asyncio.create_task(
+            app.run_worker_async(
                 queues=[QUEUE],
                 concurrency=concurrency,
                 name=name,
@@ -126,5 +143,24 @@ async def run_worker(*, concurrency: int, name: str) -> None:
                 stalled_worker_timeout=settings.job_stalled_after_s,
                 delete_jobs="successful",
             )
+        )
+        watchdog = asyncio.create_task(_until_a_solve_is_stuck(settings.job_heartbeat_s))
+        try:
+            await asyncio.wait({worker, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            if not watchdog.done():
+                await worker  # stopped by a signal, or failed: as before
+                return
+            # Cancelling procrastinate's worker stops it gracefully: no new parts, and the
+            # running ones finish (their answers are recorded) before it returns.
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            raise SolveStuck(
+                f"{watchdog.result()} solve(s) went past their time limit and are still "
+                "running inside the solver, each using a core; this worker has stopped so "
+                "that a fresh one can take its place"
+            )
         finally:
+            watchdog.cancel()
+            worker.cancel()
             reaper.cancel()

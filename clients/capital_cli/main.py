@@ -99,7 +99,12 @@ def worker(
         fail("workers need PostgreSQL (DATABASE_URL=postgresql+psycopg://...); with SQLite "
              "`capital serve` runs jobs itself")  # fmt: skip
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(queue.run_worker(concurrency=concurrency, name=name or work.this_process()))
+    try:
+        asyncio.run(queue.run_worker(concurrency=concurrency, name=name or work.this_process()))
+    except queue.SolveStuck as exc:
+        # Not the user's mistake (2): 75, "try again", for the restart policy that starts a
+        # fresh worker (docker-compose.yml restarts it whatever the code).
+        fail(str(exc), 75)
 
 
 @users_app.command("create")
