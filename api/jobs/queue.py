@@ -162,5 +162,8 @@ async def run_worker(*, concurrency: int, name: str) -> None:
             )
         finally:
             watchdog.cancel()
-            worker.cancel()
             reaper.cancel()
+            if not worker.done():  # this coroutine cancelled: let the worker stop gracefully
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
