@@ -40,9 +40,9 @@ def is_postgres(live) -> bool:
     return not live.database_url.startswith("sqlite")
 
 
-def wait_for_workers(live, count: int, timeout: float = 120) -> None:
+def wait_for_workers(database_url: str, count: int, timeout: float = 120) -> None:
     """Until `count` workers have registered with the queue (they start slowly on a busy box)."""
-    engine = make_engine(live.database_url)
+    engine = make_engine(database_url)
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -281,7 +281,7 @@ def test_two_workers_share_a_study(live):
     if not is_postgres(live):
         pytest.skip("SQLite runs jobs inside the server: there are no workers to share")
     live.start_worker()
-    wait_for_workers(live, 2)
+    wait_for_workers(live.database_url, 2)
     with api(live) as finance:
         round_id = demo_round(finance)
         job_id = finance.post(
@@ -301,7 +301,7 @@ def test_a_worker_killed_mid_study_then_restarted_leaves_the_job_finished(live):
         worker.wait(timeout=10)
     live.workers.clear()
     worker = live.start_worker()
-    wait_for_workers(live, 1)
+    wait_for_workers(live.database_url, 1)
     with api(live) as finance:
         round_id = demo_round(finance)
         job_id = finance.post(f"/rounds/{round_id}/robustness",
@@ -332,7 +332,7 @@ def test_a_committed_job_whose_parts_were_never_queued_or_were_lost_still_finish
         pytest.skip("SQLite: the server's start-up resumes such jobs (test_jobs_restart.py)")
     if not live.workers or any(w.poll() is not None for w in live.workers):
         live.start_worker()
-    wait_for_workers(live, 1)
+    wait_for_workers(live.database_url, 1)
     with api(live) as finance:
         round_id = demo_round(finance)
         body = {"rank_order": RANK, "samples": 6, "seed": 3}

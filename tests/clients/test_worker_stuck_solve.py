@@ -5,7 +5,6 @@ core that HiGHS goes on using (docs/decisions.md)."""
 import re
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -41,7 +40,7 @@ def test_a_worker_with_a_stuck_solve_records_its_answer_then_stops(database_url,
                                   env={**env, "PYTHONPATH": str(tmp_path)},
                                   stdout=subprocess.DEVNULL, stderr=stderr)  # fmt: skip
     try:
-        wait_for_workers(SimpleNamespace(database_url=url), 1)
+        wait_for_workers(url, 1)
         finance = httpx.Client(base_url=f"{base}/api/v1", timeout=120,
                                headers={"Authorization": f"Bearer {tokens['ics_finance']}"})  # fmt: skip
         with finance:
