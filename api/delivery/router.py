@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 
 from api.delivery import service
 from api.delivery.schemas import (
+    ClosePeriod,
     DeliveryImport,
     DeliveryImportResult,
     DeliveryRead,
@@ -67,9 +68,14 @@ def get_period(session: SessionDep, principal: CurrentUser, code: str) -> Period
 
 @router.post("/systems/{code}/close-period", operation_id="delivery_close_period",
              responses={409: WRITE_ERRORS[409]})  # fmt: skip
-def close_period(session: SessionDep, principal: CurrentUser, code: str) -> PeriodRead:
-    """Close the next month (finance directors): its actuals are locked from then on."""
-    return service.close_period(session, principal=principal, system_code=code)
+def close_period(
+    session: SessionDep, principal: CurrentUser, code: str, body: ClosePeriod | None = None
+) -> PeriodRead:
+    """Close the next month (finance directors): its actuals are locked from then on. With
+    `{"period": "2026-10"}` only if that is the next month to close (409 otherwise), so a
+    retried or doubled request closes it once."""
+    period = body.period if body is not None else None
+    return service.close_period(session, principal=principal, system_code=code, period=period)
 
 
 @router.post("/systems/{code}/delivery/import", operation_id="delivery_import",

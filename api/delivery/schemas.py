@@ -101,6 +101,13 @@ class DeliveryImportResult(ResponseModel):
     scheme_ids: list[int]
 
 
+class ClosePeriod(RequestModel):
+    """Which month the caller means to close. Optional, but a retried or doubled request
+    that names it closes that month once, where one without closes the month after it too."""
+
+    period: Period | None = None
+
+
 class PeriodRead(ResponseModel):
     system: str
     reporting_period: str | None

@@ -100,8 +100,12 @@ def get_period(session: Session, *, principal: Principal, system_code: str) -> P
     return period_view(system, period_state(session, system_id=system.id))
 
 
-def close_period(session: Session, *, principal: Principal, system_code: str) -> PeriodRead:
-    """Close the system's next month (finance directors): its actuals are locked from now."""
+def close_period(
+    session: Session, *, principal: Principal, system_code: str, period: str | None = None
+) -> PeriodRead:
+    """Close the system's next month (finance directors): its actuals are locked from now.
+    `period`, when given, is the month the caller means: any other is a 409, so a doubled or
+    retried close closes it once and never the month after it."""
     system = _system_in_scope(session, principal=principal, code=system_code)
     principal.require_role("ics_finance")
     state = period_state(session, system_id=system.id)
@@ -110,6 +114,10 @@ def close_period(session: Session, *, principal: Principal, system_code: str) ->
         raise Conflict(f"{state.next_period} was closed by someone else at the same time.")
     if state.next_period is None:
         raise Conflict(f"System {system.code} has no agreed round in delivery: nothing to close.")
+    if period is not None and period != state.next_period:
+        reported = state.reporting_period or "none closed yet"
+        raise Conflict(f"{period} is not the next month to close: the reporting period is now "
+                       f"{reported}, and the next month to close is {state.next_period}.")  # fmt: skip
     closing = state.next_period
     row = repository.get_reporting_period(session, system_id=system.id)
     if row is None:

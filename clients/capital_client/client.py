@@ -423,9 +423,11 @@ class CapitalClient:
     def delivery_period(self, system: str) -> dict[str, Any]:
         return self._json("GET", f"/systems/{system}/period")
 
-    def close_period(self, system: str) -> dict[str, Any]:
-        """Close the system's next month (finance directors)."""
-        return self._json("POST", f"/systems/{system}/close-period")
+    def close_period(self, system: str, *, period: str | None = None) -> dict[str, Any]:
+        """Close the system's next month (finance directors). Name it (`period="2026-10"`) and
+        any other month raises `Conflict`: a retried close closes it once, never the next."""
+        body = {"period": period} if period is not None else None
+        return self._json("POST", f"/systems/{system}/close-period", json_body=body)
 
     def import_delivery(
         self, system: str, *, period: str, schemes: list[dict[str, Any]]

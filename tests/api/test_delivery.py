@@ -259,6 +259,33 @@ def test_roles_and_scopes(client, world, agreed):
     )
 
 
+def test_a_close_that_names_its_month_closes_it_once(client, world, agreed):
+    url, finance = f"{API}/systems/SYA/close-period", world.auth("finance_a")
+    closed = client.post(url, json={"period": "2026-04"}, headers=finance)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["reporting_period"] == "2026-04"
+    # The same request again (a retry, a second click): 409, and 2026-05 stays open.
+    again = client.post(url, json={"period": "2026-04"}, headers=finance)
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["detail"] == (
+        "2026-04 is not the next month to close: the reporting period is now 2026-04, and the "
+        "next month to close is 2026-05."
+    )
+    assert client.post(url, json={"period": "2026-06"}, headers=finance).status_code == 409
+    period = client.get(f"{API}/systems/SYA/period", headers=finance).json()
+    assert period["reporting_period"] == "2026-04" and period["next_period"] == "2026-05"
+    for bad in ("2026-13", "May 2026", 202605):
+        refused = client.post(url, json={"period": bad}, headers=finance)
+        assert refused.status_code == 422, bad
+        assert [e["loc"] for e in refused.json()["errors"]] == ["body.period"], bad
+    refused = client.post(url, json={"month": "2026-05"}, headers=finance)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == "body.month"
+    # Naming it is still optional: without a body the next month closes, as before.
+    assert client.post(url, headers=finance).json()["reporting_period"] == "2026-05"
+    assert client.post(url, json={}, headers=finance).json()["reporting_period"] == "2026-06"
+
+
 def test_close_period_needs_an_agreed_round(client, world):
     response = client.post(f"{API}/systems/SYB/close-period", headers=world.auth("finance_b"))
     assert response.status_code == 409 and "no agreed round" in response.json()["detail"]

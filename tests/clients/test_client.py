@@ -196,3 +196,14 @@ def test_assessment_through_the_client(live, trust):
             )
         assert invalid.value.errors[0]["loc"] == "body.strategic_fit"
     assert trust.get_scheme(scheme.id).scores.strategic_fit == 4
+
+
+def test_a_month_closed_through_the_client_by_name_closes_once(finance):
+    month = finance.delivery_period("QWV")["next_period"]
+    closed = finance.close_period("QWV", period=month)
+    assert closed["reporting_period"] == month
+    with pytest.raises(Conflict, match=f"{month} is not the next month to close"):
+        finance.close_period("QWV", period=month)  # a retry: the month after stays open
+    assert finance.delivery_period("QWV")["reporting_period"] == month
+    with pytest.raises(ValidationFailed):
+        finance.close_period("QWV", period="2026-13")

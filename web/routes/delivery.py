@@ -295,11 +295,10 @@ def close(request: Request, session: SessionDep, principal: WebUser, form: Check
     require_role(principal, "ics_finance")
     chosen, _systems = _system(session, principal, str(form.get("system") or ""))
     confirmed = str(form.get("period") or "")
-    period = service.get_period(session, principal=principal, system_code=chosen.code)
-    if period.next_period != confirmed:  # a second click, or a colleague closed it first
-        raise Conflict(f"{confirmed or 'That month'} is not the next month to close: the reporting "
-                       f"period is now {month_name(period.reporting_period)}.")  # fmt: skip
-    service.close_period(session, principal=principal, system_code=chosen.code)
+    if not confirmed:  # the confirmation page always names the month it closes
+        raise Conflict("The month to close was not given: open the close page again.")
+    # Any other month is a 409 (a second click, or a colleague closed it first).
+    service.close_period(session, principal=principal, system_code=chosen.code, period=confirmed)
     return redirect(f"/delivery?system={chosen.code}&closed={confirmed}")
 
 
