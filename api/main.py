@@ -26,7 +26,7 @@ from api.schemes.router import router as schemes_router
 from api.settings import get_settings
 from api.strict_json import StrictJSONResponse
 from api.systems.router import router as systems_router
-from optimiser.solver import solves_past_their_limit
+from optimiser.solver import solves_past_their_limit, stuck_solves
 
 API_PREFIX = "/api/v1"
 
@@ -89,9 +89,7 @@ def create_app() -> FastAPI:
         stuck = solves_past_their_limit()
         if stuck:
             return problem(503, "Service degraded",
-                           f"{stuck} solve(s) went past their time limit and are still running "
-                           "inside the solver, each using a core; restart this process to free "
-                           "them")  # fmt: skip
+                           f"{stuck_solves(stuck)}; restart this process to free them")  # fmt: skip
         return {"status": "ok"}
 
     def openapi() -> dict[str, Any]:

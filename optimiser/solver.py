@@ -319,6 +319,13 @@ def solves_past_their_limit() -> int:
     return sum(1 for solver_thread in list(_abandoned_solves) if solver_thread.is_alive())
 
 
+def stuck_solves(count: int) -> str:
+    """What `count` such solves mean, in the words the server's /health and a stopping worker
+    both use."""
+    return (f"{count} solve(s) went past their time limit and are still running inside the "
+            "solver, each using a core")  # fmt: skip
+
+
 @atexit.register
 def _let_abandoned_solves_stop() -> None:
     deadline = time.monotonic() + EXIT_GRACE_SECONDS

@@ -16,7 +16,7 @@ import procrastinate
 import api.models  # noqa: F401  (every mapper, as the worker has no app to import them)
 from api.jobs import work
 from api.settings import get_settings
-from optimiser.solver import solves_past_their_limit
+from optimiser.solver import solves_past_their_limit, stuck_solves
 
 logger = logging.getLogger(__name__)
 
@@ -150,20 +150,16 @@ async def run_worker(*, concurrency: int, name: str) -> None:
             if not watchdog.done():
                 await worker  # stopped by a signal, or failed: as before
                 return
-            # Cancelling procrastinate's worker stops it gracefully: no new parts, and the
-            # running ones finish (their answers are recorded) before it returns.
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
             raise SolveStuck(
-                f"{watchdog.result()} solve(s) went past their time limit and are still "
-                "running inside the solver, each using a core; this worker has stopped so "
-                "that a fresh one can take its place"
+                f"{stuck_solves(watchdog.result())}; this worker has stopped so that a fresh "
+                "one can take its place"
             )
         finally:
             watchdog.cancel()
             reaper.cancel()
-            if not worker.done():  # this coroutine cancelled: let the worker stop gracefully
+            if not worker.done():  # a stuck solve, or this coroutine cancelled
+                # Cancelling procrastinate's worker stops it gracefully: no new parts, and
+                # the running ones finish (their answers are recorded) before it returns.
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
