@@ -367,6 +367,24 @@ def test_viewer_sees_everything_and_changes_nothing(visitor, web_server):
     assert "Forged" not in page.locator("main").inner_text()
 
 
+def test_every_width_keeps_the_design_systems_gutter(visitor, web_server):
+    # The page is 1,200px wide at most, where nhsuk-frontend's is 960px: its centring from
+    # 1,024px used to leave no gutter at all until the window was 1,264px wide.
+    page = visitor.page
+    visitor.sign_in(web_server.tokens["viewer"])
+    visitor.goto("/rounds")
+    containers = ("main", ".nhsuk-header__container", ".nhsuk-header__navigation-container",
+                  ".nhsuk-footer .nhsuk-width-container")  # fmt: skip
+    for width, gutter in ((375, 16), (800, 32), (1024, 32), (1100, 32), (1263, 32), (1280, 40),
+                          (1600, 200)):  # fmt: skip
+        page.set_viewport_size({"width": width, "height": 900})
+        for selector in containers:
+            box = page.locator(selector).first.bounding_box()
+            margins = (round(box["x"]), round(width - box["x"] - box["width"]))
+            assert margins == (gutter, gutter), (width, selector, margins)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def test_admin_creates_a_user_whose_token_signs_in(visitor, web_server):
     page = visitor.page
     visitor.sign_in(web_server.tokens["admin"])
