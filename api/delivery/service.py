@@ -33,11 +33,13 @@ from api.delivery.schemas import (
 )
 from api.deps import Principal
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from api.rounds import repository as rounds_repository
 from api.schemes import repository as schemes_repository
+from api.schemes.agreement import agreed_profile
 from api.schemes.models import Scheme
 from api.systems import repository as systems_repository
 from api.systems.models import System
-from api.types import financial_year, financial_year_start
+from api.types import financial_year_start
 from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser.money import format_pounds
 
@@ -145,14 +147,14 @@ def close_period(
 # One scheme's delivery
 
 
-def agreed_profile(scheme: Scheme) -> dict[str, Decimal]:
-    """The profile the system agreed: the cost profile shifted by the agreed deferral."""
-    shift = scheme.approved_deferral_years or 0
-    return {
-        financial_year(financial_year_start(c.year) + shift): c.amount
-        for c in scheme.costs
-        if c.amount > 0
-    }
+def agreed_plan(session: Session, *, scheme: Scheme) -> dict[str, Decimal]:
+    """The profile the system agreed (api.schemes.agreement): from the approving round's first
+    year on, shifted by the agreed deferral."""
+    return agreed_profile(
+        ((c.year, c.amount) for c in scheme.costs),
+        deferral_years=scheme.approved_deferral_years,
+        from_year=rounds_repository.agreed_from(session, run_id=scheme.approved_run_id),
+    )
 
 
 def _months_for(year: str, amount: Decimal, state: PeriodState) -> list[DeliveryMonth]:
@@ -167,12 +169,12 @@ def _months_for(year: str, amount: Decimal, state: PeriodState) -> list[Delivery
     ]
 
 
-def new_delivery(scheme: Scheme, state: PeriodState) -> SchemeDelivery:
-    """The default delivery of an approved scheme: its agreed profile in equal twelfths."""
+def new_delivery(session: Session, scheme: Scheme, state: PeriodState) -> SchemeDelivery:
+    """The default delivery of an approved scheme: its agreed plan in equal twelfths."""
     delivery = SchemeDelivery(scheme_id=scheme.id, commentary="", rag=None, version=1)
     delivery.months = [
         month
-        for year, amount in sorted(agreed_profile(scheme).items())
+        for year, amount in sorted(agreed_plan(session, scheme=scheme).items())
         for month in _months_for(year, amount, state)
     ]
     return delivery
@@ -185,7 +187,7 @@ def start_delivery(session: Session, *, scheme: Scheme) -> SchemeDelivery:
     if existing is not None:
         return existing
     state = period_state(session, system_id=scheme.system_id)
-    delivery = new_delivery(scheme, state)
+    delivery = new_delivery(session, scheme, state)
     session.add(delivery)
     session.flush()
     return delivery
@@ -283,7 +285,7 @@ def _delivery_of(session: Session, scheme: Scheme, state: PeriodState) -> Scheme
     """The stored delivery, or (for a scheme approved before delivery existed) its default,
     not yet stored."""
     delivery = repository.get_delivery(session, scheme_id=scheme.id)
-    return delivery if delivery is not None else new_delivery(scheme, state)
+    return delivery if delivery is not None else new_delivery(session, scheme, state)
 
 
 def get_delivery(session: Session, *, principal: Principal, scheme_id: int) -> DeliveryRead:
@@ -520,7 +522,7 @@ def _scheme_year_figures(
         result.setdefault(scheme_id, (code, {}))[1][year] = figures
     # Schemes approved before delivery was recorded: their default months, not yet stored.
     for scheme in repository.approved_without_delivery(session, system_id=system_id, organisation_id=organisation_id):  # fmt: skip
-        by_year = _by_year(new_delivery(scheme, state))
+        by_year = _by_year(new_delivery(session, scheme, state))
         result[scheme.id] = (scheme.organisation.code, {
             year: year_figures(months, state) for year, months in by_year.items() if year in years})  # fmt: skip
     return result

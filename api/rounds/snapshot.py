@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from api.rounds import repository
 from api.rounds.models import Round
 from api.rounds.schemas import RoundParameters
+from api.schemes.agreement import agreed_profile
 from api.schemes.repository import mean_scores
-from api.types import financial_year, financial_year_start
+from api.types import financial_year_start
 from optimiser.money import to_json_number
 
 PARAMETER_KEYS = (
@@ -125,6 +126,7 @@ class _Scheme:
     alternative_group: str | None
     max_deferral_years: int
     approved_deferral_years: int | None
+    agreed_from: str | None  # the first year of the run that approved it
     costs: list[_Cost] = field(default_factory=list)  # by year
     depends_on: list[_Dependency] = field(default_factory=list)  # by id
 
@@ -140,17 +142,24 @@ def _schemes_in_system(session: Session, *, system_id: int, statuses: tuple[str,
     return list(schemes.values())
 
 
+def _profile(scheme: _Scheme) -> dict[str, Decimal]:
+    """A submitted scheme's profile as submitted; an approved one's as agreed."""
+    costs = ((c.year, c.amount) for c in scheme.costs)
+    if scheme.status != "approved":
+        return {year: amount for year, amount in costs if amount > 0}
+    return agreed_profile(
+        costs, deferral_years=scheme.approved_deferral_years, from_year=scheme.agreed_from
+    )
+
+
 def _profile_in(scheme: _Scheme, years: list[str]) -> dict[str, Decimal]:
     """The scheme's spend in the round's years; an approved scheme at the start it was agreed."""
-    shift = scheme.approved_deferral_years or 0 if scheme.status == "approved" else 0
-    profile = {financial_year(financial_year_start(c.year) + shift): c.amount for c in scheme.costs}
-    return {year: amount for year, amount in profile.items() if year in years and amount > 0}
+    return {year: amount for year, amount in _profile(scheme).items() if year in years}
 
 
 def _agreed_start(scheme: _Scheme) -> str:
     """The year an approved scheme was agreed to start (possibly before a later round's years)."""
-    first = min(financial_year_start(c.year) for c in scheme.costs if c.amount > 0)
-    return financial_year(first + (scheme.approved_deferral_years or 0))
+    return min(_profile(scheme), key=financial_year_start)
 
 
 def assemble(

@@ -14,8 +14,8 @@ API = "/api/v1"
 D = Decimal
 
 
-def _scheme(client, world, who, organisation, title, profile, scores) -> int:
-    body = scheme_body(organisation=organisation, title=title, cost_profile=profile)
+def _scheme(client, world, who, organisation, title, profile, scores, **more) -> int:
+    body = scheme_body(organisation=organisation, title=title, cost_profile=profile, **more)
     created = client.post(f"{API}/schemes", json=body, headers=world.auth(who))
     assert created.status_code == 201, created.text
     scheme_id = created.json()["id"]
@@ -456,3 +456,41 @@ def test_reallocation_needs_an_agreed_round(client, world):
         "system": "SYA", "name": "Draft", "years": ["2026/27"], "envelope": {"2026/27": 1}}).json()  # fmt: skip
     response = client.post(f"{API}/rounds/{round_['id']}/reallocations", json={}, headers=finance)
     assert response.status_code == 409
+
+
+def test_the_agreed_plan_is_what_the_round_solved_not_spend_before_it(client, world):
+    """A scheme profiled from 2026/27 enters a round of 2027/28 to 2029/30 with its spend in
+    those years only; deferred a year to fit, its agreed plan and its commitment in the next
+    round are that spend a year later, never its 2026/27 spend moved into the round's years
+    (which would break the envelope the optimiser kept)."""
+    profile = {"2026/27": 900000, "2027/28": 500000, "2028/29": 500000}
+    scheme_id = _scheme(client, world, "trust_a1", "RA1", "Started before the round", profile,
+                        (5, 5, 5, 5), max_deferral_years=1)  # fmt: skip
+    finance = world.auth("finance_a")
+    years = ["2027/28", "2028/29", "2029/30"]
+    envelope = {"2027/28": 100000, "2028/29": 600000, "2029/30": 600000}
+    round_ = client.post(f"{API}/rounds", headers=finance, json={
+        "system": "SYA", "name": "Later", "years": years, "envelope": envelope}).json()  # fmt: skip
+    run = client.post(f"{API}/rounds/{round_['id']}/runs", json={}, headers=finance).json()
+    (outcome,) = [s for s in run["result"]["schemes"] if s["id"] == str(scheme_id)]
+    assert (outcome["outcome"], outcome["deferral_years"]) == ("funded", 1), outcome["reason"]
+    agreed = client.post(f"{API}/rounds/{round_['id']}/agree", json={"run_id": run["id"]}, headers=finance)  # fmt: skip
+    assert agreed.status_code == 200, agreed.text
+
+    delivery = _get(client, world, scheme_id)
+    plan = {y["year"]: _money(y["annual_plan"]) for y in delivery["years"]}
+    plan.update({y: _money(v) for y, v in delivery["later_years"].items()})
+    assert {y: v for y, v in plan.items() if v} == {"2028/29": D("500000.00"), "2029/30": D("500000.00")}  # fmt: skip
+    for year, limit in envelope.items():
+        assert plan.get(year, D(0)) <= limit, year
+
+    later_years = ["2028/29", "2029/30"]
+    later = client.post(f"{API}/rounds", headers=finance, json={
+        "system": "SYA", "name": "Next", "years": later_years,
+        "envelope": dict.fromkeys(later_years, 600000)}).json()  # fmt: skip
+    rerun = client.post(f"{API}/rounds/{later['id']}/runs", json={}, headers=finance).json()
+    assert rerun["result"]["status"] == "optimal", rerun["result"]["conflicts"]
+    snapshot = client.get(f"{API}/runs/{rerun['id']}/snapshot.json", headers=finance).json()
+    (committed,) = [s for s in snapshot["schemes"] if s["id"] == str(scheme_id)]
+    assert committed["agreed_start"] == "2028/29"
+    assert committed["cost_profile"] == {"2028/29": 500000, "2029/30": 500000}
