@@ -274,7 +274,9 @@ def _in_delivery(session: Session, *, finance: Principal, admin: Principal, rng)
         session, principal=finance, round_id=agreed.id, body=AgreeRequest(run_id=run.id)
     )
     approved = _approved(session, agreed.system_id)
-    plans = {s.id: delivery.agreed_plan(session, scheme=s).get("2026/27", Decimal(0)) for s in approved}
+    plans = {
+        s.id: delivery.agreed_plan(session, scheme=s).get("2026/27", Decimal(0)) for s in approved
+    }
     in_year = [s for s in approved if plans[s.id] > 0]
     # Behaviour of each scheme: the equipment or capacity scheme nearest £1.5m overspends; the
     # largest scheme and every third other slip; the rest deliver to plan give or take a bit.

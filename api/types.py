@@ -103,6 +103,44 @@ def _decimal_in(value: Any) -> Any:
     return value
 
 
+MAX_POUNDS = Decimal("9999999999999.99")
+# Pounds as people type them once "£" and thousands commas are gone: a sign, ASCII digits and
+# a point. No exponent: nobody means 1e30 as money, and Decimal would carry it past its
+# precision (`quantize` raises) before any range check.
+_TYPED_POUNDS = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$", re.ASCII)
+
+
+class NotPounds(ValueError):
+    """Text that is not an amount in pounds; `too_large` if it is, beyond what is stored."""
+
+    def __init__(self, *, too_large: bool = False) -> None:
+        super().__init__("too large" if too_large else "not an amount in pounds")
+        self.too_large = too_large
+
+
+def typed_pounds(value: Any) -> Decimal:
+    """An amount from a form field or a spreadsheet cell ("125,000.50", "£125000", 125000.5),
+    exact; NotPounds if it is not one or is beyond ±MAX_POUNDS. The caller words the error for
+    its field and checks sign and pence."""
+    if isinstance(value, bool):
+        raise NotPounds
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)  # the float's shortest text: 1e+30 is refused like typed "1e30"
+    else:
+        text = str(value).replace(",", "").replace("£", "").strip()
+    if not _TYPED_POUNDS.match(text):
+        raise NotPounds
+    amount = Decimal(text)
+    if abs(amount) > MAX_POUNDS:
+        raise NotPounds(too_large=True)
+    return amount
+
+
+TOO_MANY_POUNDS = "is more than £9,999,999,999,999.99, the largest amount the register holds"
+
+
 @dataclass(frozen=True)
 class _DecimalJsonSchema:
     """In request schemas, a decimal is a number in range or a string with

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from api.types import TOO_MANY_POUNDS, NotPounds, typed_pounds
 
 COLUMNS = [
     "organisation", "title", "description", "category", "business_case_stage", "backlog_risk",
@@ -219,17 +221,6 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _money(value: Any) -> Decimal:
-    if isinstance(value, float):
-        amount = Decimal(repr(value))
-    else:
-        text = _text(value).replace(",", "").replace("£", "")
-        amount = Decimal(text)
-    if not amount.is_finite():
-        raise InvalidOperation
-    return amount
-
-
 def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Validate every row; the API payload for each, and every problem found (not just the first)."""
     problems = header_problems(sheet)
@@ -299,9 +290,10 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
             if value is None or _text(value) == "":
                 continue
             try:
-                amount = _money(value)
-            except (InvalidOperation, ValueError):
-                problem(year, f"'{_text(value)}' is not an amount in pounds")
+                amount = typed_pounds(value if isinstance(value, int | float) else _text(value))
+            except NotPounds as error:
+                why = TOO_MANY_POUNDS if error.too_large else "is not an amount in pounds"
+                problem(year, f"'{_text(value)}' {why}")
                 continue
             if amount < 0:
                 problem(year, "cannot be negative")

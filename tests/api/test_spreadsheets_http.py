@@ -195,3 +195,20 @@ def test_uploads_are_refused_to_the_wrong_people_and_for_bad_files(client, world
     )
     assert client.post(f"{API}/import", content=b"{nope", headers={**world.auth("trust_a1"),
                        "Content-Type": "application/json"}).status_code == 400  # fmt: skip
+
+
+def test_amounts_in_exponent_notation_are_named_not_a_server_error(client, world):
+    """A numeric cell of 1e30 and a text cell of "1e400" made Decimal.quantize raise (a 500)."""
+    template = client.get(
+        f"{API}/template.xlsx", params={"system": "SYA", "years": 2}, headers=world.auth("trust_a1")
+    )
+    rows = [list(r) for r in ROWS]
+    rows[0][11], rows[1][12], rows[2][11] = 1e30, "1e400", "99999999999999"
+    rows[1][11] = 1000  # so the row has a cost besides the refused one
+    response = _upload(client, "trust_a1", world, _filled(template.content, rows))
+    assert response.status_code == 422, response.text
+    errors = {(e["row"], e["column"]): e["msg"] for e in response.json()["errors"]}
+    assert set(errors) == {(2, "L"), (3, "M"), (4, "L")}
+    assert "is not an amount in pounds" in errors[(2, "L")]
+    assert "'1e400' is not an amount in pounds" in errors[(3, "M")]
+    assert "is more than £9,999,999,999,999.99" in errors[(4, "L")]

@@ -218,3 +218,17 @@ def test_finance_reallocates_the_slippage_and_agrees_it(client, world, agreed): 
     assert "headroom £19,999.35" in text_of(dashboard)
     assert f"Re-allocation {run_id}: What the slippage can fund" in dashboard
     assert f"/rounds/{agreed['round']}/agree?run={run_id}" not in client.get(f"/runs/{run_id}").text
+
+
+def test_a_return_in_exponent_notation_is_a_clear_error(client, world, agreed):  # noqa: F811
+    s1 = agreed["s1"]
+    sign_in(client, world.tokens["trust_a1"])
+    values = form_values(client.get(f"/schemes/{s1}/delivery"))
+    refused = client.post(f"/schemes/{s1}/delivery", data={
+        **values, "forecast-2026-05": "1e400", "forecast-2026-06": "99999999999999"})  # fmt: skip
+    assert refused.status_code == 422
+    summary = text_of(refused.text.split('class="nhsuk-error-summary"', 1)[1].split("</ul>")[0])
+    assert "Enter the forecast for 2026-05 (M02 2026/27) in pounds" in summary
+    assert "The forecast for 2026-06 (M03 2026/27) is more than £9,999,999,999,999.99" in summary
+    api = client.get(f"{API}/schemes/{s1}/delivery", headers=world.auth("trust_a1")).json()
+    assert api["version"] == 1

@@ -135,3 +135,19 @@ def test_an_administrator_adds_a_system_an_organisation_and_a_user(client, world
         "/admin/users", data={"csrf_token": csrf, "name": "No scope", "role": "assessor"}
     )
     assert missing.status_code == 422 and "needs a system" in missing.text
+
+
+def test_amounts_in_exponent_notation_or_beyond_the_register_are_a_clear_error(client, world):
+    """ "1e400" was finite to Decimal and then broke its precision (a 500); it is refused as
+    money like any other non-amount, and a 17-digit amount is named as too large."""
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    refused = client.post("/schemes/new", data={
+        "csrf_token": csrf, "system": "SYA", "organisation": "RA1", "title": "Lift",
+        "category": "estates_backlog", "cost-2026-27": "1e400",
+        "cost-2027-28": "12,345,678,901,234,567"})  # fmt: skip
+    assert refused.status_code == 422
+    assert "Enter the 2026/27 cost in pounds, like 450000 or 450,000.00" in refused.text
+    assert (
+        "The 2027/28 cost is more than £9,999,999,999,999.99, the largest amount the register holds"
+        in refused.text
+    )

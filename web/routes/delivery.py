@@ -2,7 +2,7 @@
 return, closing a period and asking what the slippage can fund. Every read and change goes
 through api.delivery.service and api.rounds.service (roles, scope, audit), as the API does."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.rounds import service as rounds_service
 from api.rounds.schemas import RunRequest
 from api.systems import repository as systems_repository
-from api.types import IdPath, check_financial_year
+from api.types import TOO_MANY_POUNDS, IdPath, NotPounds, check_financial_year, typed_pounds
 from web import charts
 from web.app import redirect, render
 from web.lists import all_of
@@ -131,13 +131,14 @@ def _stored_values(view: DeliveryRead) -> dict[str, str]:
 
 def _money(text: str, what: str, errors: dict[str, str], field_id: str) -> Decimal | None:
     """Pounds from a form field ("125,000.50", "£125000"); a message naming `what` if not."""
-    cleaned = text.replace(",", "").replace("£", "").strip()
     try:
-        amount = Decimal(cleaned)
-        if not amount.is_finite():
-            raise InvalidOperation
-    except InvalidOperation:
-        errors[field_id] = f"Enter {what} in pounds, like 125000 or 125,000.50"
+        amount = typed_pounds(text)
+    except NotPounds as error:
+        errors[field_id] = (
+            f"{what[:1].upper()}{what[1:]} {TOO_MANY_POUNDS}"
+            if error.too_large
+            else f"Enter {what} in pounds, like 125000 or 125,000.50"
+        )
         return None
     if amount < 0:
         errors[field_id] = f"{what[:1].upper()}{what[1:]} cannot be negative"

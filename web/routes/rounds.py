@@ -3,7 +3,7 @@ and, read-only, for everyone in the system. All through api.rounds.service."""
 
 import re
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from api.rounds import service
 from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RoundUpdate, RunRequest
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
+from api.types import TOO_MANY_POUNDS, NotPounds, typed_pounds
 from web import charts, formatting
 from web.app import redirect, render
 from web.lists import all_of
@@ -56,17 +57,21 @@ def is_finance(principal: Principal) -> bool:
 
 def _number(form, name: str, errors: dict, label: str, *, money: bool = False,
             required: bool = True) -> Decimal | None:  # fmt: skip
-    text = str(form.get(name) or "").replace(",", "").replace("£", "").replace("%", "").strip()
+    text = str(form.get(name) or "").replace("%", "").strip()
     if not text:
         if required:
             errors[name] = f"Enter {label}"
         return None
     try:
-        value = Decimal(text)
-        if not value.is_finite() or value < 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        errors[name] = f"Enter {label} as a number, not negative"
+        value = typed_pounds(text)
+        if value < 0:
+            raise NotPounds
+    except NotPounds as error:
+        errors[name] = (
+            f"{label[:1].upper()}{label[1:]} {TOO_MANY_POUNDS}"
+            if error.too_large
+            else f"Enter {label} as a number, not negative"
+        )
         return None
     return value
 

@@ -1,8 +1,6 @@
 """Schemes: the register (everyone), and a trust's own schemes: new, edit, submit, withdraw,
 spreadsheet upload. Every change goes through api.schemes.service (roles, scope, audit)."""
 
-from decimal import Decimal, InvalidOperation
-
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -13,6 +11,7 @@ from api.errors import InvalidInput
 from api.schemes import service
 from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
+from api.types import TOO_MANY_POUNDS, NotPounds, typed_pounds
 from web import formatting, uploads
 from web.app import redirect, render
 from web.lists import all_of
@@ -84,15 +83,17 @@ def _form_values(form, years: list[str]) -> tuple[dict, dict[str, str]]:
     errors: dict[str, str] = {}
     profile = {}
     for year in years:
-        text = str(form.get(year_id(year)) or "").replace(",", "").replace("£", "").strip()
+        text = str(form.get(year_id(year)) or "").strip()
         if not text:
             continue
         try:
-            amount = Decimal(text)
-            if not amount.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            errors[year_id(year)] = f"Enter the {year} cost in pounds, like 450000 or 450,000.00"
+            amount = typed_pounds(text)
+        except NotPounds as error:
+            errors[year_id(year)] = (
+                f"The {year} cost {TOO_MANY_POUNDS}"
+                if error.too_large
+                else f"Enter the {year} cost in pounds, like 450000 or 450,000.00"
+            )
             continue
         if amount != 0:
             profile[year] = amount
