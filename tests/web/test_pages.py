@@ -151,3 +151,19 @@ def test_amounts_in_exponent_notation_or_beyond_the_register_are_a_clear_error(c
         "The 2027/28 cost is more than £9,999,999,999,999.99, the largest amount the register holds"
         in refused.text
     )
+
+
+def test_ids_beyond_the_integer_range_are_page_not_found(client, world):
+    """SQLite cannot bind an integer over 2^63 (an OverflowError, a 500): the pages' ids are
+    checked like the API's, and any id that cannot exist is "Page not found"."""
+    sign_in(client, world.tokens["finance_a"])
+    for big in (2**31, 2**64, 10**30):
+        for path in (
+            f"/schemes/{big}", f"/schemes/{big}/edit", f"/schemes/{big}/delivery",
+            f"/assess/{big}", f"/rounds/{big}", f"/rounds/{big}/edit", f"/rounds/{big}/frontier",
+            f"/rounds/{big}/agree?run=1", f"/rounds/1/agree?run={big}", f"/runs/{big}",
+            f"/runs/{big}/report.xlsx", f"/runs/compare?a={big}&b=1",
+        ):  # fmt: skip
+            response = client.get(path)
+            assert response.status_code == 404, (path, response.status_code)
+            assert "Page not found" in response.text, path

@@ -9,6 +9,7 @@ from api.assessments.models import CRITERIA
 from api.assessments.schemas import AssessmentWrite
 from api.deps import Principal, SessionDep
 from api.schemes import service as schemes_service
+from api.types import IdPath
 from web.app import redirect, render
 from web.security import CheckedForm, WebUser, require_role
 
@@ -38,13 +39,13 @@ def _form(request, session, principal, scheme_id: int, values=None, errors=None,
 
 
 @router.get("/assess/{scheme_id}")
-def score_page(request: Request, session: SessionDep, principal: WebUser, scheme_id: int):
+def score_page(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath):
     require_role(principal, "assessor")
     return _form(request, session, principal, scheme_id)
 
 
 @router.post("/assess/{scheme_id}")
-def score(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+def score(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
           form: CheckedForm):  # fmt: skip
     require_role(principal, "assessor")
     values = {name: form.get(name) for name in (*CRITERIA, "rationale")}

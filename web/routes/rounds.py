@@ -18,7 +18,7 @@ from api.rounds import service
 from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RoundUpdate, RunRequest
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
-from api.types import TOO_MANY_POUNDS, NotPounds, typed_pounds
+from api.types import TOO_MANY_POUNDS, IdPath, IdQuery, NotPounds, typed_pounds
 from web import charts, formatting
 from web.app import redirect, render
 from web.lists import all_of
@@ -303,7 +303,7 @@ def _editable(session, principal, round_id: int):
 
 
 @router.get("/rounds/{round_id}/edit")
-def edit_round(request: Request, session: SessionDep, principal: WebUser, round_id: int):
+def edit_round(request: Request, session: SessionDep, principal: WebUser, round_id: IdPath):
     round_ = _editable(session, principal, round_id)
     view = service.round_view(round_)
     return _round_form(request, session, principal, first=view.years[0], count=len(view.years),
@@ -311,7 +311,7 @@ def edit_round(request: Request, session: SessionDep, principal: WebUser, round_
 
 
 @router.post("/rounds/{round_id}/edit")
-def update_round(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+def update_round(request: Request, session: SessionDep, principal: WebUser, round_id: IdPath,
                  form: CheckedForm):  # fmt: skip
     """Change a draft or open round through the same service as PATCH /api/v1/rounds/{id},
     with the version the form was read at as its If-Match (a change since is refused)."""
@@ -352,7 +352,7 @@ def _runs(session, principal, round_id):
 
 
 @router.get("/rounds/{round_id}")
-def show_round(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+def show_round(request: Request, session: SessionDep, principal: WebUser, round_id: IdPath,
                created: bool = False, agreed: bool = False, saved: bool = False):  # fmt: skip
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     view = service.round_view(round_)
@@ -363,7 +363,7 @@ def show_round(request: Request, session: SessionDep, principal: WebUser, round_
 
 
 @router.post("/rounds/{round_id}/runs")
-def create_run(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+def create_run(request: Request, session: SessionDep, principal: WebUser, round_id: IdPath,
                form: CheckedForm):  # fmt: skip
     require_role(principal, "ics_finance")
     round_ = service.get_round(session, principal=principal, round_id=round_id)
@@ -473,7 +473,7 @@ def _title(run) -> str:
 
 
 @router.get("/runs/compare")
-def compare(request: Request, session: SessionDep, principal: WebUser, a: int, b: int):
+def compare(request: Request, session: SessionDep, principal: WebUser, a: IdQuery, b: IdQuery):
     comparison = service.compare_runs(session, principal=principal, run_id=a, other_id=b)
     run_a = service.get_run(session, principal=principal, run_id=a)
     run_b = service.get_run(session, principal=principal, run_id=b)
@@ -487,7 +487,7 @@ def compare(request: Request, session: SessionDep, principal: WebUser, a: int, b
 
 
 @router.get("/runs/{run_id}")
-def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: int,
+def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: IdPath,
              outcome: str | None = None, organisation: str | None = None,
              sort: str = "outcome", order: str = "asc"):  # fmt: skip
     run = service.get_run(session, principal=principal, run_id=run_id)
@@ -536,7 +536,7 @@ REPORTS = {"report.xlsx": reports.workbook_report, "report.pdf": reports.board_p
 
 
 @router.get("/runs/{run_id}/{name}")
-def download(session: SessionDep, principal: WebUser, run_id: int, name: str) -> Response:
+def download(session: SessionDep, principal: WebUser, run_id: IdPath, name: str) -> Response:
     """The run's workbook, board pack and CSV, through the same service as the API's
     /api/v1/runs/{id}/report.* (so the same scope: a run out of scope is 404)."""
     if name not in REPORTS:
@@ -579,7 +579,7 @@ def _frontier(session, principal, round_id: int) -> dict:
 
 
 @router.get("/rounds/{round_id}/frontier")
-def frontier(request: Request, session: SessionDep, principal: WebUser, round_id: int):
+def frontier(request: Request, session: SessionDep, principal: WebUser, round_id: IdPath):
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     return render(request, "frontier.html", round=service.round_view(round_),
                   frontier=_frontier(session, principal, round_id),
@@ -587,7 +587,7 @@ def frontier(request: Request, session: SessionDep, principal: WebUser, round_id
 
 
 @router.post("/rounds/{round_id}/frontier")
-def start_frontier(session: SessionDep, principal: WebUser, round_id: int, form: CheckedForm):
+def start_frontier(session: SessionDep, principal: WebUser, round_id: IdPath, form: CheckedForm):
     """Start a frontier job (the same job as POST /api/v1/rounds/{id}/frontier), then go back
     to the page that asked, which shows its progress."""
     require_role(principal, "ics_finance")
@@ -601,7 +601,9 @@ def start_frontier(session: SessionDep, principal: WebUser, round_id: int, form:
 
 
 @router.get("/rounds/{round_id}/agree")
-def agree_page(request: Request, session: SessionDep, principal: WebUser, round_id: int, run: int):
+def agree_page(
+    request: Request, session: SessionDep, principal: WebUser, round_id: IdPath, run: IdQuery
+):
     require_role(principal, "ics_finance")
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     the_run = service.get_run(session, principal=principal, run_id=run)
@@ -620,7 +622,7 @@ def agree_page(request: Request, session: SessionDep, principal: WebUser, round_
 
 
 @router.post("/rounds/{round_id}/agree")
-def agree(request: Request, session: SessionDep, principal: WebUser, round_id: int,
+def agree(request: Request, session: SessionDep, principal: WebUser, round_id: IdPath,
           form: CheckedForm):  # fmt: skip
     require_role(principal, "ics_finance")
     run_id = str(form.get("run_id") or "")

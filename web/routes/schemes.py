@@ -11,7 +11,7 @@ from api.errors import InvalidInput
 from api.schemes import service
 from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
-from api.types import TOO_MANY_POUNDS, NotPounds, typed_pounds
+from api.types import TOO_MANY_POUNDS, IdPath, NotPounds, typed_pounds
 from web import formatting, uploads
 from web.app import redirect, render
 from web.lists import all_of
@@ -218,7 +218,7 @@ def upload(request: Request, session: SessionDep, principal: WebUser, form: Chec
 
 
 @router.get("/schemes/{scheme_id}")
-def show_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+def show_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                 created: bool = False, saved: bool = False):  # fmt: skip
     scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
     view = service.read_scheme(session, scheme)
@@ -232,7 +232,7 @@ def show_scheme(request: Request, session: SessionDep, principal: WebUser, schem
 
 
 @router.get("/schemes/{scheme_id}/edit")
-def edit_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: int):
+def edit_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath):
     scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
     if not can_write(principal, scheme):
         require_role(principal, "trust", "admin")
@@ -247,7 +247,7 @@ def raise_forbidden():
 
 
 @router.post("/schemes/{scheme_id}/edit")
-def update_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+def update_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                   form: CheckedForm):  # fmt: skip
     scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
     values, errors = _form_values(form, _years(scheme.cost_profile))
@@ -266,7 +266,7 @@ def update_scheme(request: Request, session: SessionDep, principal: WebUser, sch
 
 
 @router.post("/schemes/{scheme_id}/{action}")
-def change_status(request: Request, session: SessionDep, principal: WebUser, scheme_id: int,
+def change_status(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                   action: str, form: CheckedForm):  # fmt: skip
     if action not in ("submit", "withdraw"):
         raise InvalidInput("Unknown action.")
