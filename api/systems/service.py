@@ -99,12 +99,16 @@ def _systems_by_code(session: Session, codes: list[str]) -> list[System]:
     systems, errors = [], []
     for index, code in enumerate(codes):
         system = repository.get_system_by_code(session, code=code)
-        if system is None:
+        if code in codes[:index]:
+            # Named twice: the link table's key would refuse it at flush (a 500).
+            where = codes.index(code)
+            errors.append(field_error(f"body.systems[{index}]", f"{code} is already systems[{where}]"))  # fmt: skip
+        elif system is None:
             errors.append(field_error(f"body.systems[{index}]", f"no system with code {code}"))
         else:
             systems.append(system)
     if errors:
-        raise InvalidInput("Unknown system codes.", errors=errors)
+        raise InvalidInput("Check the system codes.", errors=errors)
     return systems
 
 

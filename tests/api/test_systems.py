@@ -55,6 +55,20 @@ def test_unknown_system_code_in_organisation_is_named(client, world):
     assert response.json()["errors"][0]["loc"] == "body.systems[1]"
 
 
+def test_a_system_named_twice_in_an_organisation_is_named_not_a_server_error(client, world):
+    admin = world.auth("admin")
+    body = {"code": "RZ2", "name": "x", "kind": "acute", "systems": ["SYA", "SYB", "SYA"]}
+    response = client.post("/api/v1/organisations", json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"loc": "body.systems[2]", "msg": "SYA is already systems[0]"}
+    ]
+    patched = client.patch("/api/v1/organisations/RA1", json={"systems": ["SYA", "SYA"]}, headers=admin)  # fmt: skip
+    assert patched.status_code == 422, patched.text
+    assert [e["loc"] for e in patched.json()["errors"]] == ["body.systems[1]"]
+    assert client.get("/api/v1/organisations/RA1", headers=admin).json()["systems"] == ["SYA"]
+
+
 def test_readers_see_only_their_systems(client, world):
     codes = [
         s["code"]
