@@ -64,6 +64,11 @@ def _no_control_or_newline(value: str) -> str:
     return value
 
 
+def has_control_or_newline(value: str) -> bool:
+    """Whether `value` has a character a one-line name must not (a workbook refuses them)."""
+    return bool(_CONTROL_OR_NEWLINE.search(value))
+
+
 def money_json(value: Decimal) -> float | int:
     """Money as a JSON number, as DESIGN.md shows it. Values have at most 2 dp and < 1e13,
     so the shortest float repr reproduces the exact decimal text."""

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, Field, PlainSerializer
 
 from api.delivery.periods import check_period
 from api.schemas_common import RequestModel, ResponseModel
-from api.types import FinancialYear, Money
+from api.types import FinancialYear, Money, Text
 
 Period = Annotated[str, AfterValidator(check_period)]
 Rag = Literal["green", "amber", "red"]
@@ -73,7 +73,7 @@ class DeliveryUpdate(RequestModel):
     forecast: dict[Period, Money] | None = None
     later_years: dict[FinancialYear, Money] | None = None
     rag: Rag | None = None
-    commentary: str | None = Field(default=None, max_length=4000)
+    commentary: Text | None = Field(default=None, max_length=4000)
 
 
 class DeliveryImportRow(RequestModel):
@@ -84,7 +84,7 @@ class DeliveryImportRow(RequestModel):
     forecast: dict[Period, Money] = Field(default_factory=dict)
     later_years: dict[FinancialYear, Money] = Field(default_factory=dict)
     rag: Rag | None = None
-    commentary: str | None = Field(default=None, max_length=4000)
+    commentary: Text | None = Field(default=None, max_length=4000)
 
 
 class DeliveryImport(RequestModel):

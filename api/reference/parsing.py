@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from api.reference.kinds import ERIC_2016_17_KINDS, LATER_KINDS
+from api.types import has_control_or_newline
 
 ETR_COLUMNS = 27
 ETR_NAMES = {
@@ -128,6 +129,8 @@ def parse_trusts(content: bytes | str, filename: str = "etr.csv") -> list[TrustR
         seen.setdefault(code, number)
         if not name or len(name) > 200:
             error(number, 2, "a name of 1 to 200 characters is needed")
+        elif has_control_or_newline(name):
+            error(number, 2, "a name cannot hold control characters or line breaks")
         if icb and not _ICB.match(icb):
             error(number, 4, f"'{icb}' is not an ICB code like QT1")
         if cells[10] and opened is None:
@@ -181,10 +184,10 @@ def parse_icbs(content: bytes | str, filename: str = "icbs.csv") -> list[IcbRow]
                 f"{filename}: row {number}: {code} is listed again (first at row {seen[code]})"
             )
         seen.setdefault(code, number)
-        if not name or len(name) > 200:
+        if not name or len(name) > 200 or has_control_or_newline(name):
             errors.append(
                 f"{filename}: row {number}, column {columns['NM'] + 1} ({header[columns['NM']]}): "
-                "a name of 1 to 200 characters is needed"
+                "a name of 1 to 200 characters, without control characters or line breaks, is needed"
             )
         icbs.append(IcbRow(number, code, name))
     if errors:

@@ -291,6 +291,21 @@ def test_close_period_needs_an_agreed_round(client, world):
     assert response.status_code == 409 and "no agreed round" in response.json()["detail"]
 
 
+def test_commentary_with_control_characters_is_refused(client, world, agreed):
+    """Stored, such commentary made every later delivery workbook fail to save (a 500)."""
+    s1 = agreed["s1"]
+    patched = _patch(client, world, s1, {"commentary": "Scaffold\x01ing late"})
+    assert patched.status_code == 422, patched.text
+    assert [e["loc"] for e in patched.json()["errors"]] == ["body.commentary"]
+    body = {"period": "2026-04", "schemes": [{"scheme_id": s1, "commentary": "late\x02 again"}]}
+    imported = client.post(f"{API}/systems/SYA/delivery/import", json=body, headers=world.auth("trust_a1"))  # fmt: skip
+    assert imported.status_code == 422, imported.text
+    assert [e["loc"] for e in imported.json()["errors"]] == ["body.schemes[0].commentary"]
+    kept = _patch(client, world, s1, {"commentary": "Two lines:\r\nscaffolding\tlate."})
+    assert kept.status_code == 200, kept.text
+    assert _get(client, world, s1)["version"] == 2
+
+
 def test_import_is_all_or_nothing_and_names_scheme_and_period(client, world, agreed):
     s1, r1 = agreed["s1"], agreed["R1"]
     url = f"{API}/systems/SYA/delivery/import"

@@ -223,6 +223,22 @@ def test_a_malformed_file_writes_nothing_and_names_the_row_and_column(client, wo
     assert codes == ["ZZS"]
 
 
+def test_names_with_control_characters_are_refused(client, world):
+    """A trust or ICB name with a control character was stored, then refused by the workbook
+    of every run report that named it (a 500)."""
+    admin = world.auth("admin")
+    rows = etr_rows()
+    rows[6][1] = "Bad\x07 trust"
+    response = import_ods(client, admin, trusts=to_csv(rows))
+    assert response.status_code == 422, response.text
+    assert "row 7, column 2 (name): a name cannot hold control characters" in response.text
+    icb_rows = list(csv.reader(io.StringIO(ICBS.decode("utf-8-sig"))))
+    icb_rows[1][2] = "Bad\x0b ICB"
+    response = import_ods(client, admin, icbs=to_csv(icb_rows))
+    assert response.status_code == 422, response.text
+    assert "row 2, column 3" in response.text and "without control characters" in response.text
+
+
 def test_a_dry_run_reports_and_writes_nothing(client, world):
     admin = world.auth("admin")
     report = import_ods(client, admin, dry_run=True).json()
