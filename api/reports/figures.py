@@ -101,16 +101,40 @@ class CategoryRow:
 @dataclass
 class RuleCost:
     rule: str  # "fair shares", "category limits"
-    value: float | None
+    value: float | None  # exact, or the low end of `interval`
     displaced: list[SchemeRow] | None  # None: not recorded for this run
     brought_in: list[SchemeRow] | None
+    # When the re-solve that prices the rule stopped before closing its gap: the proven range
+    # (high None: no upper bound proven). The run page shows the same range.
+    interval: tuple[float, float | None] | None = None
+    used: bool = True  # the round sets the rule
+    has_portfolio: bool = True  # the run found one to price the rule against
+
+    def _price(self) -> str:
+        if self.interval is None:
+            return pounds(self.value)
+        low, high = self.interval
+        if high is None:
+            return f"at least {pounds(low)} (no upper bound proven)"
+        return f"between {pounds(low)} and {pounds(high)}"
 
     def words(self) -> str:
+        if not self.has_portfolio:
+            return (
+                f"The price of {self.rule} is not worked out: this run has no portfolio to price."
+            )
+        if not self.used:
+            return f"{self.rule.capitalize()} are not set in this run, so they cost nothing."
         if self.value is None:
-            return f"The price of {self.rule} could not be worked out (the round without them has no solution)."
-        if self.value == 0 and not self.displaced:
+            return f"The price of {self.rule} could not be worked out (the re-solve without them gave no answer)."
+        if self.value == 0 and self.interval is None and not self.displaced:
             return f"{self.rule.capitalize()} cost nothing: the best portfolio meets them anyway."
-        text = f"{self.rule.capitalize()} cost {pounds(self.value)} of value"
+        text = f"{self.rule.capitalize()} cost {self._price()} of value"
+        if self.interval is not None:
+            text += (
+                " (a proven range: the re-solve that prices them was stopped before it closed "
+                "its gap)"
+            )
         if self.displaced is None:
             return text + "."
         if not self.displaced:
@@ -183,8 +207,9 @@ class Figures:
         )
 
     def headline(self) -> str:
+        """What the run funds; beside the status words, so it never repeats them."""
         if not self.year_rows or self.status in ("infeasible", "time_limit"):
-            return self.status_words
+            return "No scheme is funded by this run."
         limit = sum((y.limit for y in self.year_rows), ZERO)
         return (
             f"{len(self.funded)} schemes funded for {pounds(self.funded_spend)} over "
@@ -216,6 +241,17 @@ def _value_explained(value_model: str) -> str:
         "Value is score-weighted pounds: each £ funded counts at its scheme's score "
         "(0 to 1, from the four criteria), less any deferral discount."
     )
+
+
+def rules_used(snapshot: dict[str, Any]) -> dict[str, bool]:
+    """Which optional rule families a run's snapshot sets (the run page says the same)."""
+    limits = snapshot.get("category_limits") or {}
+    return {
+        "fair_shares": snapshot.get("fair_share_mode", "off") != "off",
+        "category_limits": any(
+            v.get("min") is not None or v.get("max") is not None for v in limits.values()
+        ),
+    }
 
 
 def _status_words(result: dict[str, Any]) -> str:
@@ -382,14 +418,20 @@ def build(
     ]  # fmt: skip
 
     price = result.get("price_of_rules") or {}
+    intervals = price.get("intervals") or {}
+    used = rules_used(run.snapshot)
+    has_portfolio = result["status"] in ("optimal", "feasible")
     rule_costs = []
     for key, words in (("fair_shares", "fair shares"), ("category_limits", "category limits")):
         recorded = "displaced" in price
         displaced = [by_id[i] for i in price.get("displaced", {}).get(key, []) if i in by_id]
         brought = [by_id[i] for i in price.get("brought_in", {}).get(key, []) if i in by_id]
+        interval = intervals.get(key)
         rule_costs.append(
             RuleCost(rule=words, value=price.get(key), displaced=displaced if recorded else None,
-                     brought_in=brought if recorded else None)
+                     brought_in=brought if recorded else None,
+                     interval=(interval["low"], interval.get("high")) if interval else None,
+                     used=used[key], has_portfolio=has_portfolio)
         )  # fmt: skip
     greedy = result.get("greedy") or {}
     options = run.options or {}

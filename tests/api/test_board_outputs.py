@@ -3,6 +3,7 @@ with openpyxl, report.pdf with pypdf, report.csv as Excel would (UTF-8 with a BO
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from api.jobs.models import Job
 from api.reports import figures
 from api.reports.workbook import POUNDS, displayed
+from api.rounds.models import Run
 from optimiser.frontier import frontier as compute_frontier
 
 pytestmark = pytest.mark.slow
@@ -101,7 +103,8 @@ def test_the_workbook_is_fit_for_a_board(client, demo_world, runs):
     assert "run " in text and "tighter first year" in text
     assert "envelope for 2026/27 set to £31,000,000.00" in text  # the what-if, in words
     assert "Optimal" in text or "Feasible" in text
-    assert "Fair shares cost £" in text and "greedy" in text
+    # Exact (£…) or, when its re-solve stopped first, a proven range ("between £… and £…").
+    assert re.search(r"Fair shares cost (£|between £|at least £)", text) and "greedy" in text
     header = next(r[0].row for r in summary.iter_rows() if r[0].value == "Year")
     years = list(summary.iter_rows(min_row=header + 1, max_row=header + 3))
     assert [r[0].value for r in years] == ["2026/27", "2027/28", "2028/29"]
@@ -233,9 +236,32 @@ def test_the_board_pack_of_a_run_without_a_portfolio_says_why_and_calls_no_schem
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
     text = " ".join(text.split())  # the PDF's own line breaks
     assert "cannot be met: no combination of its eligible schemes" in text
+    assert text.count("Infeasible: the rules cannot all be met") == 1  # once, not twice
+    assert "The price of fair shares is not worked out: this run has no portfolio" in text
+    assert "has no solution" not in text  # the round without fair shares does have one
     schemes = len(run["result"]["schemes"])
     assert f"None of the round's {schemes} schemes is funded by this run" in text
     assert "were not eligible" not in text
+
+
+def test_a_price_known_only_as_a_range_is_given_as_the_range(client, demo_world, session, runs):
+    """A re-solve stopped before closing its gap proves an interval; the run page shows it,
+    and the board pack and workbook said "cost £0" (its low end) as if exact."""
+    finance = demo_world.auth("ics_finance")
+    _round_id, base, _other = runs
+    stored = session.get(Run, base["id"])
+    price = dict(stored.result["price_of_rules"])
+    price |= {"fair_shares": 0, "exact": False, "intervals": {"fair_shares": {"low": 0, "high": 1497452.4}}}  # fmt: skip
+    stored.result = {**stored.result, "price_of_rules": price}
+    session.flush()
+    expected = "Fair shares cost between £0 and £1,497,452 of value (a proven range"
+    pdf = client.get(f"/api/v1/runs/{base['id']}/report.pdf", headers=finance).content
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert expected in text and "Fair shares cost nothing" not in text
+    book = load_workbook(io.BytesIO(
+        client.get(f"/api/v1/runs/{base['id']}/report.xlsx", headers=finance).content))  # fmt: skip
+    cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value]
+    assert any(c.startswith(expected) for c in cells), [c for c in cells if "Fair shares" in c]
 
 
 def test_the_board_pack_pdf(client, demo_world, runs):

@@ -13,6 +13,7 @@ from api.deps import Principal, SessionDep
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.jobs import router as jobs_router
 from api.jobs import service as jobs_service
+from api.reports import figures as report_figures
 from api.reports import service as reports
 from api.rounds import service
 from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RoundUpdate, RunRequest
@@ -430,16 +431,6 @@ def _scheme_rows(session, run) -> list[dict]:
 RULES = {"fair_shares": "Fair shares", "category_limits": "Category limits"}
 
 
-def _rules_used(snapshot: dict) -> dict[str, bool]:
-    limits = snapshot.get("category_limits") or {}
-    return {
-        "fair_shares": snapshot.get("fair_share_mode", "off") != "off",
-        "category_limits": any(
-            v.get("min") is not None or v.get("max") is not None for v in limits.values()
-        ),
-    }
-
-
 def _price_of_rules(result: dict, rows: list[dict], used: dict[str, bool]) -> list[dict]:
     """Each rule family's price (exact, or a proven interval) with the schemes it displaces
     and brings in, by title, as the result document records them."""
@@ -518,7 +509,7 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                                          ident="chart-categories", title="Spend by category") if by_category else None  # fmt: skip
     funded_value = sum(Decimal(str(r["cost"])) for r in rows if r["outcome"] == "funded")
     rounds_agreed = round_.status == "agreed"
-    prices = _price_of_rules(result, rows, _rules_used(run.snapshot))
+    prices = _price_of_rules(result, rows, report_figures.rules_used(run.snapshot))
     return render(request, "run.html", run=run, round=service.round_view(round_), result=result,
                   title=_title(run), rows=shown, all_count=len(rows), counts=counts,
                   organisations=organisations, outcome=outcome if outcome in OUTCOMES else "",
