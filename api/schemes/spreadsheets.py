@@ -87,6 +87,9 @@ class Sheet:
 
     header: list[str]
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # What reading found that no row's dict can hold: a header named twice, a value in a
+    # column without a header. Either would be lost silently, so the import refuses them.
+    problems: list[Problem] = field(default_factory=list)
 
     def letter(self, column: str) -> str:
         return get_column_letter(self.header.index(column) + 1) if column in self.header else ""
@@ -184,15 +187,25 @@ def read_sheet(content: bytes, *, kind: str, name: str = "the file") -> Sheet:
     while header and header[-1] == "":
         header.pop()
     sheet = Sheet(header=header)
+    first: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name and name in first:
+            sheet.problems.append(Problem(1, name, get_column_letter(index + 1),
+                f"is column {get_column_letter(first[name] + 1)} too: each column once"))  # fmt: skip
+        first.setdefault(name, index)
     for number, values in enumerate(rows, start=2):
         if all(v is None or str(v).strip() == "" for v in values):
             continue
+        for index in range(len(header), len(values)):
+            if values[index] is not None and str(values[index]).strip() != "":
+                sheet.problems.append(Problem(number, "(no header)", get_column_letter(index + 1),
+                    f"'{values[index]}' is in a column without a header: move it or delete it"))  # fmt: skip
         sheet.rows.append((number, dict(zip(header, values, strict=False))))
     return sheet
 
 
 def header_problems(sheet: Sheet) -> list[Problem]:
-    problems = []
+    problems = list(sheet.problems)
     for column in COLUMNS:
         if column not in sheet.header:
             problems.append(Problem(1, column, "", f"the header has no '{column}' column"))

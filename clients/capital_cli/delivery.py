@@ -138,7 +138,7 @@ def rows_to_returns(sheet, period: str) -> tuple[list[dict], list, dict]:
     index, (row number, {field path: column name}) to place the server's errors."""
     from api.schemes import spreadsheets
 
-    problems, payloads, where = [], [], {}
+    problems, payloads, where = list(sheet.problems), [], {}
     Problem = spreadsheets.Problem
     if "scheme_id" not in sheet.header:
         return [], [Problem(1, "scheme_id", "", "the header has no 'scheme_id' column")], {}

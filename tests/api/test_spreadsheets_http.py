@@ -212,3 +212,24 @@ def test_amounts_in_exponent_notation_are_named_not_a_server_error(client, world
     assert "is not an amount in pounds" in errors[(2, "L")]
     assert "'1e400' is not an amount in pounds" in errors[(3, "M")]
     assert "is more than £9,999,999,999,999.99" in errors[(4, "L")]
+
+
+def test_a_header_named_twice_or_a_value_without_a_header_is_refused_not_lost(client, world):
+    """Read into one dict per row, the second '2026/27' column overwrote the first and a value
+    right of the last header was dropped: both imported without a word."""
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,2026/27"  # fmt: skip
+    before = _total(client, world)
+    twice = f"{header}\nRA1,Boiler,,estates_backlog,obc,high,no,,,,0,250000,1000\n".encode()
+    response = _upload(client, "trust_a1", world, twice, name="schemes.csv")
+    assert response.status_code == 422, response.text
+    assert [(e["row"], e["column"], e["header"]) for e in response.json()["errors"]] == [
+        (1, "M", "2026/27")
+    ]
+    assert "is column L too" in response.json()["errors"][0]["msg"]
+    header = header.rsplit(",", 1)[0]
+    beyond = f"{header}\nRA1,Boiler,,estates_backlog,obc,high,no,,,,0,250000,,,1000\n".encode()
+    response = _upload(client, "trust_a1", world, beyond, name="schemes.csv")
+    assert response.status_code == 422, response.text
+    assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(2, "O")]
+    assert "'1000' is in a column without a header" in response.json()["errors"][0]["msg"]
+    assert _total(client, world) == before  # nothing imported

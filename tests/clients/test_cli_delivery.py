@@ -60,6 +60,16 @@ def test_monthly_return_template_and_import(live, tmp_path):
     wrong_column = capital("delivery", "import", str(path), "--system", "QWV", "--period", "2026-11", env=env)  # fmt: skip
     assert wrong_column.returncode == 2 and "use the column 'actual 2026-11'" in wrong_column.stderr
 
+    # A forecast column named twice: refused, not the later one silently winning.
+    sheet.cell(row=1, column=7, value="forecast 2026-11")
+    twice = tmp_path / "twice.xlsx"
+    sheet.parent.save(twice)
+    refused = capital("delivery", "import", str(twice), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
+    assert refused.returncode == 2, refused.stdout
+    assert "row 1, column G (forecast 2026-11)" in refused.stderr
+    assert "is column F too" in refused.stderr and "Traceback" not in refused.stderr
+    sheet.cell(row=1, column=7, value="forecast 2026-12")
+
     sheet.cell(row=2, column=5, value=123456.78)
     sheet.cell(row=2, column=header.index("rag") + 1, value="amber")
     sheet.cell(row=2, column=header.index("commentary") + 1, value="Scaffolding delayed")
