@@ -187,7 +187,10 @@ def rows_to_returns(sheet, period: str) -> tuple[list[dict], list, dict]:
                         raise ValueError("must be green, amber or red")
                     payload["rag"] = rag
                 elif column == "commentary":
-                    payload["commentary"] = str(value).strip()[:4000]
+                    text = str(value).strip()
+                    if len(text) > 4000:  # the API's limit: said, not cut off unseen
+                        raise ValueError(f"is {len(text):,} characters; at most 4,000")
+                    payload["commentary"] = text
                 elif column not in FIXED and column:
                     raise ValueError("is not a column of the delivery return")
             except ValueError as exc:

@@ -69,6 +69,12 @@ def test_monthly_return_template_and_import(live, tmp_path):
     assert "row 1, column G (forecast 2026-11)" in refused.stderr
     assert "is column F too" in refused.stderr and "Traceback" not in refused.stderr
     sheet.cell(row=1, column=7, value="forecast 2026-12")
+    sheet.cell(row=2, column=header.index("commentary") + 1, value="x" * 4001)
+    long = tmp_path / "long.xlsx"
+    sheet.parent.save(long)
+    refused = capital("delivery", "import", str(long), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
+    assert refused.returncode == 2, refused.stdout
+    assert "(commentary): is 4,001 characters; at most 4,000" in refused.stderr
 
     sheet.cell(row=2, column=5, value=123456.78)
     sheet.cell(row=2, column=header.index("rag") + 1, value="amber")
