@@ -2,6 +2,7 @@
 runs on every backend inside the test transaction)."""
 
 import re
+from html import unescape
 
 from tests.conftest import scheme_body
 
@@ -167,3 +168,38 @@ def test_ids_beyond_the_integer_range_are_page_not_found(client, world):
             response = client.get(path)
             assert response.status_code == 404, (path, response.status_code)
             assert "Page not found" in response.text, path
+
+
+def _summary(response) -> tuple[str, list[str]]:
+    box = response.text.split("nhsuk-error-summary", 1)[1].split("</ul>")[0]
+    text = re.sub(r"\s+", " ", unescape(re.sub("<[^>]+>", " ", box)))
+    return text, re.findall(r'href="#([^"]+)"', box)
+
+
+def test_the_round_form_says_what_is_wrong_in_its_own_words(client, world):
+    """The model's messages named its fields ("Shares must sum to 1, not 1.1", "Fair_share_mode
+    'band' needs fair_shares", "give inputs, from_facts or both") and linked to no field."""
+    csrf = sign_in(client, world.tokens["finance_a"])
+    form = {"csrf_token": csrf, "name": "R", "first": "2026/27", "count": "2",
+            "envelope-2026-27": "1000000", "envelope-2027-28": "1000000",
+            "overcommitment_pct": "0", "tolerance_pct": "10", "min_deliverability": "0",
+            "weight-strategic_fit": "0.4", "weight-safety_quality": "0.25",
+            "weight-value_for_money": "0.25", "weight-deliverability": "0.2",
+            "fair_share_mode": "band", "shares_from": "direct", "share-RA1": "60", "share-RA2": "50"}  # fmt: skip
+    refused = client.post("/rounds/new", data=form)
+    assert refused.status_code == 422
+    text, links = _summary(refused)
+    assert "The weights of the criteria: they add up to 1.1; they must add up to 1" in text
+    assert "The fair shares: they add up to 110%; they must add up to 100%" in text
+    assert links == ["weight-strategic_fit", "shares_from"]
+    form["weight-strategic_fit"], form["share-RA1"], form["share-RA2"] = "0.3", "", ""
+    text, links = _summary(client.post("/rounds/new", data=form))
+    assert "The fair shares: binding them (Band) needs each organisation's share" in text
+    assert links == ["shares_from"] and 'id="shares_from"' in client.get("/rounds/new").text
+    form |= {"shares_from": "formula", "fw-depreciation": "0.5",
+             "fw-backlog_high_significant": "0.3", "fw-population": "0.2"}  # fmt: skip
+    text, links = _summary(client.post("/rounds/new", data=form))
+    assert "The funding formula: enter each organisation's figures, or take them from" in text
+    assert links == ["fw-depreciation"]
+    for raw in ("must sum to 1", "fair_share", "from_facts", "Value error"):
+        assert raw not in text

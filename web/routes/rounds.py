@@ -181,6 +181,27 @@ def _parameters(form, *, years: list[str], organisations: list[str], errors: dic
     return body
 
 
+# The model's messages, which name its fields, in the form's words (the API keeps its own).
+_PLAIN = (
+    (re.compile(r"^shares must sum to 1, not ([0-9.e+-]+)$"),
+     lambda m: f"they add up to {float(m[1]) * 100:g}%; they must add up to 100%"),
+    (re.compile(r"^weights must sum to 1, not ([0-9.e+-]+)$"),
+     lambda m: f"they add up to {float(m[1]):g}; they must add up to 1"),
+    (re.compile(r"^fair_share_mode '(\w+)' needs fair_shares$"),
+     lambda m: f"binding them ({formatting.MODE_NAMES.get(m[1], m[1]).split(':')[0]}) needs "
+               "each organisation's share: type them in, or work them out from the funding formula"),
+    (re.compile(r"^give inputs, from_facts or both$"),
+     lambda m: "enter each organisation's figures, or take them from the published facts"),
+)  # fmt: skip
+
+
+def _plain(message: str) -> str:
+    for pattern, words in _PLAIN:
+        if match := pattern.match(message[:1].lower() + message[1:]):
+            return words(match)
+    return message
+
+
 def _round_errors(raw: list[dict]) -> dict[str, str]:
     """Service or validation errors as {form field id: message}: a year's envelope, a weight,
     a category's limit or an organisation's share each name their own field."""
@@ -188,7 +209,7 @@ def _round_errors(raw: list[dict]) -> dict[str, str]:
     for error in raw:
         loc = error["loc"] or ""
         parts = loc.removeprefix("body").strip(".").split(".")
-        message = error["msg"].removeprefix("Value error, ")
+        message = _plain(error["msg"].removeprefix("Value error, "))
         head, rest = parts[0], parts[1:]
         if head in ("envelope", "reserve") and rest:
             year = ".".join(rest)
@@ -204,6 +225,8 @@ def _round_errors(raw: list[dict]) -> dict[str, str]:
             message = f"The {name.lower()} limit: {message}"
         elif head == "fair_shares" and rest:
             field, message = f"share-{rest[0]}", f"The share of {rest[0]}: {message}"
+        elif head in ("fair_shares", "fair_share_mode"):
+            field, message = "shares_from", f"The fair shares: {message}"
         elif head == "fair_share_formula":
             if len(rest) >= 3 and rest[0] == "inputs":
                 field = f"fi-{rest[1]}-{rest[2]}"
