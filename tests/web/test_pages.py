@@ -203,3 +203,21 @@ def test_the_round_form_says_what_is_wrong_in_its_own_words(client, world):
     assert links == ["fw-depreciation"]
     for raw in ("must sum to 1", "fair_share", "from_facts", "Value error"):
         assert raw not in text
+
+
+def test_the_scoring_form_names_each_criterion_it_needs(client, world):
+    """Four identical "Choose a score from 0 to 5" lines did not say which criterion each was."""
+    trust = world.auth("trust_a1")
+    scheme = client.post("/api/v1/schemes", json=scheme_body(), headers=trust).json()
+    assert client.post(f"/api/v1/schemes/{scheme['id']}/submit", headers=trust).status_code == 200
+    csrf = sign_in(client, world.tokens["assessor_a_plain"])
+    refused = client.post(f"/assess/{scheme['id']}", data={
+        "csrf_token": csrf, "strategic_fit": "4", "value_for_money": "9",
+        "rationale": "Good\x01 case"})  # fmt: skip
+    assert refused.status_code == 422
+    text, links = _summary(refused)
+    assert "Choose a score from 0 to 5 for patient and staff safety, quality and experience" in text
+    assert "Choose a score from 0 to 5 for value for money" in text
+    assert "Choose a score from 0 to 5 for deliverability" in text
+    assert "Your rationale has a control character that cannot be stored" in text
+    assert links == ["safety_quality", "value_for_money", "deliverability", "rationale"]

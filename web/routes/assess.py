@@ -10,6 +10,7 @@ from api.assessments.schemas import AssessmentWrite
 from api.deps import Principal, SessionDep
 from api.schemes import service as schemes_service
 from api.types import IdPath
+from web import formatting
 from web.app import redirect, render
 from web.security import CheckedForm, WebUser, require_role
 
@@ -44,6 +45,17 @@ def score_page(request: Request, session: SessionDep, principal: WebUser, scheme
     return _form(request, session, principal, scheme_id)
 
 
+def _message(name: str, kind: str) -> str:
+    """What is wrong with one field of the form, naming it (the summary lists them all)."""
+    if name != "rationale":
+        return f"Choose a score from 0 to 5 for {formatting.CRITERIA.get(name, name).lower()}"
+    if kind == "string_too_long":
+        return "Your rationale is over 20,000 characters: shorten it"
+    if kind == "value_error":
+        return "Your rationale has a control character that cannot be stored: remove it"
+    return "Enter your rationale"
+
+
 @router.post("/assess/{scheme_id}")
 def score(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
           form: CheckedForm):  # fmt: skip
@@ -57,8 +69,7 @@ def score(request: Request, session: SessionDep, principal: WebUser, scheme_id: 
     except ValidationError as exc:
         for e in exc.errors():
             name = str(e["loc"][0]) if e["loc"] else "form"
-            errors[name] = ("Enter your rationale" if name == "rationale"
-                            else "Choose a score from 0 to 5")  # fmt: skip
+            errors[name] = _message(name, e["type"])
         return _form(request, session, principal, scheme_id, values=values, errors=errors,
                      status_code=422)  # fmt: skip
     service.put_assessment(session, principal=principal, scheme_id=scheme_id, body=body)
