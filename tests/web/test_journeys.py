@@ -422,3 +422,29 @@ def test_pages_are_locked_down(web_server):
         assert (
             client.get("/api/v1/schemes").status_code == 401
         )  # the API still wants a bearer token
+
+
+def test_no_page_is_wider_than_a_phone(chromium, web_server):
+    """At 375px a wide table scrolls inside its container and nothing else does: the run page
+    was 724px wide (tables outside a container), the round form 580px and the scoring queue
+    521px (visually hidden labels, absolutely positioned, escaped their table's container)."""
+    pages = {
+        "viewer": ("/runs/1", "/rounds/1", "/schemes", "/delivery", "/schemes/23"),
+        "ics_finance": ("/rounds/new", "/runs/compare?a=1&b=1"),
+        "assessor": ("/assess",),
+        "trust": ("/schemes/23/delivery", "/schemes/new"),
+        "admin": ("/admin",),
+    }
+    for who, paths in pages.items():
+        context = chromium.new_context(viewport={"width": 375, "height": 800}, locale="en-GB")
+        page = context.new_page()
+        page.goto(web_server.url + "/login")
+        page.fill("#token", web_server.tokens[who])
+        page.click("button:has-text('Sign in')")
+        page.wait_for_url(web_server.url + "/")
+        for path in paths:
+            response = page.goto(web_server.url + path)
+            assert response is not None and response.status == 200, (who, path, response.status)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width == 375, (who, path, width)
+        context.close()
