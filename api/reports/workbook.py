@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from api.cells import as_text
 from api.reports.figures import MARKING, OUTCOME_WORDS, Figures, pounds
 
 POUNDS = '"£"#,##0.00;-"£"#,##0.00'
@@ -51,14 +52,15 @@ def displayed(value: Any, number_format: str) -> str:
 
 def _header(sheet: Worksheet, row: int, columns: list[str]) -> None:
     for index, name in enumerate(columns, start=1):
-        cell = sheet.cell(row=row, column=index, value=name)
+        cell = as_text(sheet.cell(row=row, column=index, value=name))
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
 
 
 def _row(sheet: Worksheet, row: int, values: list[Any], formats: list[str | None]) -> None:
     for index, (value, number_format) in enumerate(zip(values, formats, strict=True), start=1):
-        cell = sheet.cell(row=row, column=index, value=value)
+        # Titles, names and reasons are text even when they start = (never a formula).
+        cell = as_text(sheet.cell(row=row, column=index, value=value))
         cell.alignment = TOP
         if number_format:
             cell.number_format = number_format
@@ -138,7 +140,7 @@ def _print_setup(sheet: Worksheet, figures: Figures, *, title_rows: str | None) 
 def _sentence(sheet: Worksheet, row: int, text: str, *, bold: bool = False, size: int = 11) -> int:
     """A sentence across the Summary's width, its row tall enough for the wrapped text."""
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=SUMMARY_WIDTH)
-    cell = sheet.cell(row=row, column=1, value=text)
+    cell = as_text(sheet.cell(row=row, column=1, value=text))
     cell.font = Font(bold=bold, size=size)
     cell.alignment = Alignment(wrap_text=True, vertical="top")
     characters = 150 * 11 / size  # what fits across A..H at this size

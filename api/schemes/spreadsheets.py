@@ -21,6 +21,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from api.cells import as_text, csv_field, from_csv_field
 from api.types import TOO_MANY_POUNDS, NotPounds, typed_pounds
 
 COLUMNS = [
@@ -171,7 +172,10 @@ def read_sheet(content: bytes, *, kind: str, name: str = "the file") -> Sheet:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise Unreadable(f"{name}: not UTF-8 text (save the CSV as 'CSV UTF-8')") from exc
-        rows = iter(list(csv.reader(io.StringIO(text, newline=""))))
+        # An export's CSV quotes formula-like text with an apostrophe; the text is without it.
+        rows = iter(
+            [[from_csv_field(f) for f in r] for r in csv.reader(io.StringIO(text, newline=""))]
+        )
     else:
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -367,11 +371,14 @@ def export_rows(schemes: list[Any], years: list[str]) -> tuple[list[str], list[l
 
 
 def csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark (so Excel reads "£" and accents), plain numbers."""
+    """UTF-8 with a byte-order mark (so Excel reads "£" and accents), plain numbers, and text
+    that a spreadsheet would run as a formula quoted with an apostrophe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([[f"{v:.2f}" if isinstance(v, Decimal) else v for v in row] for row in rows])
+    writer.writerows(
+        [[f"{v:.2f}" if isinstance(v, Decimal) else csv_field(v) for v in row] for row in rows]
+    )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -385,6 +392,8 @@ def xlsx_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            as_text(cell)  # a title like =HYPERLINK(...) is text, not a formula
     for index, name in enumerate(header, start=1):
         letter = get_column_letter(index)
         money = is_financial_year(name)

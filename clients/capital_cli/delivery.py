@@ -84,6 +84,8 @@ def delivery_template(
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from api.cells import as_text
+
     book = Workbook()
     sheet = book.active
     sheet.title = f"Return {period}"
@@ -99,6 +101,8 @@ def delivery_template(
         row += [delivery.later_years.get(y) for y in later]
         row += [delivery.rag, delivery.commentary]
         sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        for cell in sheet[sheet.max_row]:
+            as_text(cell)  # a title or commentary starting = is text, not a formula
     rag = DataValidation(type="list", formula1='"green,amber,red"', allow_blank=True)
     letter = get_column_letter(header.index("rag") + 1)
     rag.add(f"{letter}2:{letter}{len(deliveries) + 1}")

@@ -319,3 +319,47 @@ def test_reports_are_read_only_for_the_system_and_refuse_bad_requests(client, de
         response = client.get(f"/api/v1/runs/{base['id']}/report.pdf", params={"with": bad},
                               headers=demo_world.auth("viewer"))  # fmt: skip
         assert response.status_code == 422 and response.json()["errors"][0]["loc"] == "query.with"
+
+
+def test_text_like_a_formula_is_text_in_the_workbook_and_quoted_in_the_csv(client, demo_world):
+    """A scheme's title, an organisation's name and the system's name that start = or @ show
+    as typed: never a formula in report.xlsx, and quoted with an apostrophe in report.csv."""
+    admin, trust, finance = (demo_world.auth(r) for r in ("admin", "trust", "ics_finance"))
+    title = '=HYPERLINK("http://x","y")'
+    for path, name in (("systems/QWV", "=1+1"), ("organisations/R0A", "@SUM(1)")):
+        renamed = client.patch(f"/api/v1/{path}", json={"name": name}, headers=admin)
+        assert renamed.status_code == 200, renamed.text
+    round_id = client.get("/api/v1/rounds", params={"system": "QWV"}, headers=finance).json()[
+        "items"
+    ][0]["id"]
+    run = client.post(f"/api/v1/rounds/{round_id}/runs", json={"label": "-1"}, headers=finance)
+    assert run.status_code == 201, run.text
+    mine = client.get("/api/v1/schemes", params={"system": "QWV", "organisation": "R0A",
+                      "status": "submitted", "limit": 200}, headers=trust).json()["items"]  # fmt: skip
+    in_run = {s["id"] for s in run.json()["result"]["schemes"]}
+    scheme = next(s for s in mine if str(s["id"]) in in_run)
+    changed = client.patch(f"/api/v1/schemes/{scheme['id']}", json={"title": title},
+                           headers={**trust, "If-Match": str(scheme["version"])})  # fmt: skip
+    assert changed.status_code == 200, changed.text
+
+    response = client.get(f"/api/v1/runs/{run.json()['id']}/report.xlsx", headers=finance)
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    formulas = [(s.title, c.coordinate) for s in book for row in s.iter_rows() for c in row
+                if c.data_type == "f"]  # fmt: skip
+    assert formulas == []
+    summary = book["Summary"]["A1"]
+    assert summary.data_type == "s" and summary.value.startswith("=1+1 (QWV): ")
+    sheet = book["Schemes"]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[2].value == scheme["id"])
+    cells = dict(zip(header, row, strict=True))
+    assert (cells["Title"].data_type, cells["Title"].value) == ("s", title)
+    assert (cells["Organisation"].data_type, cells["Organisation"].value) == ("s", "@SUM(1)")
+    assert cells["Total cost"].data_type == "n"  # money stays a number
+
+    response = client.get(f"/api/v1/runs/{run.json()['id']}/report.csv", headers=finance)
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    row = next(r for r in rows if r["scheme_id"] == str(scheme["id"]))
+    assert (row["title"], row["organisation_name"]) == ("'" + title, "'@SUM(1)")
+    assert Decimal(row["total_cost"]) > 0 and not row["total_cost"].startswith("'")

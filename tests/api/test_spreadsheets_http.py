@@ -1,10 +1,13 @@
 """Spreadsheets over HTTP, as a trust without Python uses them: template -> fill -> upload
 (with mistakes, then fixed) -> export -> edit -> upload again, with no duplicates."""
 
+import csv
 import io
 from decimal import Decimal
 
 from openpyxl import load_workbook
+
+from tests.conftest import scheme_body
 
 API = "/api/v1/schemes"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -233,3 +236,52 @@ def test_a_header_named_twice_or_a_value_without_a_header_is_refused_not_lost(cl
     assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(2, "O")]
     assert "'1000' is in a column without a header" in response.json()["errors"][0]["msg"]
     assert _total(client, world) == before  # nothing imported
+
+
+# Text that Excel and LibreOffice would run as a formula if written as it is (CSV injection).
+# (Tab and carriage return lead nothing the API stores: it trims its text; see test_cells.py.)
+FORMULAS = ['=HYPERLINK("http://x","y")', "@SUM(1)", "+1", "-1", "=1+1", "'=quoted already"]
+
+
+def test_text_like_a_formula_is_exported_as_text_and_imports_back_unchanged(client, world):
+    trust = world.auth("trust_a1")
+    ids = {}
+    for title in FORMULAS:
+        body = scheme_body(title=title, category="digital", backlog_risk=None,
+                           description="=cmd|' /C calc'!A0", mandatory=True,
+                           mandatory_reason="@SUM(A1)", alternative_group="-2+3",
+                           cost_profile={"2026/27": 1500.25})  # fmt: skip
+        created = client.post(API, json=body, headers=trust)
+        assert created.status_code == 201, created.text
+        ids[created.json()["id"]] = title
+    query = {"organisation": "RA1"}
+
+    exported = client.get(f"{API}/export.xlsx", params=query, headers=trust)
+    assert exported.status_code == 200
+    sheet = load_workbook(io.BytesIO(exported.content))["Schemes"]
+    assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
+    assert sorted(r["id"].value for r in rows) == sorted(ids)
+    for cells in rows:
+        for column, text in (("title", ids[cells["id"].value]), ("description", "=cmd|' /C calc'!A0"),
+                             ("mandatory_reason", "@SUM(A1)"), ("alternative_group", "-2+3")):  # fmt: skip
+            assert (cells[column].data_type, cells[column].value) == ("s", text), column
+        assert cells["description"].quotePrefix  # Excel keeps it text when the cell is edited
+        assert (cells["2026/27"].data_type, cells["2026/27"].value) == ("n", 1500.25)
+
+    csv_export = client.get(f"{API}/export.csv", params=query, headers=trust)
+    assert csv_export.status_code == 200
+    for row in csv.DictReader(io.StringIO(csv_export.content.decode("utf-8-sig"))):
+        assert row["title"] == "'" + ids[int(row["id"])]  # OWASP: a leading apostrophe
+        assert (row["description"], row["mandatory_reason"], row["alternative_group"]) == (
+            "'=cmd|' /C calc'!A0", "'@SUM(A1)", "'-2+3"
+        )  # fmt: skip
+        assert row["2026/27"] == "1500.25"  # numbers are not quoted
+
+    # Both exports import back as they are: every scheme unchanged, the apostrophes gone.
+    for name, content in (("export.xlsx", exported.content), ("export.csv", csv_export.content)):
+        again = _upload(client, "trust_a1", world, content, name=name, dry_run=True)
+        assert again.status_code == 200, again.text
+        result = again.json()
+        assert (result["created"], result["updated"], result["unchanged"]) == (0, 0, len(ids))

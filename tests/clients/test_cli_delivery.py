@@ -89,6 +89,21 @@ def test_monthly_return_template_and_import(live, tmp_path):
     assert october["actual"] == 123456.78
     assert delivery["rag"] == "amber" and delivery["commentary"] == "Scaffolding delayed"
 
+    # Commentary that a spreadsheet would run as a formula is text in the next template.
+    formula = '=HYPERLINK("http://x","y")'
+    sheet.cell(row=2, column=header.index("commentary") + 1, value=formula).data_type = "s"
+    sheet.parent.save(good)
+    done = capital("delivery", "import", str(good), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    again = tmp_path / "again.xlsx"
+    made = capital("delivery", "template", str(again), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    sheet = load_workbook(again).active
+    assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == scheme_id)
+    commentary = row[header.index("commentary")]
+    assert (commentary.data_type, commentary.value) == ("s", formula)
+
 
 def test_delivery_report_and_reallocation(live):
     env = live.env("ics_finance")
