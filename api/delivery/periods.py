@@ -5,13 +5,15 @@ from decimal import ROUND_DOWN, Decimal
 
 from api.types import financial_year, financial_year_start
 
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only, the whole string: `\d` matches other scripts' digits (`２０２６-10`), which
+# int() reads but no month key equals (a KeyError, 500); `$` would let a trailing newline by.
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 PENNY = Decimal("0.01")
 
 
 def check_period(value: str) -> str:
     """`YYYY-MM` with a month 01-12, else a ValueError naming the value."""
-    match = _PERIOD.match(value)
+    match = _PERIOD.fullmatch(value)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise ValueError(f"'{value}' is not a month like 2026-04")
     return value

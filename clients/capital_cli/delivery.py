@@ -21,8 +21,9 @@ delivery_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-YEAR = re.compile(r"^(\d{4})/(\d{2})$")
+# ASCII digits, the whole string (used with fullmatch): `\d` matches other scripts' digits.
+PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
+YEAR = re.compile(r"([0-9]{4})/([0-9]{2})", re.ASCII)
 FIXED = ["scheme_id", "organisation", "title", "annual plan"]
 TAIL = ["rag", "commentary"]
 Period = Annotated[
@@ -32,7 +33,7 @@ System = Annotated[str, typer.Option("--system", help="System code, e.g. QWV.")]
 
 
 def _check_period(period: str) -> None:
-    if not PERIOD.match(period):
+    if not PERIOD.fullmatch(period):
         _fail(f"--period '{period}' is not a month like 2026-10", 2)
 
 
@@ -175,13 +176,13 @@ def rows_to_returns(sheet, period: str) -> tuple[list[dict], list, dict]:
                     )
                 elif column.startswith("forecast "):
                     month = column.removeprefix("forecast ")
-                    if not PERIOD.match(month):
+                    if not PERIOD.fullmatch(month):
                         raise ValueError(f"'{month}' is not a month like 2026-11")
                     payload["forecast"][month] = _amount(value)
                     columns[f"forecast.{month}"] = column
                 elif column.startswith("later "):
                     year = column.removeprefix("later ")
-                    if not YEAR.match(year):
+                    if not YEAR.fullmatch(year):
                         raise ValueError(f"'{year}' is not a financial year like 2027/28")
                     payload["later_years"][year] = _amount(value)
                     columns[f"later_years.{year}"] = column
@@ -276,7 +277,7 @@ def delivery_report(
     as_json: Annotated[bool, typer.Option("--json", help="The exact figures as JSON.")] = False,
 ) -> None:
     """Plan, actuals, forecast outturn and slippage by organisation, and the headroom."""
-    if not YEAR.match(year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
+    if not YEAR.fullmatch(year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
         _fail(f"--year '{year}' is not a financial year like 2026/27", 2)
     with connect(url, token) as client:
         report = client.delivery_report(system, year=year)

@@ -117,6 +117,7 @@ def _is_financial_year(text: str) -> bool:
     return (
         len(head) == 4
         and len(tail) == 2
+        and (head + tail).isascii()  # isdigit() alone accepts other scripts' digits
         and (head + tail).isdigit()
         and (int(head) + 1) % 100 == int(tail)
     )

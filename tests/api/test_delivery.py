@@ -158,6 +158,27 @@ def test_actuals_rules(client, world, agreed):
     assert _patch(client, world, s1, {"forecast": {"2026-05": 5}}).status_code == 200
 
 
+def test_a_month_in_other_digits_is_a_422_naming_it_never_a_500(client, world, agreed):
+    # `\d` matched full-width digits and int() read them, so `２０２６-05` passed as a month
+    # no key equals: a KeyError (500) on plan and forecast, a 409 naming it on close.
+    s1 = agreed["s1"]
+    for field in ("plan", "forecast", "actual"):
+        for bad in ("２０２６-05", "2026-0５"):
+            response = _patch(client, world, s1, {field: {bad: 1}})
+            assert response.status_code == 422, (field, bad, response.text)
+            [error] = response.json()["errors"]
+            assert error["loc"].startswith(f"body.{field}.{bad}"), error
+            assert "is not a month like 2026-04" in error["msg"], error
+    closed = client.post(f"{API}/systems/SYA/close-period", json={"period": "２０２６-04"},
+                         headers=world.auth("finance_a"))  # fmt: skip
+    assert closed.status_code == 422, closed.text
+    assert [e["loc"] for e in closed.json()["errors"]] == ["body.period"]
+    imported = client.post(f"{API}/systems/SYA/delivery/import", headers=world.auth("trust_a1"),
+                           json={"period": "２０２６-04", "schemes": [{"scheme_id": s1, "actual": 1}]})  # fmt: skip
+    assert imported.status_code == 422 and imported.json()["errors"][0]["loc"] == "body.period"
+    assert _get(client, world, s1)["version"] == 1  # nothing changed
+
+
 def test_later_years_and_rephasing(client, world, agreed):
     s1 = agreed["s1"]
     current = _patch(client, world, s1, {"later_years": {"2026/27": 5}})
