@@ -1,5 +1,6 @@
 """`capital delivery`: monthly returns as a workbook, and the system's delivery report."""
 
+import io
 import json
 import re
 from decimal import Decimal, InvalidOperation
@@ -11,7 +12,8 @@ from capital_client import NotFound, ValidationFailed
 from rich import box
 from rich.table import Table
 
-from capital_cli.remote import Token, Url, _fail, _report, connect, console
+from capital_cli.checks import output_file
+from capital_cli.remote import Token, Url, _fail, _report, _write, connect, console
 
 # openpyxl and the spreadsheet reader (0.4 s of imports) are imported by the commands that use
 # them, not by every `capital` command.
@@ -54,7 +56,7 @@ def _months_after(period: str) -> list[str]:
 
 @delivery_app.command("template")
 def delivery_template(
-    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx")],
+    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx", callback=output_file)],
     system: System,
     period: Period,
     url: Url,
@@ -115,7 +117,11 @@ def delivery_template(
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = "£#,##0.00"
     sheet.freeze_panes = "D2"
-    book.save(path)
+    # Saved to memory and written as the other downloads are: a folder gone or unwritable since
+    # the check above is exit 2 naming the path, not openpyxl's traceback.
+    content = io.BytesIO()
+    book.save(content)
+    _write(path, content.getvalue())
     console.print(f"return for {period} written to {path} ({len(deliveries)} schemes)")
 
 

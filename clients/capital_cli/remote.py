@@ -82,8 +82,10 @@ def _pounds(value) -> str:
 def _write(path: Path, content: bytes) -> None:
     try:
         path.write_bytes(content)
-    except FileNotFoundError:
-        _fail(f"{path}: no such directory ({path.parent})", 2)
+    except FileNotFoundError as exc:
+        if not path.parent.is_dir():  # removed since the argument was checked
+            _fail(f"{path}: no such directory ({path.parent})", 2)
+        _fail(f"{path}: cannot be written ({exc.strerror})", 2)
     except OSError as exc:
         _fail(f"{path}: cannot be written ({exc.strerror})", 2)
 
