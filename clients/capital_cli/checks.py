@@ -35,3 +35,23 @@ def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
     if value.exists() and not os.access(value, os.W_OK):
         raise typer.BadParameter(f"{value}: the file exists and is not writable")
     return value
+
+
+def bearer_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A token must be printable ASCII (HTTP sends header values as such; httpx raises a
+    UnicodeEncodeError otherwise). The message says where it came from, never the token."""
+    if value is None:
+        return value
+    for index, char in enumerate(value):
+        if not "!" <= char <= "~":
+            source = ctx.get_parameter_source(param.name)
+            where = (
+                f"the token in ${param.envvar}"
+                if source is not None and source.name == "ENVIRONMENT"
+                else f"the token given with {param.opts[0]}"
+            )
+            raise typer.BadParameter(
+                f"{where}: character {index + 1} (U+{ord(char):04X}) is not printable ASCII; "
+                "a bearer token has no spaces, accents or other scripts' letters"
+            )
+    return value

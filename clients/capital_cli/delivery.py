@@ -3,7 +3,7 @@
 import io
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +26,8 @@ delivery_app = typer.Typer(
 # ASCII digits, the whole string (used with fullmatch): `\d` matches other scripts' digits.
 PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 YEAR = re.compile(r"([0-9]{4})/([0-9]{2})", re.ASCII)
+AMOUNT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+LARGEST_AMOUNT = Decimal("9999999999999.99")  # the API's largest amount of money
 FIXED = ["scheme_id", "organisation", "title", "annual plan"]
 TAIL = ["rag", "commentary"]
 Period = Annotated[
@@ -126,17 +128,24 @@ def delivery_template(
 
 
 def _amount(value: Any) -> Decimal:
-    """Pounds to the penny: a cell's number (float noise within a millionth forgiven) or text."""
+    """Pounds to the penny: a cell's number (float noise within a millionth forgiven) or text
+    of plain ASCII digits (Decimal() would also take `1e30`, `1_000`, `Infinity` and other
+    scripts' digits)."""
     if isinstance(value, bool):
         raise ValueError("must be an amount in pounds")
-    try:
-        amount = Decimal(str(value).replace("£", "").replace(",", "").strip())
-    except InvalidOperation:
-        raise ValueError(f"'{value}' is not an amount in pounds") from None
+    if isinstance(value, int | float | Decimal):
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    else:
+        text = str(value).replace("£", "").replace(",", "").strip()
+        if not AMOUNT.fullmatch(text):
+            raise ValueError(f"'{value}' is not an amount in pounds")
+        amount = Decimal(text)
     if not amount.is_finite():
         raise ValueError(f"'{value}' is not an amount in pounds")
     if amount < 0:
         raise ValueError("cannot be negative")
+    if amount > LARGEST_AMOUNT:  # also keeps quantize below within its 28 digits
+        raise ValueError(f"{value} is more than the largest amount, £{LARGEST_AMOUNT:,}")
     pennies = amount.quantize(Decimal("0.01"))
     tolerance = Decimal("0.000001") if isinstance(value, float) else Decimal(0)
     if abs(amount - pennies) > tolerance:

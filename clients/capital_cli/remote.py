@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from capital_client import CapitalError, ValidationFailed
+from capital_client import CapitalError, InvalidArgument, ValidationFailed
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from capital_cli.checks import finite, output_file
+from capital_cli.checks import bearer_token, finite, output_file
 
 if TYPE_CHECKING:
     from capital_client import CapitalClient
@@ -33,7 +33,13 @@ Url = Annotated[
 ]
 Token = Annotated[
     str,
-    typer.Option("--token", envvar="CAPITAL_TOKEN", help="Your bearer token.", show_default=False),
+    typer.Option(
+        "--token",
+        envvar="CAPITAL_TOKEN",
+        help="Your bearer token.",
+        show_default=False,
+        callback=bearer_token,
+    ),
 ]
 
 
@@ -60,9 +66,14 @@ def connect(url: str, token: str):
     """A client whose errors become one clear line: 2 for bad input, 1 for everything else."""
     from capital_client import CapitalClient  # loaded on first use: capital_client.__init__
 
-    client = CapitalClient(url, token)
+    try:
+        client = CapitalClient(url, token)
+    except InvalidArgument as exc:  # the token: checked by its option already
+        _fail(str(exc), 2)
     try:
         yield client
+    except InvalidArgument as exc:  # a value the client refused to send, named
+        _fail(str(exc), 2)
     except ValidationFailed as exc:
         details = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors)
         _fail(f"{exc}" + (f" ({details})" if details else ""), 2)

@@ -1,25 +1,81 @@
 """CapitalClient: a typed Python client for the capital service's API (v1), over httpx."""
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from capital_client import models
-from capital_client.errors import BY_STATUS, ApiError, JobFailed, ServerUnavailable
+from capital_client.errors import (
+    BY_STATUS,
+    ApiError,
+    InvalidArgument,
+    JobFailed,
+    ServerUnavailable,
+)
 
 PAGE = 500  # the largest page the server gives
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Beyond this a float no longer holds every penny: such amounts go as decimal text (and are
+# above the server's largest amount anyway, so it names the field in a 422).
+_EXACT_FLOAT = Decimal(10) ** 13
 
 
-def _json_default(value: Any) -> Any:
+def _segment(value: Any, name: str) -> str:
+    """A path parameter as one URL path segment, escaped (`?`, `#`, `%`, spaces, non-ASCII), so
+    it can never become a query or another endpoint. `/` is refused, not escaped: servers decode
+    `%2F` before routing (`QWV%2Fperiod` reaches /systems/QWV/period), and no code or id has
+    one. `.` and `..` are escaped too, or httpx would resolve them as dot segments."""
+    text = str(value)
+    if "/" in text:
+        raise InvalidArgument(f"{name}: {text!r} cannot name a resource: it contains '/'")
+    text = quote(text, safe="")
+    return text.replace(".", "%2E") if text in (".", "..") else text
+
+
+def _check_token(token: str) -> None:
+    """httpx sends header values as ASCII and raises UnicodeEncodeError for anything else;
+    a space or control character would split or break the header."""
+    for index, char in enumerate(token):
+        if not "!" <= char <= "~":
+            raise InvalidArgument(
+                f"token: character {index + 1} (U+{ord(char):04X}) is not printable ASCII; "
+                "a bearer token has no spaces, accents or other scripts' letters"
+            )
+
+
+def _decimal(value: Decimal, where: str) -> float | str:
+    """Money goes out as an exact decimal number, never through a binary float's rounding:
+    whole pennies as a JSON number, anything else as decimal text for the server to judge."""
+    if not value.is_finite():
+        raise InvalidArgument(f"{where}: {value} is not a finite amount")
+    sign, digits, exponent = value.as_tuple()
+    # Whole pennies: no non-zero digit past the second decimal place (no quantize, which raises
+    # InvalidOperation past 28 digits).
+    beyond = -exponent - 2
+    pennies = beyond <= 0 or not any(digits[max(len(digits) - beyond, 0) :])
+    return float(value) if pennies and abs(value) < _EXACT_FLOAT else str(value)
+
+
+def _sendable(value: Any, where: str) -> Any:
+    """`value` as plain JSON data, or InvalidArgument naming the field (`cost_profile.2026/27`)
+    that cannot be sent: NaN, an infinity, or a type JSON has no form for."""
+    if isinstance(value, dict):
+        return {k: _sendable(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_sendable(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, Decimal):
-        # Money goes out as an exact decimal number, never through a binary float.
-        return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
-    raise TypeError(f"cannot send {type(value).__name__}")
+        return _decimal(value, where or "body")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(f"{where or 'body'}: {value} is not a finite number")
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise InvalidArgument(f"{where or 'body'}: cannot send {type(value).__name__}")
 
 
 class CapitalClient:
@@ -40,6 +96,7 @@ class CapitalClient:
         backoff: float = 0.3,
         transport: httpx.BaseTransport | None = None,
     ):
+        _check_token(token)
         self.url = url.rstrip("/")
         self.solve_timeout = solve_timeout
         self.retries = retries
@@ -68,8 +125,9 @@ class CapitalClient:
         content = None
         headers = dict(kwargs.pop("headers", {}) or {})
         if json_body is not None:
-            # Strict JSON: NaN or Infinity in a request is the caller's error, raised here.
-            content = json.dumps(json_body, default=_json_default, allow_nan=False)
+            # Strict JSON: NaN or Infinity in a request is the caller's error, raised here
+            # naming its field, before anything is sent.
+            content = json.dumps(_sendable(json_body, ""), allow_nan=False)
             headers["Content-Type"] = "application/json"
         attempt = 0
         while True:
@@ -122,7 +180,7 @@ class CapitalClient:
         return [models.System.model_validate(s) for s in self._pages("/systems")]
 
     def get_system(self, code: str) -> models.System:
-        return models.System.model_validate(self._json("GET", f"/systems/{code}"))
+        return models.System.model_validate(self._json("GET", f"/systems/{_segment(code, 'code')}"))
 
     def create_system(self, *, code: str, name: str) -> models.System:
         """Administrators only."""
@@ -131,10 +189,14 @@ class CapitalClient:
 
     def update_system(self, code: str, *, name: str) -> models.System:
         body = {"name": name}
-        return models.System.model_validate(self._json("PATCH", f"/systems/{code}", json_body=body))
+        return models.System.model_validate(
+            self._json("PATCH", f"/systems/{_segment(code, 'code')}", json_body=body)
+        )
 
     def get_organisation(self, code: str) -> models.Organisation:
-        return models.Organisation.model_validate(self._json("GET", f"/organisations/{code}"))
+        return models.Organisation.model_validate(
+            self._json("GET", f"/organisations/{_segment(code, 'code')}")
+        )
 
     def create_organisation(
         self, *, code: str, name: str, kind: str, systems: list[str]
@@ -146,7 +208,7 @@ class CapitalClient:
         )
 
     def update_organisation(self, code: str, **fields: Any) -> models.Organisation:
-        path = f"/organisations/{code}"
+        path = f"/organisations/{_segment(code, 'code')}"
         return models.Organisation.model_validate(self._json("PATCH", path, json_body=fields))
 
     def list_organisations(self, *, system: str | None = None) -> list[models.Organisation]:
@@ -183,7 +245,9 @@ class CapitalClient:
                 return
 
     def get_scheme(self, scheme_id: int) -> models.Scheme:
-        return models.Scheme.model_validate(self._json("GET", f"/schemes/{scheme_id}"))
+        return models.Scheme.model_validate(
+            self._json("GET", f"/schemes/{_segment(scheme_id, 'scheme_id')}")
+        )
 
     def create_scheme(self, **fields: Any) -> models.Scheme:
         """Record a draft scheme (`system`, `organisation`, `title`, `category`, `cost_profile`, ...)."""
@@ -194,17 +258,21 @@ class CapitalClient:
         return models.Scheme.model_validate(
             self._json(
                 "PATCH",
-                f"/schemes/{scheme_id}",
+                f"/schemes/{_segment(scheme_id, 'scheme_id')}",
                 json_body=fields,
                 headers={"If-Match": str(version)},
             )
         )
 
     def submit_scheme(self, scheme_id: int) -> models.Scheme:
-        return models.Scheme.model_validate(self._json("POST", f"/schemes/{scheme_id}/submit"))
+        return models.Scheme.model_validate(
+            self._json("POST", f"/schemes/{_segment(scheme_id, 'scheme_id')}/submit")
+        )
 
     def withdraw_scheme(self, scheme_id: int) -> models.Scheme:
-        return models.Scheme.model_validate(self._json("POST", f"/schemes/{scheme_id}/withdraw"))
+        return models.Scheme.model_validate(
+            self._json("POST", f"/schemes/{_segment(scheme_id, 'scheme_id')}/withdraw")
+        )
 
     def import_schemes(
         self,
@@ -225,14 +293,16 @@ class CapitalClient:
     def list_assessments(self, scheme_id: int) -> list[models.Assessment]:
         return [
             models.Assessment.model_validate(a)
-            for a in self._pages(f"/schemes/{scheme_id}/assessments")
+            for a in self._pages(f"/schemes/{_segment(scheme_id, 'scheme_id')}/assessments")
         ]
 
     def assess(self, scheme_id: int, *, rationale: str, **scores: int) -> models.Assessment:
         """Create or replace your assessment: strategic_fit, safety_quality, value_for_money, deliverability."""
         body = {**scores, "rationale": rationale}
         return models.Assessment.model_validate(
-            self._json("POST", f"/schemes/{scheme_id}/assessments", json_body=body)
+            self._json(
+                "POST", f"/schemes/{_segment(scheme_id, 'scheme_id')}/assessments", json_body=body
+            )
         )
 
     # -- rounds and runs ------------------------------------------------------------------
@@ -242,7 +312,9 @@ class CapitalClient:
         return [models.Round.model_validate(r) for r in self._pages("/rounds", params)]
 
     def get_round(self, round_id: int) -> models.Round:
-        return models.Round.model_validate(self._json("GET", f"/rounds/{round_id}"))
+        return models.Round.model_validate(
+            self._json("GET", f"/rounds/{_segment(round_id, 'round_id')}")
+        )
 
     def create_round(self, **fields: Any) -> models.Round:
         return models.Round.model_validate(self._json("POST", "/rounds", json_body=fields))
@@ -252,7 +324,7 @@ class CapitalClient:
         return models.Round.model_validate(
             self._json(
                 "PATCH",
-                f"/rounds/{round_id}",
+                f"/rounds/{_segment(round_id, 'round_id')}",
                 json_body=fields,
                 headers={"If-Match": str(version)},
             )
@@ -263,28 +335,34 @@ class CapitalClient:
         plus `label`, `solver`, `mip_gap` and `time_limit_s`."""
         return models.Run.model_validate(
             self._json(
-                "POST", f"/rounds/{round_id}/runs", json_body=overrides, timeout=self.solve_timeout
+                "POST",
+                f"/rounds/{_segment(round_id, 'round_id')}/runs",
+                json_body=overrides,
+                timeout=self.solve_timeout,
             )
         )
 
     def list_runs(self, round_id: int) -> list[models.RunSummary]:
         return [
-            models.RunSummary.model_validate(r) for r in self._pages(f"/rounds/{round_id}/runs")
+            models.RunSummary.model_validate(r)
+            for r in self._pages(f"/rounds/{_segment(round_id, 'round_id')}/runs")
         ]
 
     def get_run(self, run_id: int) -> models.Run:
-        return models.Run.model_validate(self._json("GET", f"/runs/{run_id}"))
+        return models.Run.model_validate(self._json("GET", f"/runs/{_segment(run_id, 'run_id')}"))
 
     def run_snapshot(self, run_id: int) -> dict[str, Any]:
         """The exact problem a run solved (solve it offline with `capital optimise`)."""
-        return self._json("GET", f"/runs/{run_id}/snapshot.json")
+        return self._json("GET", f"/runs/{_segment(run_id, 'run_id')}/snapshot.json")
 
     def compare_runs(self, run_id: int, other_id: int) -> dict[str, Any]:
         """Run `other_id` against `run_id` (b minus a): schemes funded in only one of them or
         starting in another year (id, title, organisation, cost), spend by year and
         organisation, objective. Raises `Conflict` if either run has no portfolio (infeasible
         or out of time): there is nothing to compare."""
-        return self._json("GET", f"/runs/{run_id}/compare", params={"with": other_id})
+        return self._json(
+            "GET", f"/runs/{_segment(run_id, 'run_id')}/compare", params={"with": other_id}
+        )
 
     # -- jobs: frontiers, robustness studies and runs asked `async` -----------------------
 
@@ -297,19 +375,27 @@ class CapitalClient:
         """Queue the efficient frontier of a round (202): `multipliers`, or `points` with
         `low` and `high`, plus any round parameter overridden."""
         body = {**options, **({"multipliers": multipliers} if multipliers else {})}
-        return self._job("POST", f"/rounds/{round_id}/frontier", json_body=body)
+        return self._job(
+            "POST", f"/rounds/{_segment(round_id, 'round_id')}/frontier", json_body=body
+        )
 
     def start_robustness(self, round_id: int, **study: Any) -> models.Job:
         """Queue a robustness study (202): `rank_order`, `bounds`, `samples`, `seed`, plus any
         round parameter overridden."""
-        return self._job("POST", f"/rounds/{round_id}/robustness", json_body=study)
+        return self._job(
+            "POST", f"/rounds/{_segment(round_id, 'round_id')}/robustness", json_body=study
+        )
 
     def start_run(self, round_id: int, **overrides: Any) -> models.Job:
         """Queue a run (`"async": true`); the finished job's result names the run."""
-        return self._job("POST", f"/rounds/{round_id}/runs", json_body={**overrides, "async": True})
+        return self._job(
+            "POST",
+            f"/rounds/{_segment(round_id, 'round_id')}/runs",
+            json_body={**overrides, "async": True},
+        )
 
     def get_job(self, job_id: int) -> models.Job:
-        return self._job("GET", f"/jobs/{job_id}")
+        return self._job("GET", f"/jobs/{_segment(job_id, 'job_id')}")
 
     def list_jobs(
         self, *, round_id: int | None = None, limit: int = 50, offset: int = 0
@@ -322,7 +408,7 @@ class CapitalClient:
         }
 
     def cancel_job(self, job_id: int) -> models.Job:
-        return self._job("DELETE", f"/jobs/{job_id}")
+        return self._job("DELETE", f"/jobs/{_segment(job_id, 'job_id')}")
 
     def wait_job(
         self, job_id: int, *, poll: float = 0.5, timeout: float | None = None, on_progress=None
@@ -352,7 +438,11 @@ class CapitalClient:
 
     def agree(self, round_id: int, *, run_id: int) -> models.Round:
         return models.Round.model_validate(
-            self._json("POST", f"/rounds/{round_id}/agree", json_body={"run_id": run_id})
+            self._json(
+                "POST",
+                f"/rounds/{_segment(round_id, 'round_id')}/agree",
+                json_body={"run_id": run_id},
+            )
         )
 
     def run_report(
@@ -363,7 +453,9 @@ class CapitalClient:
         if format not in ("xlsx", "csv", "pdf"):
             raise ValueError("format is xlsx, pdf or csv")
         params = {"with": compare_with} if compare_with is not None and format == "pdf" else None
-        return self._request("GET", f"/runs/{run_id}/report.{format}", params=params).content
+        return self._request(
+            "GET", f"/runs/{_segment(run_id, 'run_id')}/report.{format}", params=params
+        ).content
 
     # -- spreadsheets ---------------------------------------------------------------------
 
@@ -403,42 +495,50 @@ class CapitalClient:
         """A re-allocation of an agreed round: its still-submitted schemes optimised within the
         headroom that approved schemes' current forecasts leave (agree it with `agree`)."""
         return models.Run.model_validate(
-            self._json("POST", f"/rounds/{round_id}/reallocations", json_body=overrides,
+            self._json("POST", f"/rounds/{_segment(round_id, 'round_id')}/reallocations", json_body=overrides,
                        timeout=self.solve_timeout)
         )  # fmt: skip
 
     # -- in-year delivery -----------------------------------------------------------------
 
     def get_delivery(self, scheme_id: int) -> models.Delivery:
-        return models.Delivery.model_validate(self._json("GET", f"/schemes/{scheme_id}/delivery"))
+        return models.Delivery.model_validate(
+            self._json("GET", f"/schemes/{_segment(scheme_id, 'scheme_id')}/delivery")
+        )
 
     def update_delivery(self, scheme_id: int, *, version: int, **fields: Any) -> models.Delivery:
         """Any of plan, actual, forecast ({"2026-10": amount}), later_years ({"2027/28": amount}),
         rag and commentary; `version` is the one you read (412 if someone changed it since)."""
         return models.Delivery.model_validate(
-            self._json("PATCH", f"/schemes/{scheme_id}/delivery", json_body=fields,
+            self._json("PATCH", f"/schemes/{_segment(scheme_id, 'scheme_id')}/delivery", json_body=fields,
                        headers={"If-Match": str(version)})
         )  # fmt: skip
 
     def delivery_period(self, system: str) -> dict[str, Any]:
-        return self._json("GET", f"/systems/{system}/period")
+        return self._json("GET", f"/systems/{_segment(system, 'system')}/period")
 
     def close_period(self, system: str, *, period: str | None = None) -> dict[str, Any]:
         """Close the system's next month (finance directors). Name it (`period="2026-10"`) and
         any other month raises `Conflict`: a retried close closes it once, never the next."""
         body = {"period": period} if period is not None else None
-        return self._json("POST", f"/systems/{system}/close-period", json_body=body)
+        return self._json(
+            "POST", f"/systems/{_segment(system, 'system')}/close-period", json_body=body
+        )
 
     def import_delivery(
         self, system: str, *, period: str, schemes: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """Many schemes' actuals and forecasts for one period: all applied, or none."""
         body = {"period": period, "schemes": schemes}
-        return self._json("POST", f"/systems/{system}/delivery/import", json_body=body)
+        return self._json(
+            "POST", f"/systems/{_segment(system, 'system')}/delivery/import", json_body=body
+        )
 
     def delivery_report(self, system: str, *, year: str) -> models.DeliveryReport:
         return models.DeliveryReport.model_validate(
-            self._json("GET", f"/systems/{system}/delivery", params={"year": year})
+            self._json(
+                "GET", f"/systems/{_segment(system, 'system')}/delivery", params={"year": year}
+            )
         )
 
     # -- audit ----------------------------------------------------------------------------

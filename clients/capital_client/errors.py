@@ -19,6 +19,11 @@ class CapitalError(Exception):
         return list(self.problem.get("errors") or [])
 
 
+class InvalidArgument(CapitalError, ValueError):
+    """A value the client cannot send, named with its field (a token outside printable ASCII,
+    an amount that is NaN or infinite): raised before anything is sent. Also a ValueError."""
+
+
 class ServerUnavailable(CapitalError):
     """The server could not be reached (after retries where they are safe)."""
 

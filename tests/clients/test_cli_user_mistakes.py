@@ -1,6 +1,12 @@
 """A user's mistake against a live server: exit 2 and one line naming the option, file, row and
 column or field at fault, never a traceback (the client raises its own error, naming it)."""
 
+from decimal import Decimal
+
+import pytest
+from capital_client import CapitalClient, CapitalError, InvalidArgument, NotFound, ValidationFailed
+from openpyxl import load_workbook
+
 from tests.clients.conftest import capital
 
 
@@ -34,3 +40,71 @@ def test_a_file_to_write_in_a_missing_folder_is_refused_naming_the_path(live, tm
     folder = capital("delivery", "template", str(tmp_path), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
     _refused(folder, f"{tmp_path} is a folder, not a file")
     assert not missing.parent.exists()
+
+
+def test_a_token_outside_printable_ascii_is_refused_naming_where_it_came_from(live):
+    environment = capital("schemes", "list", env=live.env(CAPITAL_TOKEN="tokén"))
+    _refused(
+        environment, "the token in $CAPITAL_TOKEN: character 4 (U+00E9) is not printable ASCII"
+    )
+    option = capital("schemes", "list", "--token", "tok en", env=live.env())
+    _refused(option, "the token given with --token: character 4 (U+0020)")
+    assert "tokén" not in environment.stderr  # a secret, even a mistyped one, is not echoed
+    with pytest.raises(InvalidArgument, match=r"^token: character 4 \(U\+00E9\)") as raised:
+        CapitalClient(live.url, "tokén")
+    assert isinstance(raised.value, CapitalError) and isinstance(raised.value, ValueError)
+
+
+def test_the_client_escapes_path_parameters(live):
+    with CapitalClient(live.url, live.tokens["ics_finance"]) as client:
+        assert client.get_system("QWV").code == "QWV"
+        # Unescaped, `?` began a query and `#` a fragment: both read system QWV.
+        for code in ("QWV?limit=1", "QWV#x", "QWV x", "..", "%2E%2E"):
+            with pytest.raises((NotFound, ValidationFailed)):
+                client.get_system(code)
+        # Servers decode %2F before routing, so a `/` is refused, never sent.
+        with pytest.raises(InvalidArgument, match=r"^code: 'QWV/period' cannot name a resource"):
+            client.get_system("QWV/period")
+        with pytest.raises(InvalidArgument, match=r"^system: "):
+            client.delivery_report("QWV/period", year="2026/27")
+    result = capital("delivery", "report", "--system", "QWV/period", "--year", "2026/27", env=live.env("ics_finance"))  # fmt: skip
+    _refused(result, "system: 'QWV/period'")
+
+
+def test_the_client_names_an_amount_it_cannot_send(live):
+    scheme = {"system": "QWV", "organisation": "R0A", "title": "Not finite", "category": "digital"}
+    with CapitalClient(live.url, live.tokens["trust"]) as client:
+        for bad in (Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN"), Decimal("sNaN"),
+                    float("nan"), float("inf")):  # fmt: skip
+            with pytest.raises(
+                InvalidArgument, match=r"^cost_profile\.2027/28: .* is not a finite"
+            ):
+                client.create_scheme(**scheme, cost_profile={"2026/27": 5, "2027/28": bad})
+        with pytest.raises(InvalidArgument, match=r"^multipliers\[1\]: nan is not a finite"):
+            client.start_frontier(1, multipliers=[1.0, float("nan")])
+        # Too large for Decimal's 28-digit quantize: sent, and the server names the field.
+        with pytest.raises(ValidationFailed) as refused:
+            client.create_scheme(**scheme, cost_profile={"2026/27": Decimal("1E+30")})
+        assert [e["loc"] for e in refused.value.errors] == ["body.cost_profile.2026/27"]
+        made = client.create_scheme(**scheme, cost_profile={"2026/27": Decimal("100.000")})
+        assert made.cost_profile == {"2026/27": Decimal(100)}
+
+
+def test_a_return_with_an_amount_in_exponent_notation_names_its_cell(live, tmp_path):
+    env, path = live.env("trust"), tmp_path / "return.xlsx"
+    made = capital("delivery", "template", str(path), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    book = load_workbook(path)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=2, column=header.index("actual 2026-10") + 1, value="1e30")
+    sheet.cell(row=2, column=header.index("forecast 2026-11") + 1, value=1e30)
+    sheet.cell(row=2, column=header.index("forecast 2026-12") + 1, value="Infinity")
+    sheet.cell(row=2, column=header.index("forecast 2027-01") + 1, value="١٢٣")
+    book.save(path)
+    result = capital("delivery", "import", str(path), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
+    _refused(result, "nothing was imported",
+             "row 2, column E (actual 2026-10): '1e30' is not an amount in pounds",
+             "row 2, column F (forecast 2026-11): 1e+30 is more than the largest amount",
+             "row 2, column G (forecast 2026-12): 'Infinity' is not an amount in pounds",
+             "row 2, column H (forecast 2027-01): '١٢٣' is not an amount in pounds")  # fmt: skip
