@@ -34,6 +34,7 @@ _FY = re.compile(r"^(20[0-9]{2})/([0-9]{2})$", re.ASCII)
 FINANCIAL_YEAR_PATTERN = r"^20[0-9]{2}/[0-9]{2}$"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
 def check_financial_year(value: str) -> str:
@@ -62,6 +63,12 @@ def _no_control_or_newline(value: str) -> str:
     if _CONTROL_OR_NEWLINE.search(value):
         raise ValueError("must not contain NUL, newlines or other control characters")
     return value
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is digits 0-9 only: `str.isdigit` also takes '²', which `int` refuses (a
+    500), and other scripts' digits, which no spreadsheet or form here means."""
+    return bool(_ASCII_DIGITS.fullmatch(text))
 
 
 def has_control_or_newline(value: str) -> bool:

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from api.cells import as_text, csv_field, from_csv_field
-from api.types import TOO_MANY_POUNDS, NotPounds, typed_pounds
+from api.types import TOO_MANY_POUNDS, NotPounds, ascii_digits, typed_pounds
 
 COLUMNS = [
     "organisation", "title", "description", "category", "business_case_stage", "backlog_risk",
@@ -37,8 +37,8 @@ CATEGORIES = ["estates_backlog", "estates_capacity", "digital", "equipment", "ot
 STAGES = ["none", "soc", "obc", "fbc"]
 RISKS = ["high", "significant", "moderate", "low"]
 YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0", ""}
-FY = re.compile(r"^(\d{4})/(\d{2})$")
-ROW_REFERENCE = re.compile(r"^row\s*(\d+)$", re.IGNORECASE)
+FY = re.compile(r"^([0-9]{4})/([0-9]{2})$")
+ROW_REFERENCE = re.compile(r"^row\s*([0-9]+)$", re.IGNORECASE | re.ASCII)
 NOTES = [
     ("organisation", "Required. Your organisation's code, e.g. R0A (choose from the list)."),
     ("title", "Required. A short name for the scheme, up to 200 characters."),
@@ -254,7 +254,7 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
         row: dict[str, Any] = {}
         for column in ("id", "version"):
             text = _text(values.get(column))
-            if text and (not text.isdigit() or not 1 <= int(text) <= 2**31 - 1):
+            if text and (not ascii_digits(text) or not 1 <= int(text) <= 2**31 - 1):
                 problem(
                     column, f"'{text}' should be a whole number (leave it blank for a new scheme)"
                 )
@@ -284,14 +284,14 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
             problem("mandatory_reason", "required when mandatory is yes")
         row["alternative_group"] = _text(values.get("alternative_group")) or None
         deferral = _text(values.get("max_deferral_years")) or "0"
-        if not deferral.isdigit() or int(deferral) > 5:
+        if not ascii_digits(deferral) or int(deferral) > 5:
             problem("max_deferral_years", f"'{deferral}' should be a whole number from 0 to 5")
         else:
             row["max_deferral_years"] = int(deferral)
         row["depends_on"], row["depends_on_rows"] = [], []
         for part in filter(None, (p.strip() for p in _text(values.get("depends_on")).split(","))):
             reference = ROW_REFERENCE.match(part)
-            if part.isdigit():
+            if ascii_digits(part):
                 row["depends_on"].append(int(part))
             elif reference and int(reference.group(1)) == number:
                 problem("depends_on", f"'{part}' is this row: a scheme cannot depend on itself")

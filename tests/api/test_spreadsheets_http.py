@@ -217,6 +217,18 @@ def test_amounts_in_exponent_notation_are_named_not_a_server_error(client, world
     assert "is more than £9,999,999,999,999.99" in errors[(4, "L")]
 
 
+def test_superscript_digits_are_named_not_a_server_error(client, world):
+    """'²' passes str.isdigit() and then int() refuses it: in a deferral or a dependency, a 500."""
+    template = client.get(
+        f"{API}/template.xlsx", params={"system": "SYA", "years": 2}, headers=world.auth("trust_a1")
+    )
+    rows = [list(r) for r in ROWS]
+    rows[0][10], rows[1][8] = "²", "³"
+    response = _upload(client, "trust_a1", world, _filled(template.content, rows))
+    assert response.status_code == 422, response.text
+    assert {(e["row"], e["column"]) for e in response.json()["errors"]} == {(2, "K"), (3, "I")}
+
+
 def test_a_header_named_twice_or_a_value_without_a_header_is_refused_not_lost(client, world):
     """Read into one dict per row, the second '2026/27' column overwrote the first and a value
     right of the last header was dropped: both imported without a word."""

@@ -221,3 +221,9 @@ def test_the_scoring_form_names_each_criterion_it_needs(client, world):
     assert "Choose a score from 0 to 5 for deliverability" in text
     assert "Your rationale has a control character that cannot be stored" in text
     assert links == ["safety_quality", "value_for_money", "deliverability", "rationale"]
+    # '²' passes str.isdigit() and then int() refuses it: that was a 500.
+    superscript = client.post(f"/assess/{scheme['id']}", data={
+        "csrf_token": csrf, "strategic_fit": "²", "safety_quality": "1", "value_for_money": "1",
+        "deliverability": "1", "rationale": "Fine"})  # fmt: skip
+    assert superscript.status_code == 422
+    assert _summary(superscript)[1] == ["strategic_fit"]

@@ -9,7 +9,7 @@ from api.assessments.models import CRITERIA
 from api.assessments.schemas import AssessmentWrite
 from api.deps import Principal, SessionDep
 from api.schemes import service as schemes_service
-from api.types import IdPath
+from api.types import IdPath, ascii_digits
 from web import formatting
 from web.app import redirect, render
 from web.security import CheckedForm, WebUser, require_role
@@ -63,7 +63,7 @@ def score(request: Request, session: SessionDep, principal: WebUser, scheme_id: 
     values = {name: form.get(name) for name in (*CRITERIA, "rationale")}
     errors = {}
     try:
-        scores = {c: int(v) if isinstance(v, str) and v.isdigit() else None
+        scores = {c: int(v) if isinstance(v, str) and ascii_digits(v) else None
                   for c, v in values.items() if c != "rationale"}  # fmt: skip
         body = AssessmentWrite(**scores, rationale=str(values.get("rationale") or "").strip())
     except ValidationError as exc:

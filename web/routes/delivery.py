@@ -17,7 +17,14 @@ from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.rounds import service as rounds_service
 from api.rounds.schemas import RunRequest
 from api.systems import repository as systems_repository
-from api.types import TOO_MANY_POUNDS, IdPath, NotPounds, check_financial_year, typed_pounds
+from api.types import (
+    TOO_MANY_POUNDS,
+    IdPath,
+    NotPounds,
+    ascii_digits,
+    check_financial_year,
+    typed_pounds,
+)
 from web import charts
 from web.app import redirect, render
 from web.lists import all_of
@@ -309,7 +316,7 @@ def reallocate(request: Request, session: SessionDep, principal: WebUser, form: 
     POST /rounds/{id}/reallocations makes it; the run page shows it and offers to agree it."""
     require_role(principal, "ics_finance")
     round_id = str(form.get("round_id") or "")
-    if not round_id.isdigit() or len(round_id) > 9:
+    if not ascii_digits(round_id) or len(round_id) > 9:
         raise NotFound("No such round.")
     round_ = rounds_service.get_round(session, principal=principal, round_id=int(round_id))
     period = service.get_period(session, principal=principal, system_code=round_.system.code)

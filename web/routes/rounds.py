@@ -19,7 +19,7 @@ from api.rounds import service
 from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RoundUpdate, RunRequest
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
-from api.types import TOO_MANY_POUNDS, IdPath, IdQuery, NotPounds, typed_pounds
+from api.types import TOO_MANY_POUNDS, IdPath, IdQuery, NotPounds, ascii_digits, typed_pounds
 from web import charts, formatting
 from web.app import redirect, render
 from web.lists import all_of
@@ -609,7 +609,7 @@ def start_frontier(session: SessionDep, principal: WebUser, round_id: IdPath, fo
                                            body=FrontierRequest(multipliers=FRONTIER_MULTIPLIERS))  # fmt: skip
     jobs_router.accept(session, job, Response())
     back = str(form.get("back") or "")
-    if not re.fullmatch(r"/runs/\d+|/rounds/\d+/frontier", back):
+    if not re.fullmatch(r"/runs/[0-9]+|/rounds/[0-9]+/frontier", back):
         back = f"/rounds/{round_id}/frontier"
     return redirect(back + "#frontier")
 
@@ -640,7 +640,7 @@ def agree(request: Request, session: SessionDep, principal: WebUser, round_id: I
           form: CheckedForm):  # fmt: skip
     require_role(principal, "ics_finance")
     run_id = str(form.get("run_id") or "")
-    if not run_id.isdigit():
+    if not ascii_digits(run_id):
         raise InvalidInput("Choose a run to agree.")
     round_ = service.agree(
         session, principal=principal, round_id=round_id, body=AgreeRequest(run_id=int(run_id))

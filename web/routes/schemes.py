@@ -11,7 +11,7 @@ from api.errors import InvalidInput
 from api.schemes import service
 from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
-from api.types import TOO_MANY_POUNDS, IdPath, NotPounds, typed_pounds
+from api.types import TOO_MANY_POUNDS, IdPath, NotPounds, ascii_digits, typed_pounds
 from web import formatting, uploads
 from web.app import redirect, render
 from web.lists import all_of
@@ -109,12 +109,12 @@ def _form_values(form, years: list[str]) -> tuple[dict, dict[str, str]]:
         "cost_profile": profile,
     }
     deferral = str(form.get("max_deferral_years") or "0").strip()
-    if deferral.isdigit():
+    if ascii_digits(deferral):
         values["max_deferral_years"] = int(deferral)
     else:
         errors["max_deferral_years"] = "Enter a whole number of years from 0 to 5"
     depends = [p.strip() for p in str(form.get("depends_on") or "").split(",") if p.strip()]
-    if all(p.isdigit() for p in depends):
+    if all(ascii_digits(p) for p in depends):
         values["depends_on"] = [int(p) for p in depends]
     else:
         errors["depends_on"] = "Enter scheme numbers separated by commas, like 12, 15"
