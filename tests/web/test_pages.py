@@ -1,8 +1,11 @@
 """The web layer without a browser: sessions, CSRF, roles and scope through the pages (fast;
 runs on every backend inside the test transaction)."""
 
+import io
 import re
 from html import unescape
+
+from openpyxl import load_workbook
 
 from tests.conftest import scheme_body
 
@@ -227,3 +230,20 @@ def test_the_scoring_form_names_each_criterion_it_needs(client, world):
         "deliverability": "1", "rationale": "Fine"})  # fmt: skip
     assert superscript.status_code == 422
     assert _summary(superscript)[1] == ["strategic_fit"]
+
+
+def test_the_upload_page_links_a_template_the_session_can_download(client, world):
+    """The page told a trust to GET an API address, which needs a bearer token it does not
+    have in a browser; the link now downloads the template with the page's session."""
+    sign_in(client, world.tokens["trust_a1"])
+    page = client.get("/schemes/upload")
+    assert 'href="/schemes/template.xlsx?system=SYA"' in page.text
+    response = client.get("/schemes/template.xlsx?system=SYA")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = load_workbook(io.BytesIO(response.content))
+    lists = [v.formula1 for v in book["Schemes"].data_validations.dataValidation if v.type == "list"]  # fmt: skip
+    assert '"RA1"' in lists  # the trust's own organisation
+    assert client.get("/schemes/template.xlsx?system=SYB").status_code == 404
+    sign_in(client, world.tokens["viewer_a"])
+    assert client.get("/schemes/template.xlsx?system=SYA").status_code == 403

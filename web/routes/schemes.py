@@ -1,17 +1,17 @@
 """Schemes: the register (everyone), and a trust's own schemes: new, edit, submit, withdraw,
 spreadsheet upload. Every change goes through api.schemes.service (roles, scope, audit)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.assessments import service as assessments_service
 from api.deps import Principal, SessionDep
-from api.errors import InvalidInput
-from api.schemes import service
+from api.errors import InvalidInput, NotFound
+from api.schemes import service, spreadsheets
 from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
-from api.types import TOO_MANY_POUNDS, IdPath, NotPounds, ascii_digits, typed_pounds
+from api.types import TOO_MANY_POUNDS, CodeQuery, IdPath, NotPounds, ascii_digits, typed_pounds
 from web import formatting, uploads
 from web.app import redirect, render
 from web.lists import all_of
@@ -192,6 +192,20 @@ def upload_page(request: Request, session: SessionDep, principal: WebUser):
     require_role(principal, "trust", "admin")
     systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     return render(request, "upload.html", systems=systems, outcome=None, submit=False)
+
+
+@router.get("/schemes/template.xlsx")
+def upload_template(session: SessionDep, principal: WebUser, system: CodeQuery) -> Response:
+    """The API's scheme template (GET /api/v1/schemes/template.xlsx) for a signed-in trust:
+    five years from this one, its own organisations in the drop-down."""
+    require_role(principal, "trust", "admin")
+    codes = service.importable_organisations(session, principal=principal, system=system)
+    if codes is None:
+        raise NotFound(f"No system {system}.")
+    years = formatting.financial_years(formatting.current_financial_year(), 5)
+    content = spreadsheets.template(years=years, organisations=codes)
+    headers = {"Content-Disposition": f'attachment; filename="schemes-template-{system}.xlsx"'}
+    return Response(content, media_type=spreadsheets.XLSX, headers=headers)
 
 
 @router.post("/schemes/upload")
