@@ -247,3 +247,15 @@ def test_the_upload_page_links_a_template_the_session_can_download(client, world
     assert client.get("/schemes/template.xlsx?system=SYB").status_code == 404
     sign_in(client, world.tokens["viewer_a"])
     assert client.get("/schemes/template.xlsx?system=SYA").status_code == 403
+
+
+def test_a_refused_edit_saves_nothing(client, world):
+    scheme = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
+    scheme_id = scheme.json()["id"]
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    refused = client.post(f"/schemes/{scheme_id}/edit", data={
+        "csrf_token": csrf, "version": "1", "title": "Changed", "category": "estates_backlog",
+        "cost-2026-27": "1000", "depends_on": "999999"})  # fmt: skip
+    assert refused.status_code == 422 and "no scheme with id 999999" in refused.text
+    after = client.get(f"/api/v1/schemes/{scheme_id}", headers=world.auth("trust_a1")).json()
+    assert (after["title"], after["version"]) == (scheme.json()["title"], 1)

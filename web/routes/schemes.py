@@ -273,6 +273,9 @@ def update_scheme(request: Request, session: SessionDep, principal: WebUser, sch
         except ValidationError as exc:
             errors = _field_errors(_pydantic_errors(exc))
         except InvalidInput as exc:
+            # The service changed the scheme in memory before refusing: the page's 422 would
+            # otherwise commit those changes.
+            session.rollback()
             errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
     values["version"] = form.get("version")
     return _scheme_form(request, session, principal, scheme=scheme, values=values, errors=errors,
