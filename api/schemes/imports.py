@@ -109,9 +109,17 @@ def import_schemes(
             seen.setdefault(row.id, index)
             if organisation is not None:
                 errors += _update_errors(principal, row, existing.get(row.id), system, here)
+        # An updated scheme may keep dependencies it already shows, as update_scheme allows;
+        # only a scheme the caller may read says what it holds (no probing through row ids).
+        updated = existing.get(row.id) if row.id is not None else None
+        held = set()
+        if updated is not None and service.can_depend_on(
+            principal, updated, system_id=system.id, held=set()
+        ):
+            held = {d.id for d in updated.depends_on}
         for position, dependency in enumerate(row.depends_on):
             found = existing.get(dependency)
-            if found is None or found.system_id != system.id:
+            if not service.can_depend_on(principal, found, system_id=system.id, held=held):
                 errors.append(
                     field_error(
                         f"{here}.depends_on[{position}]", f"no scheme {dependency} in {system.code}"

@@ -184,17 +184,31 @@ def _require_writer(principal: Principal, *, system_id: int, organisation_id: in
         raise Forbidden("Trust users may only change their own organisation's schemes.")
 
 
+def can_depend_on(
+    principal: Principal, dependency: Scheme | None, *, system_id: int, held: set[int]
+) -> bool:
+    """Whether a scheme of `system_id` may name `dependency`: it exists in the system and the
+    caller can read it, or the scheme already depends on it (its id is shown already)."""
+    if dependency is None or dependency.system_id != system_id:
+        return False
+    return dependency.id in held or can_read(principal, dependency)
+
+
 def _check_dependencies(
-    session: Session, *, scheme: Scheme, system_id: int, depends_on: list[int]
-) -> list[Scheme]:
-    """Dependencies must exist, be in the same system, and never form a cycle."""
+    session: Session, *, principal: Principal, scheme: Scheme, system_id: int,
+    depends_on: list[int],
+) -> list[Scheme]:  # fmt: skip
+    """Dependencies must exist, be in the same system, be readable by the caller, and never
+    form a cycle."""
     errors = []
     found = {s.id: s for s in repository.get_schemes(session, ids=depends_on)}
+    held = {d.id for d in scheme.depends_on} if scheme.id is not None else set()
     for index, dependency_id in enumerate(depends_on):
         dependency = found.get(dependency_id)
         loc = f"body.depends_on[{index}]"
-        if dependency is None or dependency.system_id != system_id:
-            # One message for missing and other-system ids: no probing of other systems.
+        if not can_depend_on(principal, dependency, system_id=system_id, held=held):
+            # One message for missing, other-system and unreadable ids (another organisation's
+            # draft): no probing of what the caller cannot read.
             errors.append(field_error(loc, f"no scheme with id {dependency_id} in this system"))
         elif dependency_id == scheme.id:
             errors.append(field_error(loc, "a scheme cannot depend on itself"))
@@ -253,8 +267,9 @@ def create_scheme(session: Session, *, principal: Principal, body: SchemeCreate)
     fields = body.model_dump(exclude={"system", "organisation", "depends_on"})
     _apply(scheme, fields)
     scheme.depends_on = _check_dependencies(
-        session, scheme=scheme, system_id=system.id, depends_on=body.depends_on
-    )
+        session, principal=principal, scheme=scheme, system_id=system.id,
+        depends_on=body.depends_on,
+    )  # fmt: skip
     session.add(scheme)
     session.flush()
     audit.record(
@@ -301,7 +316,7 @@ def update_scheme(
         )
     if "depends_on" in fields:
         scheme.depends_on = _check_dependencies(
-            session, scheme=scheme, system_id=scheme.system_id,
+            session, principal=principal, scheme=scheme, system_id=scheme.system_id,
             depends_on=fields["depends_on"] or [],
         )  # fmt: skip
     flush_versioned(session, scheme, what=f"Scheme {scheme.id}")

@@ -205,6 +205,67 @@ def test_dependency_errors_do_not_reveal_other_systems(client, world):
         ]
 
 
+MISSING = 999999
+
+
+def _reads_like_missing(hidden, missing, hidden_id: int) -> None:
+    """The answer about an object the caller cannot read is, to the byte, the answer about a
+    missing id (with that id in its place)."""
+    assert hidden.status_code == missing.status_code, (hidden.text, missing.text)
+    assert hidden.text == missing.text.replace(str(MISSING), str(hidden_id))
+
+
+def test_dependencies_on_unreadable_drafts_are_refused_like_missing_ones(client, world):
+    from tests.api.test_spreadsheets_http import _filled, _upload
+
+    draft = client.post(f"{API}/schemes", json=scheme_body(organisation="RA2"),
+                        headers=world.auth("trust_a2")).json()["id"]  # fmt: skip
+    headers = world.auth("trust_a1")
+    own = client.post(f"{API}/schemes", json=scheme_body(), headers=headers).json()["id"]
+    template = client.get(f"{API}/schemes/template.xlsx", params={"system": "SYA", "years": 2},
+                          headers=headers).content  # fmt: skip
+
+    def attempts(dependency: int):
+        row = {k: v for k, v in scheme_body(depends_on=[dependency]).items() if k != "system"}
+        yield client.post(f"{API}/schemes", json=scheme_body(depends_on=[dependency]),
+                          headers=headers)  # fmt: skip
+        yield client.patch(f"{API}/schemes/{own}", json={"depends_on": [dependency]},
+                           headers={**headers, "If-Match": "1"})  # fmt: skip
+        for imported in (row, row | {"id": own, "version": 1}):
+            yield client.post(f"{API}/schemes/import", json={"system": "SYA", "schemes": [imported]},
+                              headers=headers)  # fmt: skip
+        sheet = ["RA1", "Boiler", "", "estates_backlog", "obc", "high", "no", "", str(dependency),
+                 "", 0, 250000, ""]  # fmt: skip
+        yield _upload(client, "trust_a1", world, _filled(template, [sheet]))
+
+    for hidden, missing in zip(attempts(draft), attempts(MISSING), strict=True):
+        assert hidden.status_code == 422 and "depends_on" in hidden.text, hidden.text
+        _reads_like_missing(hidden, missing, draft)
+    # Those who can read the draft may still name it.
+    for who, organisation in (("trust_a2", "RA2"), ("admin", "RA1")):
+        body = scheme_body(organisation=organisation, depends_on=[draft])
+        assert client.post(f"{API}/schemes", json=body, headers=world.auth(who)).status_code == 201
+
+
+def test_a_dependency_the_scheme_already_has_may_be_kept(client, world):
+    # An administrator made RA1's scheme depend on RA2's draft: RA1 sees that id on its scheme
+    # already, so sending it back unchanged (an edit, a re-imported export) is no probe.
+    draft = client.post(f"{API}/schemes", json=scheme_body(organisation="RA2"),
+                        headers=world.auth("trust_a2")).json()["id"]  # fmt: skip
+    headers = world.auth("trust_a1")
+    own = client.post(f"{API}/schemes", json=scheme_body(), headers=headers).json()["id"]
+    held = client.patch(f"{API}/schemes/{own}", json={"depends_on": [draft]},
+                        headers={**world.auth("admin"), "If-Match": "1"})  # fmt: skip
+    assert held.status_code == 200, held.text
+    kept = client.patch(f"{API}/schemes/{own}", json={"title": "Kept", "depends_on": [draft]},
+                        headers={**headers, "If-Match": "2"})  # fmt: skip
+    assert kept.status_code == 200 and kept.json()["depends_on"] == [draft], kept.text
+    row = {k: v for k, v in scheme_body(title="Again", depends_on=[draft]).items() if k != "system"}
+    again = client.post(f"{API}/schemes/import", headers=headers, json={
+        "system": "SYA", "schemes": [row | {"id": own, "version": kept.json()["version"]}]})  # fmt: skip
+    assert again.status_code == 200 and again.json()["updated_ids"] == [own], again.text
+
+
 def test_the_scheme_list_takes_a_constant_number_of_statements(client, world, engine):
     headers = world.auth("trust_a1")
     first = client.post(f"{API}/schemes", json=scheme_body(), headers=headers).json()

@@ -249,6 +249,30 @@ def test_the_upload_page_links_a_template_the_session_can_download(client, world
     assert client.get("/schemes/template.xlsx?system=SYA").status_code == 403
 
 
+MISSING = 999999
+
+
+def _alike(hidden_id: int, ask) -> None:
+    """The page about something the user cannot read is the page about a missing id."""
+    hidden, absent = ask(hidden_id), ask(MISSING)
+    assert hidden.status_code == absent.status_code and hidden.status_code in (404, 422)
+    assert hidden.text == absent.text.replace(str(MISSING), str(hidden_id))
+
+
+def test_another_organisations_draft_is_refused_as_a_dependency_like_a_missing_one(client, world):
+    draft = client.post(
+        "/api/v1/schemes", json=scheme_body(organisation="RA2"), headers=world.auth("trust_a2")
+    ).json()["id"]
+    own = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    form = {"csrf_token": csrf, "system": "SYA", "organisation": "RA1", "title": "Lift",
+            "category": "estates_backlog", "cost-2026-27": "1000"}  # fmt: skip
+    _alike(draft, lambda i: client.post("/schemes/new", data=form | {"depends_on": str(i)}))
+    edit = form | {"version": "1"}
+    _alike(draft, lambda i: client.post(f"/schemes/{own.json()['id']}/edit",
+                                        data=edit | {"depends_on": str(i)}))  # fmt: skip
+
+
 def test_a_refused_edit_saves_nothing(client, world):
     scheme = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
     scheme_id = scheme.json()["id"]
