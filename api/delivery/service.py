@@ -35,6 +35,7 @@ from api.deps import Principal
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from api.rounds import repository as rounds_repository
 from api.schemes import repository as schemes_repository
+from api.schemes import service as schemes_service
 from api.schemes.agreement import agreed_profile
 from api.schemes.models import Scheme
 from api.systems import repository as systems_repository
@@ -268,7 +269,9 @@ def _readable_scheme(session: Session, *, principal: Principal, scheme_id: int) 
     """An approved scheme whose delivery the caller may read; anything else is a 404."""
     scheme = schemes_repository.get_scheme(session, scheme_id=scheme_id)
     missing = NotFound(f"No scheme in delivery with id {scheme_id}.")
-    if scheme is None or not principal.in_system(scheme.system_id):
+    # A scheme the caller cannot read (another organisation's draft) is missing: checked
+    # before the role and the status, so neither a 403 nor "is draft" gives it away.
+    if scheme is None or not schemes_service.can_read(principal, scheme):
         raise missing
     if principal.role == "trust" and scheme.organisation_id != principal.organisation_id:
         raise missing  # a trust sees its own organisation's delivery only

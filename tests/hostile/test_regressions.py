@@ -266,6 +266,24 @@ def test_a_dependency_the_scheme_already_has_may_be_kept(client, world):
     assert again.status_code == 200 and again.json()["updated_ids"] == [own], again.text
 
 
+def test_the_delivery_of_a_draft_the_caller_cannot_read_reads_like_a_missing_one(client, world):
+    draft = client.post(f"{API}/schemes", json=scheme_body(),
+                        headers=world.auth("trust_a1")).json()["id"]  # fmt: skip
+    for who in ("trust_a2", "finance_a", "viewer_a", "assessor_a"):
+        headers = world.auth(who)
+        for scheme_id in (draft, MISSING):
+            assert client.get(f"{API}/schemes/{scheme_id}", headers=headers).status_code == 404
+
+        def asks(scheme_id: int, headers: dict):
+            path = f"{API}/schemes/{scheme_id}/delivery"
+            yield client.get(path, headers=headers)
+            yield client.patch(path, json={"rag": "red"}, headers={**headers, "If-Match": "1"})
+
+        for hidden, missing in zip(asks(draft, headers), asks(MISSING, headers), strict=True):
+            assert hidden.status_code == 404, (who, hidden.text)
+            _reads_like_missing(hidden, missing, draft)
+
+
 def test_the_scheme_list_takes_a_constant_number_of_statements(client, world, engine):
     headers = world.auth("trust_a1")
     first = client.post(f"{API}/schemes", json=scheme_body(), headers=headers).json()

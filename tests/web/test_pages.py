@@ -273,6 +273,13 @@ def test_another_organisations_draft_is_refused_as_a_dependency_like_a_missing_o
                                         data=edit | {"depends_on": str(i)}))  # fmt: skip
 
 
+def test_the_delivery_page_of_a_draft_reads_like_a_missing_one(client, world):
+    draft = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
+    for who in ("finance_a", "trust_a2"):  # neither may read RA1's draft
+        sign_in(client, world.tokens[who])
+        _alike(draft.json()["id"], lambda i: client.get(f"/schemes/{i}/delivery"))
+
+
 def test_a_refused_edit_saves_nothing(client, world):
     scheme = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
     scheme_id = scheme.json()["id"]
