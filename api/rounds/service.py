@@ -458,9 +458,10 @@ def run_summary(run: Run) -> RunSummary:
 def get_run(session: Session, *, principal: Principal, run_id: int) -> Run:
     """A run of a round in one of the caller's systems."""
     run = repository.get_run(session, run_id=run_id)
-    if run is None:
+    round_ = None if run is None else repository.get_round(session, round_id=run.round_id)
+    if round_ is None or not principal.in_system(round_.system_id):
+        # Out of scope reads like missing: the message names the run, never its round.
         raise NotFound(f"No run with id {run_id}.")
-    get_round(session, principal=principal, round_id=run.round_id)
     return run
 
 

@@ -284,6 +284,30 @@ def test_the_delivery_of_a_draft_the_caller_cannot_read_reads_like_a_missing_one
             _reads_like_missing(hidden, missing, draft)
 
 
+def test_a_run_of_another_system_reads_like_a_missing_one_not_its_round(client, world):
+    finance = world.auth("finance_a")
+    round_ = client.post(f"{API}/rounds", headers=finance, json={
+        "system": "SYA", "name": "Plan", "years": ["2026/27"], "envelope": {"2026/27": 1000000}})  # fmt: skip
+    assert round_.status_code == 201, round_.text
+    run = client.post(f"{API}/rounds/{round_.json()['id']}/runs", json={}, headers=finance)
+    assert run.status_code == 201, run.text
+    run_id = run.json()["id"]
+    assert client.get(f"{API}/runs/{run_id}", headers=finance).status_code == 200
+    paths = ("", "/snapshot.json", "/report.xlsx", "/report.pdf", "/report.csv",
+             f"/compare?with={run_id}", f"/report.pdf?with={run_id}")  # fmt: skip
+    for who in ("finance_b", "trust_b1", "assessor_b"):
+        for path in paths:
+            hidden = client.get(f"{API}/runs/{run_id}{path}", headers=world.auth(who))
+            missing = client.get(f"{API}/runs/{MISSING}{path}", headers=world.auth(who))
+            assert hidden.status_code == 404, (who, path, hidden.text)
+            assert hidden.json()["detail"] == f"No run with id {run_id}."
+            _reads_like_missing(hidden, missing, run_id)
+        # The other run named second reads like a missing one too.
+        own = client.get(f"{API}/runs/{MISSING}/compare", params={"with": run_id},
+                         headers=world.auth(who))  # fmt: skip
+        assert own.json()["detail"] == f"No run with id {MISSING}."
+
+
 def test_the_scheme_list_takes_a_constant_number_of_statements(client, world, engine):
     headers = world.auth("trust_a1")
     first = client.post(f"{API}/schemes", json=scheme_body(), headers=headers).json()

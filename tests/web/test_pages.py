@@ -280,6 +280,16 @@ def test_the_delivery_page_of_a_draft_reads_like_a_missing_one(client, world):
         _alike(draft.json()["id"], lambda i: client.get(f"/schemes/{i}/delivery"))
 
 
+def test_a_run_page_of_another_system_reads_like_a_missing_one(client, world):
+    finance = world.auth("finance_a")
+    round_ = client.post("/api/v1/rounds", headers=finance, json={
+        "system": "SYA", "name": "Plan", "years": ["2026/27"], "envelope": {"2026/27": 1000000}})  # fmt: skip
+    run = client.post(f"/api/v1/rounds/{round_.json()['id']}/runs", json={}, headers=finance)
+    sign_in(client, world.tokens["finance_b"])
+    for tail in ("", "/report.csv", "/report.xlsx", "/report.pdf"):
+        _alike(run.json()["id"], lambda i, tail=tail: client.get(f"/runs/{i}{tail}"))
+
+
 def test_a_refused_edit_saves_nothing(client, world):
     scheme = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
     scheme_id = scheme.json()["id"]
