@@ -300,3 +300,21 @@ def test_a_refused_edit_saves_nothing(client, world):
     assert refused.status_code == 422 and "no scheme with id 999999" in refused.text
     after = client.get(f"/api/v1/schemes/{scheme_id}", headers=world.auth("trust_a1")).json()
     assert (after["title"], after["version"]) == (scheme.json()["title"], 1)
+
+
+def test_a_what_if_with_a_mistake_opens_where_the_mistake_is(client, world):
+    """The error summary linked to a field inside the closed what-if <details>."""
+    finance = world.auth("finance_a")
+    round_ = client.post("/api/v1/rounds", headers=finance, json={
+        "system": "SYA", "name": "Plan", "years": ["2026/27"], "envelope": {"2026/27": 1000000}}).json()  # fmt: skip
+    csrf = sign_in(client, world.tokens["finance_a"])
+    page = client.get(f"/rounds/{round_['id']}")
+    assert re.search(
+        r'<details class="nhsuk-details">\s*<summary[^>]*>\s*<span[^>]*>What-if', page.text
+    )
+    refused = client.post(f"/rounds/{round_['id']}/runs", data={"csrf_token": csrf, "envelope_pct": "ninety"})  # fmt: skip
+    assert refused.status_code == 422
+    assert _summary(refused)[1] == ["envelope_pct"]
+    assert re.search(
+        r'<details class="nhsuk-details" open>\s*<summary[^>]*>\s*<span[^>]*>What-if', refused.text
+    )
