@@ -318,3 +318,28 @@ def test_a_what_if_with_a_mistake_opens_where_the_mistake_is(client, world):
     assert re.search(
         r'<details class="nhsuk-details" open>\s*<summary[^>]*>\s*<span[^>]*>What-if', refused.text
     )
+
+
+def test_a_stale_scheme_edit_keeps_what_was_typed(client, world):
+    """Someone else saved first: the page was a bare 412 error and the edit was gone."""
+    trust = world.auth("trust_a1")
+    scheme = client.post("/api/v1/schemes", json=scheme_body(), headers=trust).json()
+    other = client.patch(f"/api/v1/schemes/{scheme['id']}", json={"description": "Theirs"},
+                         headers={**trust, "If-Match": "1"})  # fmt: skip
+    assert other.status_code == 200, other.text
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    mine = {"csrf_token": csrf, "version": "1", "title": "Mine", "category": "estates_backlog",
+            "cost-2026-27": "1000", "organisation": "RA1", "system": "SYA"}  # fmt: skip
+    stale = client.post(f"/schemes/{scheme['id']}/edit", data=mine)
+    assert stale.status_code == 412
+    text, links = _summary(stale)
+    assert (
+        "Someone else changed this scheme while you were editing it (it is now version 2)" in text
+    )
+    assert links == ["form"] and 'value="Mine"' in stale.text
+    assert re.search(r'name="version" value="2"', stale.text)
+    assert client.get(f"/api/v1/schemes/{scheme['id']}", headers=trust).json()["title"] != "Mine"
+    saved = client.post(f"/schemes/{scheme['id']}/edit", data={**mine, "version": "2"},
+                        follow_redirects=False)  # fmt: skip
+    assert saved.status_code == 303
+    assert client.get(f"/api/v1/schemes/{scheme['id']}", headers=trust).json()["title"] == "Mine"

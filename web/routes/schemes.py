@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.assessments import service as assessments_service
 from api.deps import Principal, SessionDep
-from api.errors import InvalidInput, NotFound
+from api.errors import InvalidInput, NotFound, PreconditionFailed
 from api.schemes import service, spreadsheets
 from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
@@ -277,6 +277,18 @@ def update_scheme(request: Request, session: SessionDep, principal: WebUser, sch
             # otherwise commit those changes.
             session.rollback()
             errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
+        except PreconditionFailed:
+            # Someone saved first. Nothing of this edit is saved; what the person typed is kept
+            # on the form, at the latest version, so saving again is a deliberate choice.
+            session.rollback()
+            latest = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
+            values["version"] = latest.version
+            errors = {"form": (
+                f"Someone else changed this scheme while you were editing it (it is now version "
+                f"{latest.version}). Your changes below were not saved: compare them with the "
+                f"scheme's page, then save again to keep them.")}  # fmt: skip
+            return _scheme_form(request, session, principal, scheme=latest, values=values,
+                                errors=errors, status_code=412)  # fmt: skip
     values["version"] = form.get("version")
     return _scheme_form(request, session, principal, scheme=scheme, values=values, errors=errors,
                         status_code=422)  # fmt: skip
