@@ -343,3 +343,16 @@ def test_a_stale_scheme_edit_keeps_what_was_typed(client, world):
                         follow_redirects=False)  # fmt: skip
     assert saved.status_code == 303
     assert client.get(f"/api/v1/schemes/{scheme['id']}", headers=trust).json()["title"] == "Mine"
+
+
+def test_adding_a_user_has_no_role_until_one_is_chosen(client, world):
+    """The role list started at "admin": a hurried administrator could issue an admin token."""
+    csrf = sign_in(client, world.tokens["admin"])
+    page = client.get("/admin").text
+    select = page.split('id="user-role"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]*)"', select)[0] == ""
+    assert " selected" not in select
+    refused = client.post("/admin/users", data={"csrf_token": csrf, "name": "No role"})
+    assert refused.status_code == 422
+    text, links = _summary(refused)
+    assert links == ["user-role"] and "role" in text.lower()

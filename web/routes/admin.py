@@ -83,9 +83,13 @@ def create_user(request: Request, session: SessionDep, principal: WebUser, form:
     require_role(principal, "admin")
     values = {f"user-{k}": form.get(k) for k in ("name", "role", "system", "organisation")}
     name = str(form.get("name") or "").strip()
+    errors = {}
     if not name:
-        return _page(request, session, errors={"user-name": "Enter the person's name"},
-                     values=values, status_code=422)  # fmt: skip
+        errors["user-name"] = "Enter the person's name"
+    if form.get("role") not in ROLES:  # no role until one is chosen: never admin by default
+        errors["user-role"] = "Choose the person's role"
+    if errors:
+        return _page(request, session, errors=errors, values=values, status_code=422)
     try:
         user = users_service.create_user(
             session, name=name, role=str(form.get("role") or ""),
