@@ -10,6 +10,7 @@ from api.audit import service as audit
 from api.db import utcnow
 from api.errors import InvalidInput, NotAuthenticated
 from api.systems import repository as systems_repository
+from api.types import has_control_or_newline
 from api.users import repository
 from api.users.models import ROLES, ApiToken, User
 
@@ -30,6 +31,10 @@ def create_user(
     organisation_code: str | None = None,
 ) -> User:
     """Create a user with a role and the scope that role needs."""
+    name = name.strip()
+    if not name or len(name) > 200 or has_control_or_newline(name):
+        # Audit entries, run records and the board pack name people by this.
+        raise InvalidInput("the name must be 1 to 200 characters on one line")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     system = (

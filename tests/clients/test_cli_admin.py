@@ -77,6 +77,8 @@ def test_demo_then_users_create_prints_a_working_token_last(migrated):
         (["--name", "x", "--role", "wizard"], "role must be one of"),
         (["--name", "x", "--role", "trust"], "needs --organisation"),
         (["--name", "x", "--role", "viewer", "--system", "NOPE"], "no system with code NOPE"),
+        (["--name", "  ", "--role", "admin"], "the name must be 1 to 200 characters"),
+        (["--name", "a\tb", "--role", "admin"], "on one line"),
     ],
 )
 def test_users_create_mistakes_exit_2_without_traceback(migrated, args, message):
