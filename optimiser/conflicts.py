@@ -22,6 +22,7 @@ from decimal import ROUND_CEILING, Decimal
 import pulp
 
 from optimiser.model import Model, Rules, build
+from optimiser.money import format_apart as apart
 from optimiser.money import format_pounds as fmt
 from optimiser.problem import Problem, SchemeEntry
 from optimiser.solver import run
@@ -140,17 +141,19 @@ def _mandatory_conflicts(problem: Problem) -> list[str]:
         least = sum((amount for _e, amount in needs), Decimal(0))
         if least > problem.limits[t]:
             who = _who([e for e, amount in needs if amount > 0])
+            need, allowed = apart(least, problem.limits[t])
             conflicts.append(
-                f"{who} need at least {fmt(least)} in {year}{_split(needs)} but the envelope "
-                f"after reserve is {fmt(problem.limits[t])}"
+                f"{who} need at least {need} in {year}{_split(needs)} but the envelope "
+                f"after reserve is {allowed}"
             )
     total = sum((e.cost for e in mandatory), Decimal(0))
     limit = sum(problem.limits, Decimal(0))
     if total > limit and not conflicts:
         costs = [(e, e.cost) for e in mandatory]
+        need, allowed = apart(total, limit)
         conflicts.append(
-            f"{_who(mandatory)} need {fmt(total)} over the horizon{_split(costs)} but the "
-            f"envelopes after reserve allow {fmt(limit)}"
+            f"{_who(mandatory)} need {need} over the horizon{_split(costs)} but the "
+            f"envelopes after reserve allow {allowed}"
         )
     return conflicts
 
@@ -188,17 +191,19 @@ def _category_conflicts(problem: Problem) -> list[str]:
                 costliest[group] = max(costliest[group], entry.cost)
         available += sum(costliest.values(), Decimal(0))
         if limit.min is not None and limit.min > available:
+            minimum, usable = apart(limit.min, available)
             conflicts.append(
-                f"the {category} minimum ({fmt(limit.min)}) exceeds what its eligible schemes "
-                f"can use ({fmt(available)})"
+                f"the {category} minimum ({minimum}) exceeds what its eligible schemes "
+                f"can use ({usable})"
             )
         required = [e for e in schemes if e.scheme.mandatory]
         mandatory = sum((e.cost for e in required), Decimal(0))
         if limit.max is not None and mandatory > limit.max:
             who = _who(required).replace("schemes", f"{category} schemes", 1)
+            cost, maximum = apart(mandatory, limit.max)
             conflicts.append(
-                f"{who} cost {fmt(mandatory)}{_split([(e, e.cost) for e in required])}, "
-                f"above the category maximum of {fmt(limit.max)}"
+                f"{who} cost {cost}{_split([(e, e.cost) for e in required])}, "
+                f"above the category maximum of {maximum}"
             )
     return conflicts
 
@@ -211,9 +216,10 @@ def _fair_share_conflicts(problem: Problem) -> list[str]:
     floors_total = sum(problem.floors.values(), Decimal(0))
     limits_total = sum(problem.limits, Decimal(0))
     if floors_total > limits_total:
+        floors, allowed = apart(floors_total, limits_total)
         conflicts.append(
-            f"the fair-share floors add up to {fmt(floors_total)} but the envelopes after "
-            f"reserve allow {fmt(limits_total)}"
+            f"the fair-share floors add up to {floors} but the envelopes after "
+            f"reserve allow {allowed}"
         )
     if mode == "band":
         by_organisation = defaultdict(list)
@@ -225,10 +231,11 @@ def _fair_share_conflicts(problem: Problem) -> list[str]:
             mandatory = sum((e.cost for e in required), Decimal(0))
             if mandatory > ceiling:
                 who = _who(required)
+                cost, most = apart(mandatory, ceiling)
                 conflicts.append(
-                    f"{organisation}'s {who} cost {fmt(mandatory)}"
+                    f"{organisation}'s {who} cost {cost}"
                     f"{_split([(e, e.cost) for e in required])}, above its "
-                    f"fair-share ceiling of {fmt(ceiling)}"
+                    f"fair-share ceiling of {most}"
                 )
         conflicts += _band_between_multiples(problem)
     # Each floor and band against what that organisation alone could be given within the yearly
@@ -416,9 +423,10 @@ def _organisation_conflict(problem: Problem, organisation: str, *, solver: str) 
     if floor > 0:
         best = _most_for(problem, organisation, solver=solver, time_limit_s=STEP_SECONDS)
         if best is not None and best < floor:
+            at_least, usable = apart(floor, best)
             return (
-                f"{organisation}'s fair-share floor ({fmt(floor)}) exceeds what its eligible "
-                f"schemes can use within the yearly envelopes ({fmt(best)})"
+                f"{organisation}'s fair-share floor ({at_least}) exceeds what its eligible "
+                f"schemes can use within the yearly envelopes ({usable})"
             )
     if mode == "band" and not _band_reachable(
         problem, organisation, solver=solver, time_limit_s=STEP_SECONDS

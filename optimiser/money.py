@@ -24,6 +24,17 @@ def format_pounds(value: Decimal | float) -> str:
     return f"{sign}£{amount:,.2f}".replace(".00", "")
 
 
+def format_apart(more: Decimal, less: Decimal) -> tuple[str, str]:
+    """Two amounts a sentence compares ("need X but the limit is Y"), each as format_pounds
+    writes it unless that makes them look equal (£1.2m against £1.2m): then both exactly, to
+    the penny where either has pence."""
+    if format_pounds(more) != format_pounds(less):
+        return format_pounds(more), format_pounds(less)
+    exact = [Decimal(str(v)) for v in (more, less)]
+    places = 2 if any(v != v.to_integral_value() for v in exact) else 0
+    return f"£{exact[0]:,.{places}f}", f"£{exact[1]:,.{places}f}"
+
+
 Money = Annotated[
     Decimal,
     Field(ge=0, decimal_places=2, allow_inf_nan=False, le=Decimal("9999999999999.99")),

@@ -190,6 +190,17 @@ def test_infeasible_mandatory_schemes_name_the_year_and_amounts():
     assert {s["outcome"] for s in result["schemes"]} == {"not_funded"}
 
 
+def test_a_conflict_never_shows_both_sides_as_the_same_amount():
+    """£2,000,400 needed against £2,000,000 allowed read "£2m ... is £2m" (format_pounds)."""
+    document = snapshot([scheme("A", mandatory=True, profile={"2026/27": 2_000_400.5})])
+    result = run(document)
+    assert result["status"] == "infeasible"
+    assert result["conflicts"] == [
+        "mandatory schemes need at least £2,000,400.50 in 2026/27 but the envelope after "
+        "reserve is £2,000,000.00"
+    ]
+
+
 def test_infeasible_floor_names_the_organisation():
     document = snapshot(
         [scheme("A", organisation="RX1", profile={"2026/27": 1_500_000}),
