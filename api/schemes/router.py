@@ -119,6 +119,11 @@ def scheme_template(
     if not spreadsheets.is_financial_year(first_year):
         raise InvalidInput("Invalid first year.",
                            errors=[field_error("query.first_year", f"{first_year} is not a financial year like 2026/27")])  # fmt: skip
+    last = spreadsheets.financial_years(first_year, years)[-1]
+    if not spreadsheets.is_financial_year(last):
+        # Its columns would be years the register does not hold (after 2099/00).
+        raise InvalidInput("Too many years.", errors=[field_error(
+            "query.years", f"{years} years from {first_year} run past 2099/00, the last year held")])  # fmt: skip
     codes = service.importable_organisations(session, principal=principal, system=system)
     if codes is None:
         raise NotFound(f"No system {system}.")

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from api.cells import as_text, csv_field, from_csv_field
-from api.types import TOO_MANY_POUNDS, NotPounds, ascii_digits, typed_pounds
+from api.types import TOO_MANY_POUNDS, NotPounds, ascii_digits, check_financial_year, typed_pounds
 
 COLUMNS = [
     "organisation", "title", "description", "category", "business_case_stage", "backlog_risk",
@@ -37,7 +37,6 @@ CATEGORIES = ["estates_backlog", "estates_capacity", "digital", "equipment", "ot
 STAGES = ["none", "soc", "obc", "fbc"]
 RISKS = ["high", "significant", "moderate", "low"]
 YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0", ""}
-FY = re.compile(r"^([0-9]{4})/([0-9]{2})$")
 ROW_REFERENCE = re.compile(r"^row\s*([0-9]+)$", re.IGNORECASE | re.ASCII)
 NOTES = [
     ("organisation", "Required. Your organisation's code, e.g. R0A (choose from the list)."),
@@ -57,8 +56,12 @@ NOTES = [
 
 
 def is_financial_year(text: str) -> bool:
-    match = FY.match(text)
-    return bool(match) and (int(match.group(1)) + 1) % 100 == int(match.group(2))
+    """A financial year the register holds (2000/01 to 2099/00, as the API's FinancialYear)."""
+    try:
+        check_financial_year(text)
+    except ValueError:
+        return False
+    return True
 
 
 def financial_years(first: str, count: int) -> list[str]:

@@ -297,3 +297,15 @@ def test_text_like_a_formula_is_exported_as_text_and_imports_back_unchanged(clie
         assert again.status_code == 200, again.text
         result = again.json()
         assert (result["created"], result["updated"], result["unchanged"]) == (0, 0, len(ids))
+
+
+def test_a_template_past_the_last_year_held_is_refused(client, world):
+    """2099/00 and two years gave a 2100/01 column that no upload could then import."""
+    template = client.get(f"{API}/template.xlsx", params={"system": "SYA", "first_year": "2099/00", "years": 2},
+                          headers=world.auth("trust_a1"))  # fmt: skip
+    assert template.status_code == 422, template.status_code
+    assert [e["loc"] for e in template.json()["errors"]] == ["query.years"]
+    assert "past 2099/00" in template.json()["errors"][0]["msg"]
+    one = client.get(f"{API}/template.xlsx", params={"system": "SYA", "first_year": "2099/00", "years": 1},
+                     headers=world.auth("trust_a1"))  # fmt: skip
+    assert one.status_code == 200
