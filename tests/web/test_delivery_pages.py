@@ -232,3 +232,30 @@ def test_a_return_in_exponent_notation_is_a_clear_error(client, world, agreed): 
     assert "The forecast for 2026-06 (M03 2026/27) is more than £9,999,999,999,999.99" in summary
     api = client.get(f"{API}/schemes/{s1}/delivery", headers=world.auth("trust_a1")).json()
     assert api["version"] == 1
+
+
+def test_the_agree_page_lists_only_what_agreeing_approves(client, world, agreed):  # noqa: F811
+    """A later round's run funds S1 again (committed, approved already): the page counted and
+    totalled it as if agreeing would approve it. An infeasible run has nothing to agree."""
+    finance = world.auth("finance_a")
+    later = client.post(f"{API}/rounds", headers=finance, json={
+        "system": "SYA", "name": "Next", "years": ["2027/28"], "envelope": {"2027/28": 1000000}}).json()  # fmt: skip
+    run = client.post(f"{API}/rounds/{later['id']}/runs", json={}, headers=finance).json()
+    funded = {s["id"] for s in run["result"]["schemes"] if s["outcome"] == "funded"}
+    assert str(agreed["s1"]) in funded
+    sign_in(client, world.tokens["finance_a"])
+    page = client.get(f"/rounds/{later['id']}/agree?run={run['id']}")
+    assert page.status_code == 200
+    listed = re.findall(
+        r'<td class="nhsuk-table__cell">(\d+)</td>', page.text.split('id="table-approve"', 1)[1]
+    )
+    assert str(agreed["s1"]) not in listed
+    assert sorted(listed) == sorted(funded - {str(agreed["s1"])})
+    tight = client.post(f"{API}/rounds/{later['id']}/runs", json={"envelope": {"2027/28": 1}},
+                        headers=finance).json()  # fmt: skip
+    assert tight["result"]["status"] == "infeasible"
+    refused = client.get(f"/rounds/{later['id']}/agree?run={tight['id']}")
+    assert refused.status_code == 409
+    assert f"Run {tight['id']} is infeasible: it has no portfolio to agree." in text_of(
+        refused.text
+    )

@@ -623,11 +623,14 @@ def agree_page(
     the_run = service.get_run(session, principal=principal, run_id=run)
     if the_run.round_id != round_.id:
         raise InvalidInput(f"Run {run} is not a run of this round.")
+    if the_run.status not in ("optimal", "feasible"):  # as agreeing it would say
+        raise Conflict(f"Run {the_run.id} is {the_run.status}: it has no portfolio to agree.")
     funded = [r for r in _scheme_rows(session, the_run) if r["outcome"] == "funded"]
-    if the_run.kind == "reallocation":  # its committed schemes are approved already
-        ids = [int(r["id"]) for r in funded]
-        approved = {s.id for s in schemes_repository.get_schemes(session, ids=ids) if s.status == "approved"}  # fmt: skip
-        funded = [r for r in funded if int(r["id"]) not in approved]
+    # Schemes approved already (committed by an earlier round, or a re-allocation's in
+    # delivery) are not approved again: the page lists and totals only what agreeing approves.
+    ids = [int(r["id"]) for r in funded]
+    approved = {s.id for s in schemes_repository.get_schemes(session, ids=ids) if s.status == "approved"}  # fmt: skip
+    funded = [r for r in funded if int(r["id"]) not in approved]
     funded.sort(key=lambda r: (r["organisation"], SORTS["id"](r)))
     total = sum((r["cost"] for r in funded), Decimal(0))
     return render(request, "agree.html", round=service.round_view(round_), run=the_run,
