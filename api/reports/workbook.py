@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from api.cells import as_text
-from api.reports.figures import MARKING, OUTCOME_WORDS, Figures, pounds
+from api.reports.figures import CATEGORY_WORDS, MARKING, OUTCOME_WORDS, Figures, pounds
 
 POUNDS = '"£"#,##0.00;-"£"#,##0.00'
 VALUE = '"£"#,##0;-"£"#,##0'  # score-weighted pounds of value: whole pounds
@@ -251,7 +251,7 @@ def _schemes(book: Workbook, f: Figures) -> None:
     for s in f.schemes:
         row += 1
         _row(sheet, row, [OUTCOME_WORDS[s.outcome], s.rank, int(s.id) if s.id.isdigit() else s.id, s.title,
-                          s.organisation, s.organisation_name, s.category, s.start_year or None,
+                          s.organisation, s.organisation_name, CATEGORY_WORDS.get(s.category, s.category), s.start_year or None,
                           s.deferral_years, s.score, s.total_cost] + [s.spend[y] if s.outcome == "funded" and s.spend[y] else None for y in f.years] + [s.reason],
              formats)  # fmt: skip
     last = row

@@ -147,6 +147,9 @@ def test_the_workbook_is_fit_for_a_board(client, demo_world, runs):
     rows = list(schemes.iter_rows(min_row=2))
     assert rows[-1][0].value == "Funded total"
     body = rows[:-1]
+    # Categories in words, as the pages show them, not the API's codes.
+    category = names.index("Category")
+    assert {r[category].value for r in body} <= set(figures.CATEGORY_WORDS.values())
     outcomes = [r[0].value for r in body]
     assert outcomes == sorted(outcomes, key=["Funded", "Reserve", "Not funded"].index)
     assert schemes.auto_filter.ref.startswith("A1:")
