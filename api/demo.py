@@ -421,7 +421,7 @@ def demo_tokens(session: Session) -> list[tuple[str, str, str]]:
 # its reserve list is long enough for the slippage to fund.
 AGREED_ROUND = {
     **DEMO_ROUND,
-    "name": "Wessex Vale capital plan 2026/27 to 2028/29 (agreed)",
+    "name": "Wessex Vale capital plan 2026/27 to 2027/28 (agreed)",
     "years": YEARS[:2],
     "envelope": {"2026/27": 12_000_000, "2027/28": 8_000_000},
     "reserve": {"2026/27": 500_000, "2027/28": 500_000},

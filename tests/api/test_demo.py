@@ -1,9 +1,11 @@
 """The demo system is realistic enough to explore and the same every time."""
 
 import random
+import re
 from collections import Counter
 
 from api import demo
+from api.rounds.models import Round
 from api.schemes.models import Scheme
 
 
@@ -29,6 +31,18 @@ def test_demo_meets_its_brief(session):
     assert 10 <= len([s for s in qwv if s.status == "approved"]) <= 30
     ambulance = [o for o in {s.organisation for s in schemes} if o.kind == "ambulance"][0]
     assert [s.code for s in ambulance.systems] == ["QNB", "QWV"]
+
+
+def test_each_demo_round_covers_the_years_its_name_says(session):
+    """ "2026/27 to 2028/29 (agreed)" covered two years."""
+    demo.seed(session)
+    named = 0
+    for round_ in session.query(Round).all():
+        if match := re.search(r"(20\d\d/\d\d) to (20\d\d/\d\d)", round_.name):
+            years = sorted(y.year for y in round_.years)
+            assert (years[0], years[-1]) == match.groups(), round_.name
+            named += 1
+    assert named
 
 
 def test_every_submitted_demo_scheme_has_two_or_three_assessments(session):
