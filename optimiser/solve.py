@@ -484,10 +484,36 @@ def _meets(problem: Problem, chosen: dict[str, Option], rules: Rules) -> dict[st
     return None if _portfolio.violations(problem, chosen, rules) else chosen
 
 
+def _blocked(problem: Problem) -> dict[str, str]:
+    """Eligible schemes that depend, directly or through others, on a scheme that cannot be
+    funded (the dependency constraints hold them at zero), with the reason in words."""
+    blocked: dict[str, str] = {}
+    changed = True
+    while changed:
+        changed = False
+        for entry in problem.eligible:
+            if entry.id in blocked:
+                continue
+            for dependency in entry.scheme.depends_on:
+                other = problem.entry(dependency)
+                why = other.ineligible_reason if not other.eligible else blocked.get(dependency)
+                if why is not None:
+                    blocked[entry.id] = (
+                        f"depends on scheme {dependency}, which cannot be funded ({why})"
+                    )
+                    changed = True
+                    break
+    return blocked
+
+
 def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[SchemeResult]:
     chosen = main.chosen
     ranks = value_ranks(problem)
-    reserve_order = sorted((e.id for e in problem.eligible if e.id not in chosen), key=ranks.get)
+    blocked = _blocked(problem)
+    reserve_order = sorted(
+        (e.id for e in problem.eligible if e.id not in chosen and e.id not in blocked),
+        key=ranks.get,
+    )
     reserve_rank = {scheme_id: rank for rank, scheme_id in enumerate(reserve_order, start=1)}
     results = []
     for entry in problem.entries:
@@ -505,6 +531,11 @@ def _scheme_results(problem: Problem, main: Optimum, current: Totals) -> list[Sc
                 else "no portfolio: the solver ran out of time before finding one"
             )
             results.append(SchemeResult(**common, outcome="not_funded", value=0.0, reason=reason))
+        elif entry.id in blocked:
+            # Never on the reserve list: no amount of money could fund it in this round.
+            results.append(
+                SchemeResult(**common, outcome="not_funded", value=0.0, reason=blocked[entry.id])
+            )
         elif entry.id in chosen:
             option = chosen[entry.id]
             results.append(

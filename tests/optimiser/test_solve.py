@@ -72,9 +72,10 @@ def test_dependency_on_an_ineligible_scheme_is_explained():
         [scheme("A", scores={**SCORES, "deliverability": 0}), scheme("B", depends_on=["A"])],
         min_deliverability=2,
     )
-    reason = by_id(run(document))["B"]["reason"]
-    assert reason.startswith(
-        "depends on scheme A, which is not funded (fails the deliverability gateway"
+    b = by_id(run(document))["B"]
+    assert b["outcome"] == "not_funded"  # no amount of money funds it: not on the reserve list
+    assert b["reason"].startswith(
+        "depends on scheme A, which cannot be funded (fails the deliverability gateway"
     )
 
 
@@ -188,6 +189,24 @@ def test_infeasible_mandatory_schemes_name_the_year_and_amounts():
         "mandatory schemes need at least £2.2m in 2026/27 but the envelope after reserve is £1.9m"
     ]
     assert {s["outcome"] for s in result["schemes"]} == {"not_funded"}
+
+
+def test_a_scheme_that_depends_on_one_that_cannot_be_funded_is_not_on_the_reserve_list():
+    """B needs A, which fails the gateway, and C needs B: neither could be funded with any
+    amount of money, yet both were ranked on the reserve list."""
+    weak = {**SCORES, "deliverability": 1}
+    document = snapshot(
+        [scheme("A", scores=weak), scheme("B", depends_on=["A"]), scheme("C", depends_on=["B"]),
+         scheme("D", profile={"2026/27": 1_500_000}), scheme("E", profile={"2026/27": 1_500_000})],
+        min_deliverability=2,
+    )  # fmt: skip
+    result = by_id(run(document))
+    assert result["B"]["outcome"] == result["C"]["outcome"] == "not_funded"
+    assert result["B"]["reason"].startswith("depends on scheme A, which cannot be funded (fails")
+    assert result["C"]["reason"].startswith("depends on scheme B, which cannot be funded (")
+    assert result["B"].get("reserve_rank") is None and result["C"].get("reserve_rank") is None
+    reserve = [s for s in result.values() if s["outcome"] == "reserve"]
+    assert [s["reserve_rank"] for s in reserve] == [1]
 
 
 def test_a_conflict_never_shows_both_sides_as_the_same_amount():
