@@ -52,6 +52,41 @@ def totals(problem: Problem, chosen: dict[str, Option]) -> Totals:
     return Totals(by_year, dict(by_organisation), dict(by_category))
 
 
+def earliest_starts(problem: Problem, chosen: dict[str, Option]) -> dict[str, Option]:
+    """The portfolio with each scheme brought forward to its earliest start that keeps every
+    year within its limit and every scheme no earlier than what it depends on, where that
+    start is worth at least as much. With no deferral discount every start is worth the same
+    and the solver's pick among them is arbitrary: a scheme deferred for nothing would be
+    reported, and planned, as deferred. Horizon totals by organisation and category do not
+    move, so no other rule can break; the value never falls."""
+    spend = totals(problem, chosen).by_year
+    result = dict(chosen)
+    changed = True
+    while changed:  # a scheme brought forward can let what depends on it follow
+        changed = False
+        for entry in problem.eligible:
+            current = result.get(entry.id)
+            if current is None or current.deferral == 0:
+                continue
+            earliest = max(
+                (result[d].start for d in entry.scheme.depends_on if d in result), default=0
+            )
+            for option in entry.options:
+                if option.deferral >= current.deferral:
+                    break
+                if option.start < earliest or option.value < current.value:
+                    continue
+                moved = list(spend)
+                for t, amount in current.spend:
+                    moved[t] -= amount
+                for t, amount in option.spend:
+                    moved[t] += amount
+                if all(m <= limit or m <= s for m, s, limit in zip(moved, spend, problem.limits, strict=True)):  # fmt: skip
+                    spend, result[entry.id], changed = moved, option, True
+                    break
+    return result
+
+
 def value(chosen: dict[str, Option]) -> float:
     return sum(option.value for option in chosen.values())
 

@@ -18,7 +18,7 @@ from optimiser.explain import funded_reason, reserve_reason, value_ranks
 from optimiser.greedy import greedy
 from optimiser.model import Rules, build, chosen_options
 from optimiser.money import format_pounds as fmt
-from optimiser.portfolio import Totals, totals, violations
+from optimiser.portfolio import Totals, earliest_starts, totals, violations
 from optimiser.portfolio import objective as portfolio_objective
 from optimiser.problem import Option, Problem, prepare
 from optimiser.result import (
@@ -114,7 +114,7 @@ def optimise(
         return Optimum(
             outcome.status, {}, None, bound, None, outcome.name, outcome.version, timings
         )
-    chosen = chosen_options(problem, model)
+    chosen = earliest_starts(problem, chosen_options(problem, model))
     objective = portfolio_objective(problem, chosen, rules)
     bound = max(outcome.bound, objective) if outcome.bound is not None else None
     # CBC reports no gap (None); its status still says whether the target gap was met.

@@ -209,6 +209,28 @@ def test_a_scheme_that_depends_on_one_that_cannot_be_funded_is_not_on_the_reserv
     assert [s["reserve_rank"] for s in reserve] == [1]
 
 
+def test_with_no_deferral_discount_a_scheme_is_not_deferred_for_nothing():
+    """Every start of a scheme is worth the same at a deferral discount of 0, and the solver's
+    pick among them was arbitrary: a one-scheme round could come back deferred a year."""
+    document = snapshot(
+        [scheme("A", max_deferral_years=1, profile={"2026/27": 500_000}),
+         scheme("B", max_deferral_years=1, profile={"2026/27": 1_200_000}),
+         scheme("C", max_deferral_years=1, profile={"2026/27": 200_000}, depends_on=["A"]),
+         scheme("D", max_deferral_years=1, profile={"2026/27": 1_500_000})],
+        deferral_discount=0,
+    )  # fmt: skip
+    schemes = by_id(run(document))
+    # £3.4m against £2m a year: D cannot start with the others, who all fit in 2026/27.
+    assert [schemes[i]["deferral_years"] for i in "ABCD"] == [0, 0, 0, 1]
+    # Seen: one scheme in a five-year round, in benefit points, came back deferred two years.
+    years = ["2026/27", "2027/28", "2028/29", "2029/30", "2030/31"]
+    alone = snapshot([scheme("A", max_deferral_years=2)], years=years, value_model="benefit_points",
+                     envelope=dict.fromkeys(years, 2_000_000), deferral_discount=0)  # fmt: skip
+    result = by_id(run(alone))["A"]
+    assert (result["deferral_years"], result["start_year"]) == (0, "2026/27")
+    assert "defer" not in result["reason"]
+
+
 def test_a_conflict_never_shows_both_sides_as_the_same_amount():
     """£2,000,400 needed against £2,000,000 allowed read "£2m ... is £2m" (format_pounds)."""
     document = snapshot([scheme("A", mandatory=True, profile={"2026/27": 2_000_400.5})])
