@@ -95,12 +95,15 @@ def _needed_for(
         needs.append(f"funded schemes depend on it ({', '.join(dependents)})")
     floor = problem.floors.get(scheme.organisation)
     allocated = current.by_organisation.get(scheme.organisation, Decimal(0)) - entry.cost
-    if (
-        problem.snapshot.fair_share_mode in ("floor", "band")
-        and floor is not None
-        and allocated < floor
-    ):
+    mode = problem.snapshot.fair_share_mode
+    if mode in ("floor", "band") and floor is not None and allocated < floor:
         needs.append(f"needed for {scheme.organisation}'s fair-share floor of {fmt(floor)}")
+    elif mode == "soft" and floor is not None and allocated < floor:
+        # Soft: the floor is not a rule, but each £ short of it is penalised in the value.
+        needs.append(
+            f"brings {scheme.organisation} towards its fair-share floor of {fmt(floor)} "
+            "(a shortfall is penalised)"
+        )
     limit = problem.snapshot.category_limits.get(scheme.category)
     minimum = limit.min if limit is not None else None
     without = current.by_category.get(scheme.category, Decimal(0)) - entry.cost

@@ -231,6 +231,23 @@ def test_with_no_deferral_discount_a_scheme_is_not_deferred_for_nothing():
     assert "defer" not in result["reason"]
 
 
+def test_soft_fair_shares_explain_a_lower_ranked_scheme_funded_for_its_organisation():
+    """In soft mode a weaker scheme funded to keep its organisation near its floor was given
+    its rank and nothing else: the reason did not say what it was funded for."""
+    strong, weak = {k: 5 for k in SCORES}, {k: 3 for k in SCORES}
+    document = snapshot(
+        [scheme("A", scores=strong), scheme("B", scores=strong),
+         scheme("C", organisation="RX2", scores=weak)],
+        years=["2026/27"], envelope={"2026/27": 2_000_000}, fair_share_mode="soft",
+        fairness_penalty=5, fair_shares={"RX1": 0.5, "RX2": 0.5},
+    )  # fmt: skip
+    c = by_id(run(document))["C"]
+    assert c["outcome"] == "funded"
+    assert (
+        "brings RX2 towards its fair-share floor of £900k (a shortfall is penalised)" in c["reason"]
+    )
+
+
 def test_a_conflict_never_shows_both_sides_as_the_same_amount():
     """£2,000,400 needed against £2,000,000 allowed read "£2m ... is £2m" (format_pounds)."""
     document = snapshot([scheme("A", mandatory=True, profile={"2026/27": 2_000_400.5})])
