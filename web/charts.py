@@ -17,7 +17,9 @@ BLUE, DARK, GREY, PALE, GREEN, WARM = (
 
 
 def _m(value: float) -> str:
-    return f"£{value / 1_000_000:,.1f}m"
+    """£ millions to as many places as the amount needs, up to two: an axis tick at £1.25m
+    reads £1.25m, not a rounded £1.2m."""
+    return f"£{value / 1_000_000:,.2f}".rstrip("0").rstrip(".") + "m"
 
 
 def _nice_max(value: float) -> float:

@@ -356,3 +356,12 @@ def test_adding_a_user_has_no_role_until_one_is_chosen(client, world):
     assert refused.status_code == 422
     text, links = _summary(refused)
     assert links == ["user-role"] and "role" in text.lower()
+
+
+def test_chart_ticks_say_the_amount_they_mark():
+    """A £5m axis has ticks at £1.25m and £3.75m, which read £1.2m and £3.8m."""
+    from web import charts
+
+    svg = str(charts.spend_by_year([{"year": "2026/27", "spend": 4_600_000, "limit": 5_000_000}]))
+    ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', svg)
+    assert ticks == ["£0m", "£1.25m", "£2.5m", "£3.75m", "£5m"]
