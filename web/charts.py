@@ -39,7 +39,12 @@ def _svg(width: int, height: int, title: str, desc: str, body: list[str], ident:
         f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{ident}-title">{escape(title)}</title><desc id="{ident}-desc">{escape(desc)}</desc>'
     )
-    return Markup(head + "".join(body) + "</svg>")
+    # On a phone the chart keeps a readable size and scrolls sideways in its own box (the
+    # page never does); the box can take focus so a keyboard can scroll it too.
+    scroll = (
+        f'<div class="app-chart-scroll" tabindex="0" role="group" aria-labelledby="{ident}-title">'
+    )
+    return Markup(scroll + head + "".join(body) + "</svg></div>")
 
 
 def spend_by_year(rows: list[dict], ident: str = "chart-years") -> Markup:
