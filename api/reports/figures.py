@@ -183,6 +183,9 @@ class Figures:
     excluded: list[dict[str, Any]]
     frontier: list[dict[str, Any]] | None = None
     generated_at: datetime = field(default_factory=datetime.now)
+    # A re-allocation: the funded schemes its snapshot did not hold as committed, i.e. what
+    # the slippage funds from the reserve list (None for an allocation run).
+    newly_funded: list[SchemeRow] | None = None
 
     @property
     def title(self) -> str:
@@ -210,11 +213,33 @@ class Figures:
         """What the run funds; beside the status words, so it never repeats them."""
         if not self.year_rows or self.status in ("infeasible", "time_limit"):
             return "No scheme is funded by this run."
+        if self.newly_funded is not None:
+            return self.slippage_words()
         limit = sum((y.limit for y in self.year_rows), ZERO)
         return (
             f"{len(self.funded)} schemes funded for {pounds(self.funded_spend)} over "
             f"{self.years[0]} to {self.years[-1]}, against limits of {pounds(limit)}; "
             f"{len(self.reserve)} schemes on the reserve list."
+        )
+
+    def slippage_words(self) -> str:
+        """A re-allocation in a sentence: what the slippage funds, and what it holds."""
+        held = len(self.funded) - len(self.newly_funded or [])
+        if not self.newly_funded:
+            return (
+                f"Re-allocation of slippage: the headroom the approved schemes' forecasts leave "
+                f"funds no scheme from the reserve list; {held} approved schemes are held at "
+                "their forecasts."
+            )
+        spend = sum((s.total_cost for s in self.newly_funded), ZERO)
+        names = "; ".join(
+            f"{s.title} ({s.organisation}, {pounds(s.total_cost)})" for s in self.newly_funded[:6]
+        )
+        more = f" and {len(self.newly_funded) - 6} more" if len(self.newly_funded) > 6 else ""
+        return (
+            f"Re-allocation of slippage: the headroom the approved schemes' forecasts leave funds "
+            f"{len(self.newly_funded)} scheme(s) from the reserve list for {pounds(spend)}: "
+            f"{names}{more}. {held} approved schemes are held at their forecasts."
         )
 
     def versus_greedy(self) -> str:
@@ -241,6 +266,14 @@ def _value_explained(value_model: str) -> str:
         "Value is score-weighted pounds: each £ funded counts at its scheme's score "
         "(0 to 1, from the four criteria), less any deferral discount."
     )
+
+
+def _newly_funded(run: Any, rows: list[SchemeRow]) -> list[SchemeRow] | None:
+    """A re-allocation's funded schemes that were not committed in its snapshot."""
+    if run.kind != "reallocation":
+        return None
+    committed = {s["id"] for s in run.snapshot.get("schemes", []) if s.get("committed")}
+    return [r for r in rows if r.outcome == "funded" and r.id not in committed]
 
 
 def rules_used(snapshot: dict[str, Any]) -> dict[str, bool]:
@@ -448,5 +481,6 @@ def build(
         objective=result.get("objective"), greedy_objective=greedy.get("objective"),
         greedy_funded=greedy.get("funded"), greedy_rules_met=greedy.get("rules_met"),
         rule_costs=rule_costs, conflicts=list(result.get("conflicts") or []),
+        newly_funded=_newly_funded(run, rows),
         excluded=list(getattr(run, "excluded", None) or []), frontier=frontier,
     )  # fmt: skip

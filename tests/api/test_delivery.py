@@ -1,5 +1,6 @@
 """In-year delivery through the HTTP API (DESIGN.md sections 7 and 8), on every backend."""
 
+import io
 import itertools
 import json
 import subprocess
@@ -7,6 +8,7 @@ import sys
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 
 from tests.conftest import scheme_body
 
@@ -434,6 +436,13 @@ def test_slippage_to_reallocation_end_to_end(client, world, agreed, tmp_path):
     assert chosen == pytest.approx(_brute_force(snapshot), rel=1e-9)
     reasons = {s["id"]: s["reason"] for s in result["schemes"]}
     assert "headroom left by forecasts" in reasons[str(agreed["R2"])]
+    # The board pack says what the slippage funds, not "N schemes funded" as for a round.
+    pdf = client.get(f"{API}/runs/{run['id']}/report.pdf", headers=finance).content
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert (
+        "Re-allocation of slippage: the headroom the approved schemes' forecasts leave funds 2 scheme(s) from the reserve list for £550,000: R3 (RA1, £300,000); R4 (RA2, £250,000). 2 approved schemes are held at their forecasts."
+        in text
+    )
     # The snapshot reproduces offline.
     path = tmp_path / "reallocation.json"
     path.write_text(json.dumps(snapshot))
