@@ -110,20 +110,29 @@ def _snapshot_errors(exc: SnapshotInvalid, prefix: str = "body") -> list[dict[st
     return [field_error(prefix + e["path"][1:], e["message"]) for e in exc.errors]
 
 
-def _check_parameters(parameters: dict[str, Any], *, organisations: set[str]) -> None:
-    """Round parameters are validated exactly like a snapshot's (one set of rules)."""
+def _check_parameters(
+    parameters: dict[str, Any], *, organisations: set[str], computed: "_Shares | None" = None
+) -> None:
+    """Round parameters are validated exactly like a snapshot's (one set of rules). Shares
+    `computed` from a formula are blamed on the formula's inputs, which the caller sent."""
+    shares_at = "body.fair_share_formula.inputs" if computed is not None else "body.fair_shares"
+
+    def located(errors: list[dict]) -> list[dict]:
+        return [{**e, "loc": shares_at + e["loc"].removeprefix("body.fair_shares")}
+                if e["loc"].startswith("body.fair_shares") else e for e in errors]  # fmt: skip
+
     try:
         parse_snapshot({**parameters, "schemes": []})
     except SnapshotInvalid as exc:
         raise InvalidInput(
-            "The round's parameters are not valid.", errors=_snapshot_errors(exc)
+            "The round's parameters are not valid.", errors=located(_snapshot_errors(exc))
         ) from None
     unknown = [code for code in parameters.get("fair_shares", {}) if code not in organisations]
     if unknown:
         raise InvalidInput(
             "Fair shares name organisations outside the system.",
             errors=[
-                field_error(f"body.fair_shares.{c}", "not an organisation of this system")
+                field_error(f"{shares_at}.{c}", "not an organisation of this system")
                 for c in unknown
             ],
         )
@@ -213,7 +222,7 @@ def create_round(session: Session, *, principal: Principal, body: RoundCreate) -
     _require_finance(principal, system_id=system.id)
     computed = _shares_from(session, body, system)
     parameters = _overrides(dict(DEFAULTS, years=[], envelope={}), body, computed)
-    _check_parameters(parameters, organisations=_organisation_codes(system))
+    _check_parameters(parameters, organisations=_organisation_codes(system), computed=computed)
     round_ = Round(system=system, name=body.name, created_by_id=principal.user.id)
     _apply(round_, parameters)
     if computed is not None:
@@ -242,7 +251,9 @@ def update_round(
     before = _audit_view(round_)
     computed = _shares_from(session, body, round_.system)
     parameters = _overrides(snapshot.round_parameters(round_), body, computed)
-    _check_parameters(parameters, organisations=_organisation_codes(round_.system))
+    _check_parameters(
+        parameters, organisations=_organisation_codes(round_.system), computed=computed
+    )
     _apply(round_, parameters)
     if computed is not None:
         round_.fair_share_formula = computed.record
@@ -325,7 +336,9 @@ def _run_parameters(
 ) -> dict[str, Any]:
     computed = _shares_from(session, body, round_.system)
     parameters = _overrides(snapshot.round_parameters(round_), body, computed)
-    _check_parameters(parameters, organisations=_organisation_codes(round_.system))
+    _check_parameters(
+        parameters, organisations=_organisation_codes(round_.system), computed=computed
+    )
     return parameters
 
 

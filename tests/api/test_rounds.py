@@ -273,6 +273,16 @@ def test_fair_shares_from_the_formula_are_shown_with_their_inputs(client, demo_w
     )  # fmt: skip
     assert update.status_code == 200, update.text
     assert update.json()["fair_shares"] == {"R0A": 0.75, "R0B": 0.25}
+    # An input for an organisation outside the system is blamed on the input the caller sent,
+    # not on fair_shares, which it did not send.
+    without = {k: v for k, v in ROUND.items() if k != "fair_shares"}
+    outside = client.post("/api/v1/rounds", json={**without, "fair_share_formula": {
+        "weights": {"population": 1.0}, "inputs": {"R0A": {"population": 3}, "ZZZ": {"population": 1}}}},
+        headers=finance)  # fmt: skip
+    assert outside.status_code == 422, outside.text
+    assert outside.json()["errors"] == [
+        {"loc": "body.fair_share_formula.inputs.ZZZ", "msg": "not an organisation of this system"}
+    ]
 
 
 def test_other_systems_cannot_see_or_run_the_round(client, demo_world, session):
