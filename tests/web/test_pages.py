@@ -365,3 +365,18 @@ def test_chart_ticks_say_the_amount_they_mark():
     svg = str(charts.spend_by_year([{"year": "2026/27", "spend": 4_600_000, "limit": 5_000_000}]))
     ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', svg)
     assert ticks == ["£0m", "£1.25m", "£2.5m", "£3.75m", "£5m"]
+
+
+def test_the_scheme_form_says_what_is_wrong_in_words(client, world):
+    """Pydantic's own messages ("String should have at most 200 characters", "Value error, must
+    not contain NUL ...") reached the error summary."""
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    refused = client.post("/schemes/new", data={
+        "csrf_token": csrf, "system": "SYA", "organisation": "RA1", "title": "x" * 201,
+        "description": "Bell\x07", "category": "estates_backlog", "cost-2026-27": "10"})  # fmt: skip
+    assert refused.status_code == 422
+    text, links = _summary(refused)
+    assert "The title must be 200 characters or fewer" in text
+    assert "The description has a control character that cannot be stored: remove it" in text
+    assert "String should" not in text and "Value error" not in text
+    assert links == ["title", "description"]

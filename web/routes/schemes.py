@@ -68,12 +68,19 @@ def _pydantic_errors(exc: ValidationError) -> list[dict]:
         parts = [str(p) for p in e["loc"]]
         loc = "body." + ".".join(parts) if parts else "body"
         msg = e["msg"]
+        name = parts[-1].replace("_", " ") if parts else "value"
         if e["type"] == "string_too_short":
-            msg = "Enter a " + parts[-1].replace("_", " ")
+            msg = "Enter a " + name
+        elif e["type"] == "string_too_long":
+            msg = f"The {name} must be {e['ctx']['max_length']:,} characters or fewer"
+        elif e["type"] == "too_long":
+            msg = f"Give at most {e['ctx']['max_length']:,} for the {name}"
         elif e["type"] in ("literal_error", "enum") and parts:
-            msg = "Choose the " + parts[-1].replace("_", " ")
+            msg = "Choose the " + name
         elif e["type"] == "missing":
-            msg = "Choose or enter the " + parts[-1].replace("_", " ")
+            msg = "Choose or enter the " + name
+        elif e["type"] == "value_error" and "control characters" in msg:
+            msg = f"The {name} has a control character that cannot be stored: remove it"
         out.append({"loc": loc, "msg": msg})
     return out
 
