@@ -15,6 +15,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     KeepTogether,
     PageBreak,
@@ -121,12 +122,9 @@ def bar_chart(
                 drawing.add(Line(x0 - slot * 0.08, y_of(float(value)), x0 + slot * 0.78, y_of(float(value)),
                                  strokeColor=colour, strokeWidth=2,
                                  strokeDashArray=[4, 2] if dashed else None))  # fmt: skip
-        label = category if len(category) <= 14 else category[:13] + "…"
-        drawing.add(
-            String(
-                left + slot * (index + 0.5), bottom - 11, label, fontSize=7.5, textAnchor="middle"
-            )
-        )
+        for line, label in enumerate(_wrapped(category, slot * 0.95, 7.5)):
+            drawing.add(String(left + slot * (index + 0.5), bottom - 11 - 9 * line, label,
+                               fontSize=7.5, textAnchor="middle"))  # fmt: skip
     drawing.add(Line(left, bottom, right, bottom, strokeColor=colors.black, strokeWidth=0.8))
     x = left
     for name, _series, colour in bars:
@@ -139,6 +137,25 @@ def bar_chart(
         drawing.add(String(x + 17, 7, name, fontSize=8))
         x += 24 + 4.6 * len(name)
     return drawing
+
+
+def _wrapped(text: str, width: float, size: float) -> list[str]:
+    """`text` on at most two lines of `width` points ("Estates capacity" under its bar, not
+    "Estates capac…"); a word too long for the second line ends in an ellipsis."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and stringWidth(f"{lines[-1]} {word}", "Helvetica", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    fitted = []
+    for line in lines:
+        while stringWidth(line, "Helvetica", size) > width and len(line) > 2:
+            line = line[:-2] + "…"
+        fitted.append(line)
+    return fitted
 
 
 def _nice_step(raw: float) -> float:

@@ -282,6 +282,8 @@ def test_the_board_pack_pdf(client, demo_world, runs):
         assert figures.pounds(_money(year["spend"])) in first
     assert figures.pounds(base["result"]["objective"]) in first
     assert "The figures in charts" in pages[1] and "Fair shares" in pages[1]
+    # Category names under their bars in full (they were cut to "Estates backl…").
+    assert "Estates backlog" in pages[1] and "Estates capacity" in pages[1] and "…" not in pages[1]
     line = "\n".join(pages[2:])
     assert "The funding line" in line and "the funding line" in line
     funded = sum(1 for s in base["result"]["schemes"] if s["outcome"] == "funded")
