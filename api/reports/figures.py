@@ -350,6 +350,18 @@ def _spend(raw: dict[str, Any], years: list[str], deferral: int | None) -> dict[
     return spend
 
 
+def position_in_words(row: dict[str, Any]) -> str:
+    """An organisation's allocation against its band, with the breach in £ (the run page)."""
+    allocated = money(row["allocated"]) or ZERO
+    floor, ceiling = money(row.get("floor")), money(row.get("ceiling"))
+    position = _position(row, allocated)
+    if position == "below floor":
+        return f"below floor by {pounds(floor - allocated)}"
+    if position == "above ceiling":
+        return f"above ceiling by {pounds(allocated - ceiling)}"
+    return position
+
+
 def _position(row: dict[str, Any], allocated: Decimal) -> str:
     floor, ceiling = money(row.get("floor")), money(row.get("ceiling"))
     if row.get("share") is None:

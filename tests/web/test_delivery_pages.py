@@ -259,3 +259,26 @@ def test_the_agree_page_lists_only_what_agreeing_approves(client, world, agreed)
     assert f"Run {tight['id']} is infeasible: it has no portfolio to agree." in text_of(
         refused.text
     )
+
+
+def test_the_run_page_says_which_organisations_are_outside_their_band(client, world):
+    """Soft fair shares (and re-allocations holding approved schemes at their forecasts) can
+    leave an organisation outside its band: the page showed the figures but not the breach."""
+    from tests.api.test_delivery import _scheme
+
+    _scheme(client, world, "trust_a1", "RA1", "Small", {"2026/27": 200000}, (5, 5, 5, 5))
+    _scheme(client, world, "trust_a2", "RA2", "Large", {"2026/27": 800000}, (5, 5, 5, 5))
+    finance = world.auth("finance_a")
+    round_ = client.post(f"{API}/rounds", headers=finance, json={
+        "system": "SYA", "name": "Soft", "years": ["2026/27"], "envelope": {"2026/27": 1000000},
+        "fair_share_mode": "soft", "fairness_penalty": 0.01,
+        "fair_shares": {"RA1": 0.9, "RA2": 0.1}}).json()  # fmt: skip
+    run = client.post(f"{API}/rounds/{round_['id']}/runs", json={}, headers=finance).json()
+    rows = {r["organisation"]: r for r in run["result"]["by_organisation"]}
+    assert rows["RA2"]["allocated"] > rows["RA2"]["ceiling"]  # the penalty is too small to stop it
+    sign_in(client, world.tokens["finance_a"])
+    page = client.get(f"/runs/{run['id']}").text
+    table = text_of(page.split('id="table-organisations"', 1)[1].split("</table>", 1)[0])
+    over = Decimal(str(rows["RA2"]["allocated"])) - Decimal(str(rows["RA2"]["ceiling"]))
+    assert f"RA2 10.0% £100,000 £90,000 £110,000 £800,000 above ceiling by £{over:,.0f}" in table
+    assert "RA1 90.0% £900,000 £200,000 £990,000 £200,000 within band" in table  # floor capped

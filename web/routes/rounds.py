@@ -521,7 +521,10 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
         "envelope": sum(Decimal(str(r["envelope"])) for r in by_year),
         "headroom": sum(Decimal(str(r["headroom"])) for r in by_year),
     }
-    by_org = result.get("by_organisation", [])
+    # Soft fair shares, and re-allocations holding approved schemes at their forecasts, can
+    # leave an organisation outside its band: the page says so, and by how much.
+    by_org = [{**r, "position": report_figures.position_in_words(r)}
+              for r in result.get("by_organisation", [])]  # fmt: skip
     by_category = [{**r, "name": formatting.CATEGORY_NAMES.get(r["category"], r["category"])}
                    for r in result.get("by_category", [])]  # fmt: skip
     chart_years = charts.spend_by_year(by_year) if by_year else None
