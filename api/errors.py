@@ -45,6 +45,10 @@ class PreconditionFailed(CapitalError):
     status, title = 412, "Precondition failed"
 
 
+class UnsupportedMediaType(CapitalError):
+    status, title = 415, "Unsupported media type"
+
+
 class PreconditionRequired(CapitalError):
     status, title = 428, "Precondition required"
 

@@ -9,7 +9,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import page_cache
 from api.deps import CurrentUser, SessionDep
-from api.errors import InvalidInput, NotFound, field_error
+from api.errors import (
+    InvalidInput,
+    NotFound,
+    UnsupportedMediaType,
+    field_error,
+    problem_response,
+)
 from api.paging import Limit, Offset
 from api.schemes import imports, service, spreadsheets
 from api.schemes.schemas import (
@@ -188,7 +194,12 @@ def _flag(value, name: str) -> bool:
     )
 
 
-@router.post("/import", operation_id="schemes_import", openapi_extra=IMPORT_BODY)
+@router.post(
+    "/import",
+    operation_id="schemes_import",
+    openapi_extra=IMPORT_BODY,
+    responses={415: problem_response("Neither JSON nor a multipart upload")},
+)
 async def import_schemes(
     request: Request, session: SessionDep, principal: CurrentUser
 ) -> SchemeImportResult:
@@ -213,6 +224,13 @@ async def import_schemes(
             content_type=upload.content_type, system=str(system),
             dry_run=_flag(form.get("dry_run"), "dry_run"), submit=_flag(form.get("submit"), "submit"),
         )  # fmt: skip
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"Send the schemes as application/json, or a spreadsheet as multipart/form-data, "
+            f"not {media_type}.",
+            errors=[field_error("header.content-type", "application/json or multipart/form-data")],
+        )
     raw = await request.body()
     # Parsing and validating tens of thousands of rows takes CPU for a second or more: off the
     # event loop, so the worker's other requests (a GET during an import) are not held up.

@@ -427,3 +427,17 @@ def test_a_run_reads_the_round_in_a_constant_number_of_statements(client, demo_w
     many, result = run()
     assert str(first) in {s["id"] for s in result["schemes"]}  # the new schemes are in the round
     assert many == few
+
+
+def test_an_import_that_is_neither_json_nor_an_upload_is_415(client, world):
+    """text/plain or XML to /schemes/import was read as JSON and answered 400 "JSON decode
+    error": the problem is the media type, and the answer now says which ones it takes."""
+    for media_type in ("text/plain", "application/xml", "application/x-www-form-urlencoded"):
+        response = client.post(f"{API}/schemes/import", content=b"system=SYA",
+                               headers={**world.auth("trust_a1"), "Content-Type": media_type})  # fmt: skip
+        assert response.status_code == 415, (media_type, response.status_code)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["loc"] for e in response.json()["errors"]] == ["header.content-type"]
+    json_body = client.post(f"{API}/schemes/import", content=b"{}",
+                            headers={**world.auth("trust_a1"), "Content-Type": "application/json; charset=utf-8"})  # fmt: skip
+    assert json_body.status_code == 422  # JSON still reaches validation
