@@ -154,8 +154,19 @@ def agreed_plan(session: Session, *, scheme: Scheme) -> dict[str, Decimal]:
     return agreed_profile(
         ((c.year, c.amount) for c in scheme.costs),
         deferral_years=scheme.approved_deferral_years,
-        from_year=rounds_repository.agreed_from(session, run_id=scheme.approved_run_id),
+        from_year=_agreed_from(session, scheme.approved_run_id),
     )
+
+
+def _agreed_from(session: Session, run_id: int | None) -> str | None:
+    """The approving run's first year, read once per run in a session (agreeing a round puts
+    hundreds of schemes into delivery, all approved by the same run)."""
+    if run_id is None:
+        return None
+    known = session.info.setdefault("agreed_from", {})
+    if run_id not in known:
+        known.update(rounds_repository.first_years(session, run_ids={run_id}))
+    return known.get(run_id)
 
 
 def _months_for(year: str, amount: Decimal, state: PeriodState) -> list[DeliveryMonth]:

@@ -46,22 +46,16 @@ def _of_system(statement, *, system_id: int, statuses: tuple[str, ...]):
     return statement.where(Scheme.system_id == system_id, Scheme.status.in_(statuses))
 
 
-def _first_year():
-    # The snapshot's first year: a re-allocation's years start at its current year, not the
-    # round's, so the run's own snapshot is the record of what it solved.
-    return Run.snapshot[("years", 0)].as_string()
-
-
-def _agreed_from():
-    """The first year of the run that approved the scheme (null if not approved)."""
-    return select(_first_year()).where(Run.id == Scheme.approved_run_id).scalar_subquery()
-
-
-def agreed_from(session: Session, *, run_id: int | None) -> str | None:
-    """The first year of run `run_id`'s snapshot: where an approved scheme's agreement starts."""
-    if run_id is None:
-        return None
-    return session.scalar(select(_first_year()).where(Run.id == run_id))
+def first_years(session: Session, *, run_ids: set[int]) -> dict[int, str | None]:
+    """The first year of each run's snapshot: where an approved scheme's agreement starts (a
+    re-allocation's years start at its current year, not the round's, so the run's own
+    snapshot is the record of what it solved). One JSON read per run, however many schemes
+    each approved: a snapshot can be megabytes."""
+    if not run_ids:
+        return {}
+    first = Run.snapshot[("years", 0)].as_string()
+    statement = select(Run.id, first).where(Run.id.in_(sorted(run_ids)))
+    return {run_id: year for run_id, year in session.execute(statement)}
 
 
 def scheme_rows(session: Session, *, system_id: int, statuses: tuple[str, ...]) -> list[Row]:
@@ -70,7 +64,7 @@ def scheme_rows(session: Session, *, system_id: int, statuses: tuple[str, ...]) 
     statement = select(
         Scheme.id, Scheme.status, Organisation.code.label("organisation"), Scheme.category,
         Scheme.mandatory, Scheme.alternative_group, Scheme.max_deferral_years,
-        Scheme.approved_deferral_years, _agreed_from().label("agreed_from"),
+        Scheme.approved_deferral_years, Scheme.approved_run_id,
     ).join(Organisation, Organisation.id == Scheme.organisation_id)  # fmt: skip
     statement = _of_system(statement, system_id=system_id, statuses=statuses)
     return list(session.execute(statement.order_by(Scheme.id)))

@@ -126,7 +126,8 @@ class _Scheme:
     alternative_group: str | None
     max_deferral_years: int
     approved_deferral_years: int | None
-    agreed_from: str | None  # the first year of the run that approved it
+    approved_run_id: int | None
+    agreed_from: str | None = None  # the first year of the run that approved it
     costs: list[_Cost] = field(default_factory=list)  # by year
     depends_on: list[_Dependency] = field(default_factory=list)  # by id
 
@@ -139,6 +140,10 @@ def _schemes_in_system(session: Session, *, system_id: int, statuses: tuple[str,
         schemes[scheme_id].costs.append(_Cost(year, amount))
     for scheme_id, dependency, status in repository.dependency_rows(session, system_id=system_id, statuses=statuses):  # fmt: skip
         schemes[scheme_id].depends_on.append(_Dependency(dependency, status))
+    runs = {s.approved_run_id for s in schemes.values() if s.approved_run_id is not None}
+    first_years = repository.first_years(session, run_ids=runs)
+    for scheme in schemes.values():
+        scheme.agreed_from = first_years.get(scheme.approved_run_id)
     return list(schemes.values())
 
 
