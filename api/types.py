@@ -150,7 +150,7 @@ def typed_pounds(value: Any) -> Decimal:
     return amount
 
 
-TOO_MANY_POUNDS = "is more than £9,999,999,999,999.99, the largest amount the register holds"
+TOO_MANY_POUNDS = f"is more than £{MAX_POUNDS:,}, the largest amount the register holds"
 
 
 @dataclass(frozen=True)
@@ -170,17 +170,17 @@ class _DecimalJsonSchema:
 Money = Annotated[
     Decimal,
     BeforeValidator(_decimal_in),
-    Field(ge=0, le=Decimal("9999999999999.99"), decimal_places=2, allow_inf_nan=False),
+    Field(ge=0, le=MAX_POUNDS, decimal_places=2, allow_inf_nan=False),
     PlainSerializer(money_json, return_type=float | int, when_used="json"),
-    _DecimalJsonSchema(9999999999999.99),
+    _DecimalJsonSchema(float(MAX_POUNDS)),
 ]
 
 # A difference between two amounts: exact pence, either sign.
 SignedMoney = Annotated[
     Decimal,
     Field(
-        ge=Decimal("-9999999999999.99"),
-        le=Decimal("9999999999999.99"),
+        ge=-MAX_POUNDS,
+        le=MAX_POUNDS,
         decimal_places=2,
         allow_inf_nan=False,
     ),

@@ -13,7 +13,16 @@ from rich import box
 from rich.table import Table
 
 from capital_cli.checks import output_file
-from capital_cli.remote import Token, Url, _fail, _report, _write, connect, console
+from capital_cli.remote import (
+    LARGEST_AMOUNT,
+    Token,
+    Url,
+    _fail,
+    _report,
+    _write,
+    connect,
+    console,
+)
 
 # openpyxl and the spreadsheet reader (0.4 s of imports) are imported by the commands that use
 # them, not by every `capital` command.
@@ -27,7 +36,6 @@ delivery_app = typer.Typer(
 PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 YEAR = re.compile(r"([0-9]{4})/([0-9]{2})", re.ASCII)
 AMOUNT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
-LARGEST_AMOUNT = Decimal("9999999999999.99")  # the API's largest amount of money
 FIXED = ["scheme_id", "organisation", "title", "annual plan"]
 TAIL = ["rag", "commentary"]
 Period = Annotated[
