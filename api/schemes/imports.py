@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
 from api.deps import Principal
-from api.errors import InvalidInput, _loc, field_error
+from api.errors import InvalidInput, NotFound, _loc, field_error
 from api.schemes import repository, service, spreadsheets
 from api.schemes.models import Scheme, SchemeCost
 from api.schemes.schemas import SchemeImport, SchemeImportResult, SchemeImportRow, SchemeUpdate
@@ -224,6 +224,15 @@ def _cycle_errors(session: Session, body: SchemeImport, *, system_id: int) -> li
         first = next(i for i in range(len(body.schemes)) if node(i) in cycle)
     return [field_error(f"body.schemes[{first}].depends_on_rows",
                         "rows depend on each other in a cycle: " + " -> ".join(cycle))]  # fmt: skip
+
+
+def template(session: Session, *, principal: Principal, system: str, years: list[str]) -> bytes:
+    """The scheme template for `system` (the API's download and the upload page's): the
+    caller's importable organisations in its drop-down, a column per financial year."""
+    codes = service.importable_organisations(session, principal=principal, system=system)
+    if codes is None:
+        raise NotFound(f"No system {system}.")
+    return spreadsheets.template(years=years, organisations=codes)
 
 
 def import_spreadsheet(session: Session, *, principal: Principal, content: bytes, filename: str | None, content_type: str | None,

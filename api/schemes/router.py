@@ -11,7 +11,6 @@ from api import page_cache
 from api.deps import CurrentUser, SessionDep
 from api.errors import (
     InvalidInput,
-    NotFound,
     UnsupportedMediaType,
     field_error,
     problem_response,
@@ -130,12 +129,8 @@ def scheme_template(
         # Its columns would be years the register does not hold (after 2099/00).
         raise InvalidInput("Too many years.", errors=[field_error(
             "query.years", f"{years} years from {first_year} run past 2099/00, the last year held")])  # fmt: skip
-    codes = service.importable_organisations(session, principal=principal, system=system)
-    if codes is None:
-        raise NotFound(f"No system {system}.")
-    content = spreadsheets.template(
-        years=spreadsheets.financial_years(first_year, years), organisations=codes
-    )
+    content = imports.template(session, principal=principal, system=system,
+                               years=spreadsheets.financial_years(first_year, years))  # fmt: skip
     return _download(content, spreadsheets.XLSX, f"schemes-template-{system}.xlsx")
 
 

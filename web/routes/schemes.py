@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from api.assessments import service as assessments_service
 from api.deps import Principal, SessionDep
-from api.errors import InvalidInput, NotFound, PreconditionFailed
-from api.schemes import service, spreadsheets
+from api.errors import InvalidInput, PreconditionFailed
+from api.schemes import imports, service, spreadsheets
 from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
 from api.types import TOO_MANY_POUNDS, CodeQuery, IdPath, NotPounds, ascii_digits, typed_pounds
@@ -206,11 +206,8 @@ def upload_template(session: SessionDep, principal: WebUser, system: CodeQuery) 
     """The API's scheme template (GET /api/v1/schemes/template.xlsx) for a signed-in trust:
     five years from this one, its own organisations in the drop-down."""
     require_role(principal, "trust", "admin")
-    codes = service.importable_organisations(session, principal=principal, system=system)
-    if codes is None:
-        raise NotFound(f"No system {system}.")
     years = formatting.financial_years(formatting.current_financial_year(), 5)
-    content = spreadsheets.template(years=years, organisations=codes)
+    content = imports.template(session, principal=principal, system=system, years=years)
     headers = {"Content-Disposition": f'attachment; filename="schemes-template-{system}.xlsx"'}
     return Response(content, media_type=spreadsheets.XLSX, headers=headers)
 
