@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 import typer
+from capital_client.client import first_unprintable
 
 
 def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -40,18 +41,16 @@ def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) 
 def bearer_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A token must be printable ASCII (HTTP sends header values as such; httpx raises a
     UnicodeEncodeError otherwise). The message says where it came from, never the token."""
-    if value is None:
-        return value
-    for index, char in enumerate(value):
-        if not "!" <= char <= "~":
-            source = ctx.get_parameter_source(param.name)
-            where = (
-                f"the token in ${param.envvar}"
-                if source is not None and source.name == "ENVIRONMENT"
-                else f"the token given with {param.opts[0]}"
-            )
-            raise typer.BadParameter(
-                f"{where}: character {index + 1} (U+{ord(char):04X}) is not printable ASCII; "
-                "a bearer token has no spaces, accents or other scripts' letters"
-            )
+    index = None if value is None else first_unprintable(value)
+    if index is not None:
+        source = ctx.get_parameter_source(param.name)
+        where = (
+            f"the token in ${param.envvar}"
+            if source is not None and source.name == "ENVIRONMENT"
+            else f"the token given with {param.opts[0]}"
+        )
+        raise typer.BadParameter(
+            f"{where}: character {index + 1} (U+{ord(value[index]):04X}) is not printable "
+            "ASCII; a bearer token has no spaces, accents or other scripts' letters"
+        )
     return value

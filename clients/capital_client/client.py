@@ -38,15 +38,20 @@ def _segment(value: Any, name: str) -> str:
     return text.replace(".", "%2E") if text in (".", "..") else text
 
 
+def first_unprintable(token: str) -> int | None:
+    """Where `token` first has a character a bearer token cannot: httpx sends header values
+    as ASCII (UnicodeEncodeError otherwise), and a space or control character would split or
+    break the header. None if it has none (the CLI's --token check uses this too)."""
+    return next((i for i, char in enumerate(token) if not "!" <= char <= "~"), None)
+
+
 def _check_token(token: str) -> None:
-    """httpx sends header values as ASCII and raises UnicodeEncodeError for anything else;
-    a space or control character would split or break the header."""
-    for index, char in enumerate(token):
-        if not "!" <= char <= "~":
-            raise InvalidArgument(
-                f"token: character {index + 1} (U+{ord(char):04X}) is not printable ASCII; "
-                "a bearer token has no spaces, accents or other scripts' letters"
-            )
+    index = first_unprintable(token)
+    if index is not None:
+        raise InvalidArgument(
+            f"token: character {index + 1} (U+{ord(token[index]):04X}) is not printable ASCII; "
+            "a bearer token has no spaces, accents or other scripts' letters"
+        )
 
 
 def _decimal(value: Decimal, where: str) -> float | str:
