@@ -72,10 +72,8 @@ def serve(
     ),
 ) -> None:
     """Serve the API (docs at /docs)."""
-    from api.jobs.runner import resume_unfinished
     from capital_cli.serving import serve as serve_workers
 
-    resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
     serve_workers(host=host, port=port, workers=workers)
 
 

@@ -11,11 +11,20 @@ connections over the workers' sockets by their address hash, so the load divides
 The supervisor is small: it starts the workers, restarts one that dies, and on SIGTERM or
 SIGINT asks each to finish its requests (uvicorn's graceful shutdown) and waits for them.
 Where the platform has no SO_REUSEPORT, uvicorn's own supervisor is used.
+
+One worker (the default: `make run`, the Dockerfile) is supervised too, on one socket that the
+supervisor binds and keeps: a served process whose solve is stuck past its time limit inside
+HiGHS (optimiser.solver) stops itself once its requests are answered, because only a new
+process frees the core that solve holds, and the supervisor starts a fresh one on the same
+socket. Connections that arrive meanwhile wait in the socket's queue instead of being refused.
 """
 
 import multiprocessing
+import os
 import signal
 import socket
+import sys
+import threading
 import time
 
 import uvicorn
@@ -26,6 +35,12 @@ HEALTHCHECK_S = 60
 # A worker that dies at start-up (a bad setting) must not be restarted in a tight loop.
 RESTART_BACKOFF_S = 1.0
 SHUTDOWN_GRACE_S = 30
+# How often a served process looks for a solve stuck past its limit, and the exit that asks
+# its supervisor for a fresh process ("try again", as `capital worker` uses).
+STUCK_CHECK_S = 5.0
+EXIT_STUCK = 75
+# Connections the one worker's socket holds while its process is replaced.
+BACKLOG = 2048
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -37,15 +52,108 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int) -> None:
-    """One worker process: its own socket on the shared address, then uvicorn on it."""
-    sock = _listening_socket(host, port)
+def _stop_when_a_solve_is_stuck(server: uvicorn.Server, stuck: threading.Event) -> None:
+    from optimiser.solver import solves_past_their_limit, stuck_solves
+
+    while not server.should_exit:
+        count = solves_past_their_limit()
+        if count:
+            print(f"capital: {stuck_solves(count)}; this server process ({os.getpid()}) stops "
+                  "once its requests are answered, and a fresh one takes its place",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            stuck.set()
+            server.should_exit = True  # uvicorn's graceful shutdown, as on SIGTERM
+            return
+        time.sleep(STUCK_CHECK_S)
+
+
+def _die_with(supervisor: int) -> None:
+    """A supervisor killed outright (SIGKILL, the OOM killer) takes its served processes with
+    it, as when the server was one process: an orphan would go on holding the address and
+    running in-process jobs that a fresh `capital serve` resumes too. Linux only (prctl)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != supervisor:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _worker(
+    host: str, port: int, supervisor: int, sock: socket.socket | None = None, resume: bool = False
+) -> None:
+    """One served process: uvicorn on the supervisor's socket, or on its own on the shared
+    address; it stops with EXIT_STUCK when one of its solves is stuck past its limit."""
+    _die_with(supervisor)
+    if resume:  # the only worker: SQLite jobs left unfinished by the last one carry on here
+        from api.jobs.runner import resume_unfinished
+
+        resume_unfinished()
+    sock = sock or _listening_socket(host, port)
     config = uvicorn.Config(APP, host=host, port=port, timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    stuck = threading.Event()
+    threading.Thread(target=_stop_when_a_solve_is_stuck, args=(server, stuck),
+                     name="stuck-solves", daemon=True).start()  # fmt: skip
+    server.run(sockets=[sock])
+    if stuck.is_set():
+        # Not through the interpreter's exit: it would wait for in-process job parts (SQLite)
+        # to finish, and the fresh process resumes those anyway.
+        sys.stderr.flush()
+        os._exit(EXIT_STUCK)
+
+
+def _serve_one(host: str, port: int) -> None:
+    """The one worker, restarted on the same socket whenever it stops with EXIT_STUCK."""
+    sock = uvicorn.Config(APP, host=host, port=port).bind_socket()  # exits 1 if the port is taken
+    sock.listen(BACKLOG)  # from now on a connection waits for a process rather than being refused
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    while True:
+        process = context.Process(target=_worker, args=(host, port, os.getpid(), sock, True),
+                                  name="capital-server")  # fmt: skip
+        process.start()
+        while process.is_alive() and not stopping:
+            process.join(0.2)
+        if stopping:
+            _stop([process])
+            break
+        if process.exitcode != EXIT_STUCK:
+            sock.close()
+            raise SystemExit(process.exitcode)  # it failed (a bad setting): say so, don't loop
+        print(f"capital: server process {process.pid} stopped with a stuck solve; starting a "
+              "fresh one", file=sys.stderr, flush=True)  # fmt: skip
+    sock.close()
+
+
+def _stop(processes: list[multiprocessing.Process]) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()  # SIGTERM: uvicorn finishes the requests in hand, then exits
+    deadline = time.monotonic() + SHUTDOWN_GRACE_S + 5
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def serve(*, host: str, port: int, workers: int) -> None:
-    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+    if workers == 1:
+        _serve_one(host, port)
+        return
+    from api.jobs.runner import resume_unfinished
+
+    resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
+    if not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(APP, host=host, port=port, workers=workers,
                     timeout_worker_healthcheck=HEALTHCHECK_S)  # fmt: skip
         return
@@ -55,7 +163,8 @@ def serve(*, host: str, port: int, workers: int) -> None:
     stopping = False
 
     def start() -> multiprocessing.Process:
-        process = context.Process(target=_worker, args=(host, port), name="capital-worker")
+        process = context.Process(target=_worker, args=(host, port, os.getpid()),
+                                  name="capital-worker")  # fmt: skip
         process.start()
         return process
 
@@ -76,12 +185,4 @@ def serve(*, host: str, port: int, workers: int) -> None:
                 time.sleep(RESTART_BACKOFF_S)
                 processes[index] = start()
         time.sleep(0.2)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()  # SIGTERM: uvicorn finishes the requests in hand, then exits
-    deadline = time.monotonic() + SHUTDOWN_GRACE_S + 5
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join()
+    _stop(processes)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from api.db import make_engine
 from tests.clients.conftest import _free_port, capital
 from tests.clients.test_jobs import RANK, commit_without_queueing, demo_round, wait
+from tests.clients.test_serve_stuck_solve import serving_child
 
 RESTART_BOUND_S = 240  # the whole study again, on a machine shared with other work
 
@@ -75,9 +76,14 @@ def test_a_server_killed_mid_study_and_restarted_finishes_its_jobs(database_url,
             body = {"rank_order": RANK, "samples": 40, "seed": 8}
             job_id = finance.post(f"/rounds/{round_id}/robustness", json=body).json()["id"]
             wait(finance, job_id, until=lambda job: job["progress"]["done"] >= 3)
+        # The process that solves: `capital serve` supervises it, and it dies with it.
+        first_pid = serving_child(server.pid)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
-        first_pid = server.pid
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{first_pid}") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(f"/proc/{first_pid}"), "the serving process outlived the kill"
         assert job_status(url, job_id) == "running"
         # While the server is down: a job committed but never handed to the pool.
         never_queued = commit_without_queueing(url, source["id"])
@@ -89,7 +95,9 @@ def test_a_server_killed_mid_study_and_restarted_finishes_its_jobs(database_url,
             assert job["status"] == "succeeded", job["error"]  # the solver itself never fails here
             assert job["progress"] == {"done": 45, "total": 45}
             # Parts solved before the kill stand; the restarted server solved the rest.
-            assert {f"server:{first_pid}", f"server:{server.pid}"} <= set(job["workers"])
+            assert {f"server:{first_pid}", f"server:{serving_child(server.pid)}"} <= set(
+                job["workers"]
+            )
             assert job["result"]["samples"] == 40
             copied = wait(finance, never_queued, timeout=RESTART_BOUND_S)
             assert copied["status"] == "succeeded", copied["error"]

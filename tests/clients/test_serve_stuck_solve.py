@@ -1,0 +1,99 @@
+"""`capital serve` whose solve is stuck past its time limit inside HiGHS answers from what the
+solver last reported, then replaces its own process once its requests are answered: only a
+new process frees the core that solve holds (docs/decisions.md). The supervisor keeps the
+listening socket, so requests made meanwhile wait rather than being refused."""
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.clients.test_serve_workers import _children
+from tests.clients.test_worker_stuck_solve import OVERRUNNING_HIGHS
+from tests.servers import START_BUDGET_SECONDS, demo_database, free_port, stop_server
+
+pytestmark = pytest.mark.slow
+
+
+def serving_child(pid: int) -> int | None:
+    """The supervisor's uvicorn process (not multiprocessing's resource tracker)."""
+    for child in _children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as handle:
+                if b"spawn_main" in handle.read() and _is_listening(child):
+                    return child
+        except OSError:
+            continue
+    return None
+
+
+def _is_listening(pid: int) -> bool:
+    import os
+
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+                   for fd in os.listdir(f"/proc/{pid}/fd"))  # fmt: skip
+    except OSError:
+        return False
+
+
+def test_a_server_with_a_stuck_solve_replaces_its_process_without_refusing_a_request(
+    database_url, tmp_path, tmp_path_factory
+):
+    _url, env, tokens = demo_database(database_url, tmp_path_factory, suffix="servestuck")
+    (tmp_path / "sitecustomize.py").write_text(OVERRUNNING_HIGHS)
+    port, log = free_port(), tmp_path / "server.log"
+    base = f"http://127.0.0.1:{port}"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port)],
+            env={**env, "PYTHONPATH": str(tmp_path)}, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + START_BUDGET_SECONDS
+        while time.monotonic() < deadline:
+            assert server.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        first = serving_child(server.pid)
+        assert first is not None
+        finance = httpx.Client(base_url=f"{base}/api/v1", timeout=120,
+                               headers={"Authorization": f"Bearer {tokens['ics_finance']}"})  # fmt: skip
+        with finance:
+            round_id = finance.get("/rounds", params={"system": "QWV"}).json()["items"][0]["id"]
+            answered = finance.post(f"/rounds/{round_id}/runs", json={"time_limit_s": 1})
+        # Answered from what HiGHS last reported before it was abandoned.
+        assert answered.status_code == 201, answered.text
+        assert answered.json()["result"]["status"] == "feasible"
+        run_id = answered.json()["id"]
+        # A new connection for each request, as browsers after the restart would make: none is
+        # refused or dropped while the process is replaced.
+        statuses, deadline = [], time.monotonic() + 90
+        replacement = None
+        while time.monotonic() < deadline:
+            statuses.append(httpx.get(f"{base}/health", timeout=60).status_code)
+            replacement = serving_child(server.pid)
+            if replacement not in (None, first) and statuses[-1] == 200:
+                break
+            time.sleep(0.2)
+        assert replacement not in (None, first), log.read_text()
+        assert set(statuses) <= {200, 503}
+        # The fresh process has no stuck solve, and the answer given before is kept.
+        reader = httpx.get(f"{base}/api/v1/runs/{run_id}", timeout=60,
+                           headers={"Authorization": f"Bearer {tokens['ics_finance']}"})  # fmt: skip
+        assert reader.status_code == 200 and reader.json()["result"]["status"] == "feasible"
+        assert server.poll() is None
+    finally:
+        stop_server(server)
+    assert server.returncode == 0
+    text = log.read_text()
+    assert "went past their time limit" in text
+    assert f"this server process ({first}) stops once its requests are answered" in text
+    assert f"server process {first} stopped with a stuck solve; starting a fresh one" in text
+    assert "Traceback" not in text
+    assert not _children(server.pid)
