@@ -134,13 +134,21 @@ def template(*, years: list[str], organisations: list[str]) -> bytes:
     )
     money.error = "A cost in pounds, not negative"
     sheet.add_data_validation(money)
-    for index in range(len(COLUMNS), len(header)):
-        letter = get_column_letter(index + 1)
-        money.add(f"{letter}2:{letter}10001")
-        sheet.column_dimensions[letter].width = 14
-    for column, width in {"B": 40, "C": 50, "H": 30, "I": 14}.items():
-        sheet.column_dimensions[column].width = width
+    for index, name in enumerate(header, start=1):
+        letter = get_column_letter(index)
+        # Every header readable as it opens (a filled header cell does not spill into the next).
+        width = {"title": 40, "description": 50, "mandatory_reason": 30}.get(name, len(name) + 4)
+        sheet.column_dimensions[letter].width = width
+        if index > len(COLUMNS):
+            money.add(f"{letter}2:{letter}10001")
+            sheet.column_dimensions[letter].width = max(width, 16)
+            # The column's own format: a cost typed anywhere in it shows as £1,500,000.00.
+            sheet.column_dimensions[letter].number_format = POUNDS
     sheet.freeze_panes = "C2"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
     notes = book.create_sheet("Notes")
     notes.append(["column", "what to enter"])
     for cell in notes[1]:

@@ -309,3 +309,19 @@ def test_a_template_past_the_last_year_held_is_refused(client, world):
     one = client.get(f"{API}/template.xlsx", params={"system": "SYA", "first_year": "2099/00", "years": 1},
                      headers=world.auth("trust_a1"))  # fmt: skip
     assert one.status_code == 200
+
+
+def test_the_template_opens_with_every_header_readable_and_costs_in_pounds(client, world):
+    # Looked at in LibreOffice: the filled blue header cells do not spill into the next one,
+    # so at the default width "organisation" read "organisat" and "business_case_stage" was cut.
+    template = client.get(
+        f"{API}/template.xlsx", params={"system": "SYA", "years": 3}, headers=world.auth("trust_a1")
+    )
+    sheet = load_workbook(io.BytesIO(template.content))["Schemes"]
+    for cell in sheet[1]:
+        width = sheet.column_dimensions[cell.column_letter].width
+        assert width >= len(cell.value) + 2, (cell.value, width)
+        if cell.value[:4].isdigit():  # a financial year's cost: typed as 1500000, shown in £
+            assert sheet.column_dimensions[cell.column_letter].number_format == '"£"#,##0.00'
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
