@@ -127,6 +127,11 @@ def delivery_template(
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = "£#,##0.00"
     sheet.freeze_panes = "D2"
+    # Printed for a sign-off meeting: landscape and one page wide, the header on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
     # Saved to memory and written as the other downloads are: a folder gone or unwritable since
     # the check above is exit 2 naming the path, not openpyxl's traceback.
     content = io.BytesIO()

@@ -28,6 +28,8 @@ def test_monthly_return_template_and_import(live, tmp_path):
     assert header[5:10] == ["forecast 2026-11", "forecast 2026-12", "forecast 2027-01",
                             "forecast 2027-02", "forecast 2027-03"]  # fmt: skip
     assert header[-2:] == ["rag", "commentary"]
+    # Printed one page wide (LibreOffice printed it over five portrait pages of two columns).
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert rows and {r[1] for r in rows} == {"R0A"}  # the trust's own organisation only
     scheme_id = rows[0][0]
