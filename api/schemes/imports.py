@@ -140,7 +140,7 @@ def import_schemes(
                     )
                 )
     if not errors:
-        errors += _cycle_errors(session, body, system_id=system.id)
+        errors += _cycle_errors(session, body, principal=principal, system_id=system.id)
     if errors:
         raise InvalidInput(
             f"{len(errors)} problem(s) in the import; nothing was written.", errors=errors
@@ -199,8 +199,11 @@ def import_schemes(
     )  # fmt: skip
 
 
-def _cycle_errors(session: Session, body: SchemeImport, *, system_id: int) -> list[dict[str, str]]:
-    """The system's dependencies as they would be after the import must have no cycle."""
+def _cycle_errors(
+    session: Session, body: SchemeImport, *, principal: Principal, system_id: int
+) -> list[dict[str, str]]:
+    """The system's dependencies as they would be after the import must have no cycle; the
+    error names only the schemes the caller can read (service.cycle_path)."""
     row_ids = {i: row.id for i, row in enumerate(body.schemes)}
 
     def node(i: int) -> str:
@@ -222,8 +225,12 @@ def _cycle_errors(session: Session, body: SchemeImport, *, system_id: int) -> li
         node(i) in cycle for i in range(len(body.schemes))
     ):
         first = next(i for i in range(len(body.schemes)) if node(i) in cycle)
+    path = service.cycle_path(
+        session, principal=principal, cycle=cycle,
+        scheme_id=lambda node: int(node.removeprefix("scheme ")) if node.startswith("scheme ") else None,
+    )  # fmt: skip
     return [field_error(f"body.schemes[{first}].depends_on_rows",
-                        "rows depend on each other in a cycle: " + " -> ".join(cycle))]  # fmt: skip
+                        "rows depend on each other in a cycle: " + path)]  # fmt: skip
 
 
 def template(session: Session, *, principal: Principal, system: str, years: list[str]) -> bytes:

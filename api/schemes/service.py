@@ -1,7 +1,8 @@
 """Scheme register: trusts record schemes; everyone in a system reads the submitted ones."""
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,8 @@ from api.systems import repository as systems_repository
 from api.types import datetime_json, money_json
 from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser.graphs import find_cycle
+
+Node = TypeVar("Node")
 
 EDITABLE_STATUSES = ("draft", "submitted")
 # action -> (statuses it may start from, status it leads to)
@@ -194,6 +197,42 @@ def can_depend_on(
     return dependency.id in held or can_read(principal, dependency)
 
 
+UNSEEN = "one or more schemes you cannot see"
+
+
+def cycle_path(
+    session: Session,
+    *,
+    principal: Principal,
+    cycle: list[Node],
+    scheme_id: Callable[[Node], int | None] = lambda node: node,
+) -> str:
+    """A dependency cycle (first node = last) as "1 -> 4 -> 1", naming only schemes the caller
+    can read: each run of others is UNSEEN, so neither their ids nor how many they are is
+    told. `scheme_id` gives a node's scheme (None for a node that is no stored scheme, such
+    as an import's new row, which is the caller's own); the path starts at a node the
+    caller can see."""
+    nodes = cycle[:-1]
+    ids = [i for i in map(scheme_id, nodes) if i is not None]
+    found = {s.id: s for s in repository.get_schemes(session, ids=ids)}
+
+    def seen(node: Node) -> bool:
+        i = scheme_id(node)
+        return i is None or (i in found and can_read(principal, found[i]))
+
+    start = next((n for n, node in enumerate(nodes) if seen(node)), None)
+    if start is None:
+        return UNSEEN
+    nodes = nodes[start:] + nodes[:start]
+    parts: list[str] = []
+    for node in nodes:
+        if seen(node):
+            parts.append(str(node))
+        elif parts[-1] != UNSEEN:
+            parts.append(UNSEEN)
+    return " -> ".join([*parts, str(nodes[0])])
+
+
 def _check_dependencies(
     session: Session, *, principal: Principal, scheme: Scheme, system_id: int,
     depends_on: list[int],
@@ -219,7 +258,7 @@ def _check_dependencies(
         graph[scheme.id] = set(depends_on)
         cycle = find_cycle(graph)  # the graph was acyclic, so any cycle runs through this scheme
         if cycle:
-            path = " -> ".join(str(i) for i in cycle)
+            path = cycle_path(session, principal=principal, cycle=cycle)
             raise InvalidInput(
                 f"Dependencies would form a cycle: {path}.",
                 errors=[field_error("body.depends_on", f"forms a cycle {path}")],

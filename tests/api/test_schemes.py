@@ -1,5 +1,7 @@
 """The scheme register over HTTP: roles, scopes, validation, versions and status changes."""
 
+import re
+
 import pytest
 
 from tests.conftest import scheme_body
@@ -207,6 +209,55 @@ def test_dependency_cycles_are_rejected(client, world):
     )
     assert self_loop.status_code == 422
     assert client.get(f"{API}/{first['id']}", headers=headers).json()["depends_on"] == []
+
+
+def _numbers(text: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\d+", text)}
+
+
+def _cycle_through_hidden_drafts(client, world):
+    """RA1's draft `own` and RA2's submitted `open_` are readable by trust_a1; RA2's drafts
+    `first` and `second` are not. An administrator linked open_ -> first -> second -> own,
+    so own -> open_ would close a cycle through the two drafts."""
+    own = create(client, world)
+    first, second = (create(client, world, who="trust_a2", organisation="RA2")["id"]
+                     for _ in range(2))  # fmt: skip
+    admin = world.auth("admin")
+    for scheme, dependency in ((second, own["id"]), (first, second)):
+        linked = client.patch(f"{API}/{scheme}", json={"depends_on": [dependency]},
+                              headers={**admin, "If-Match": "1"})  # fmt: skip
+        assert linked.status_code == 200, linked.text
+    open_ = submit(client, world, create(client, world, who="trust_a2", organisation="RA2",
+                                         depends_on=[first]), who="trust_a2")  # fmt: skip
+    return own, open_["id"], (first, second)
+
+
+def test_a_cycle_names_only_the_schemes_the_caller_can_read(client, world):
+    own, open_, hidden = _cycle_through_hidden_drafts(client, world)
+    response = client.patch(f"{API}/{own['id']}", json={"depends_on": [open_]},
+                            headers={**world.auth("trust_a1"), "If-Match": "1"})  # fmt: skip
+    assert response.status_code == 422
+    path = f"{own['id']} -> {open_} -> one or more schemes you cannot see -> {own['id']}"
+    assert response.json()["detail"] == f"Dependencies would form a cycle: {path}."
+    assert response.json()["errors"] == [{"loc": "body.depends_on", "msg": f"forms a cycle {path}"}]
+    assert not set(hidden) & _numbers(response.text)
+    # An administrator, who can read every scheme, is told the whole path.
+    whole = client.patch(f"{API}/{own['id']}", json={"depends_on": [open_]},
+                         headers={**world.auth("admin"), "If-Match": "1"})  # fmt: skip
+    assert set(hidden) <= _numbers(whole.json()["detail"]), whole.text
+
+
+def test_an_imported_cycle_names_only_the_schemes_the_caller_can_read(client, world):
+    own, open_, hidden = _cycle_through_hidden_drafts(client, world)
+    row = {k: v for k, v in scheme_body(depends_on=[open_]).items() if k != "system"}
+    body = {"system": "SYA", "schemes": [row | {"id": own["id"], "version": 1}]}
+    response = client.post(f"{API}/import", json=body, headers=world.auth("trust_a1"))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["msg"] == (
+        f"rows depend on each other in a cycle: scheme {own['id']} -> scheme {open_} -> "
+        f"one or more schemes you cannot see -> scheme {own['id']}"
+    )
+    assert not set(hidden) & _numbers(response.text)
 
 
 def test_submit_and_withdraw_transitions(client, world):
