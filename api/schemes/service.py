@@ -10,6 +10,7 @@ from api.assessments.models import CRITERIA
 from api.audit import service as audit
 from api.deps import Principal
 from api.errors import (
+    CapitalError,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -187,6 +188,47 @@ def _require_writer(principal: Principal, *, system_id: int, organisation_id: in
         raise Forbidden("Trust users may only change their own organisation's schemes.")
 
 
+def _require_state(scheme: Scheme, action: str) -> None:
+    """Whether the scheme, as it stands, can be edited ("edit"), submitted or withdrawn."""
+    if action == "edit":
+        if scheme.status not in EDITABLE_STATUSES:
+            raise Conflict(f"A {scheme.status} scheme cannot be changed.")
+        return
+    allowed, new_status = _TRANSITIONS[action]
+    if scheme.status not in allowed:
+        raise Conflict(f"A {scheme.status} scheme cannot be {new_status}.")
+    if action == "submit" and scheme.organisation.closed_on is not None:
+        raise Conflict(
+            f"{scheme.organisation.code} closed on {scheme.organisation.closed_on.isoformat()}; "
+            "a closed organisation can submit no new schemes."
+        )
+
+
+def can_change(principal: Principal, scheme: Scheme) -> bool:
+    """Whether the caller writes for the scheme's organisation (a trust, its own; an admin)."""
+    try:
+        _require_writer(
+            principal, system_id=scheme.system_id, organisation_id=scheme.organisation_id
+        )
+    except Forbidden:
+        return False
+    return True
+
+
+def refusal(principal: Principal, scheme: Scheme, action: str) -> CapitalError | None:
+    """What update_scheme ("edit") or change_status ("submit", "withdraw") would refuse the
+    caller now, for a scheme they can read, version aside; None if it would go ahead. Pages
+    offer an action only when this is None."""
+    try:
+        _require_writer(
+            principal, system_id=scheme.system_id, organisation_id=scheme.organisation_id
+        )
+        _require_state(scheme, action)
+    except CapitalError as exc:
+        return exc
+    return None
+
+
 def can_depend_on(
     principal: Principal, dependency: Scheme | None, *, system_id: int, held: set[int]
 ) -> bool:
@@ -338,8 +380,7 @@ def update_scheme(
 ) -> Scheme:
     """Change a draft or submitted scheme, if the caller has read its current version."""
     scheme = _editable(session, principal=principal, scheme_id=scheme_id, if_match=if_match)
-    if scheme.status not in EDITABLE_STATUSES:
-        raise Conflict(f"A {scheme.status} scheme cannot be changed.")
+    _require_state(scheme, "edit")
     before = _audit_view(scheme)
     fields = body.model_dump(exclude_unset=True)
     for name in ("title", "category", "cost_profile", "mandatory", "max_deferral_years"):
@@ -378,16 +419,9 @@ def change_status(
     scheme = get_scheme(session, principal=principal, scheme_id=scheme_id)
     _require_writer(principal, system_id=scheme.system_id, organisation_id=scheme.organisation_id)
     check_version(scheme, parse_if_match(if_match, required=False), what=f"Scheme {scheme.id}")
-    allowed, new_status = _TRANSITIONS[action]
-    if scheme.status not in allowed:
-        raise Conflict(f"A {scheme.status} scheme cannot be {new_status}.")
-    if action == "submit" and scheme.organisation.closed_on is not None:
-        raise Conflict(
-            f"{scheme.organisation.code} closed on {scheme.organisation.closed_on.isoformat()}; "
-            "a closed organisation can submit no new schemes."
-        )
+    _require_state(scheme, action)
     before = _audit_view(scheme)
-    scheme.status = new_status
+    scheme.status = _TRANSITIONS[action][1]
     flush_versioned(session, scheme, what=f"Scheme {scheme.id}")
     audit.record(
         session, actor=principal.user, action=action, entity="scheme", entity_id=scheme.id,

@@ -23,12 +23,6 @@ CATEGORIES = list(formatting.CATEGORY_NAMES)
 STATUSES = ["draft", "submitted", "withdrawn", "approved"]
 
 
-def can_write(principal: Principal, scheme) -> bool:
-    if principal.role == "admin":
-        return True
-    return principal.role == "trust" and scheme.organisation_id == principal.organisation_id
-
-
 def _years(existing: dict | None = None) -> list[str]:
     years = formatting.financial_years(formatting.current_financial_year(), 5)
     return sorted(set(years) | set(existing or {}))
@@ -244,24 +238,22 @@ def show_scheme(request: Request, session: SessionDep, principal: WebUser, schem
     if principal.role != "trust" or scheme.organisation_id == principal.organisation_id:
         assessments = [assessments_service.assessment_view(a) for a in
                        all_of(assessments_service.list_assessments, session, principal=principal, scheme_id=scheme.id)]  # fmt: skip
+    # What the scheme's own service would do for this person now: a page offers no action
+    # it would refuse, and says why a draft cannot be submitted.
+    refused = {a: service.refusal(principal, scheme, a) for a in ("edit", "submit", "withdraw")}
     return render(request, "scheme.html", scheme=view, organisation=scheme.organisation,
-                  can_write=can_write(principal, scheme), assessments=assessments,
+                  can_write=service.can_change(principal, scheme), assessments=assessments,
+                  allowed={a for a, r in refused.items() if r is None},
+                  submit_refused=refused["submit"] if scheme.status == "draft" else None,
                   created=created, saved=saved)  # fmt: skip
 
 
 @router.get("/schemes/{scheme_id}/edit")
 def edit_scheme(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath):
     scheme = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
-    if not can_write(principal, scheme):
-        require_role(principal, "trust", "admin")
-        raise_forbidden()
+    if refused := service.refusal(principal, scheme, "edit"):
+        raise refused  # no form for an edit the service would refuse
     return _scheme_form(request, session, principal, scheme=scheme)
-
-
-def raise_forbidden():
-    from api.errors import Forbidden
-
-    raise Forbidden("Only the scheme's own organisation may change it.")
 
 
 @router.post("/schemes/{scheme_id}/edit")

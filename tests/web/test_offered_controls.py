@@ -1,0 +1,61 @@
+"""Pages offer only what the service would do: no form, button or link for an action the
+shared service refuses for this person's role, scope or the object's state (each control is
+looked for where it is allowed, and is absent where it is refused)."""
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from api.systems.models import Organisation
+from tests.conftest import scheme_body
+from tests.web.test_pages import sign_in
+
+API = "/api/v1"
+
+
+def _scheme(client, world, who="trust_a1", organisation="RA1", submit=False) -> int:
+    created = client.post(f"{API}/schemes", json=scheme_body(organisation=organisation),
+                          headers=world.auth(who))  # fmt: skip
+    assert created.status_code == 201, created.text
+    scheme_id = created.json()["id"]
+    if submit:
+        submitted = client.post(f"{API}/schemes/{scheme_id}/submit", headers=world.auth(who))
+        assert submitted.status_code == 200, submitted.text
+    return scheme_id
+
+
+def _controls(html: str, scheme_id: int) -> set[str]:
+    """The scheme's change controls on a page: edit, submit, withdraw."""
+    return set(re.findall(rf'/schemes/{scheme_id}/(edit|submit|withdraw)"', html))
+
+
+def test_a_closed_organisations_draft_offers_no_submit(client, world, session):
+    draft = _scheme(client, world)
+    sign_in(client, world.tokens["trust_a1"])
+    assert _controls(client.get(f"/schemes/{draft}").text, draft) == {"edit", "submit", "withdraw"}
+    organisation = session.scalars(select(Organisation).where(Organisation.code == "RA1")).one()
+    organisation.closed_on = date(2026, 3, 31)
+    session.commit()
+    page = client.get(f"/schemes/{draft}").text
+    assert _controls(page, draft) == {"edit", "withdraw"}
+    assert "RA1 closed on 2026-03-31; a closed organisation can submit no new schemes." in page
+    refused = client.post(f"{API}/schemes/{draft}/submit", headers=world.auth("trust_a1"))
+    assert refused.status_code == 409  # what the page no longer offers, the service refuses
+
+
+def test_a_scheme_that_cannot_change_offers_no_edit_form(client, world):
+    scheme = _scheme(client, world, submit=True)
+    withdrawn = client.post(f"{API}/schemes/{scheme}/withdraw", headers=world.auth("trust_a1"))
+    assert withdrawn.status_code == 200
+    sign_in(client, world.tokens["trust_a1"])
+    assert _controls(client.get(f"/schemes/{scheme}").text, scheme) == set()
+    edit = client.get(f"/schemes/{scheme}/edit")
+    assert edit.status_code == 409 and "A withdrawn scheme cannot be changed." in edit.text
+    assert 'name="title"' not in edit.text
+    live = _scheme(client, world)
+    assert client.get(f"/schemes/{live}/edit").status_code == 200
+    # Another organisation's submitted scheme: readable, with nothing to change.
+    other = _scheme(client, world, who="trust_a2", organisation="RA2", submit=True)
+    assert _controls(client.get(f"/schemes/{other}").text, other) == set()
+    assert client.get(f"/schemes/{other}/edit").status_code == 403
