@@ -8,8 +8,9 @@ from api.assessments.schemas import AssessmentRead, AssessmentWrite
 from api.audit import service as audit
 from api.db import utcnow
 from api.deps import Principal
-from api.errors import Conflict, Forbidden
+from api.errors import CapitalError, Conflict, Forbidden
 from api.schemes import service as schemes_service
+from api.schemes.models import Scheme
 
 
 def assessment_view(assessment: Assessment) -> AssessmentRead:
@@ -35,16 +36,31 @@ def list_assessments(
     )
 
 
+def _require_scorable(principal: Principal, scheme: Scheme) -> None:
+    principal.require_role("assessor")
+    if scheme.organisation_id == principal.organisation_id:
+        raise Forbidden("Assessors may not score their own organisation's schemes.")
+    if scheme.status != "submitted":
+        raise Conflict(f"Only submitted schemes are scored; this one is {scheme.status}.")
+
+
+def scoring_refusal(principal: Principal, scheme: Scheme) -> CapitalError | None:
+    """What put_assessment would refuse the caller for a scheme they can read; None if they
+    may score it. Pages offer the scoring form only when this is None."""
+    try:
+        _require_scorable(principal, scheme)
+    except CapitalError as exc:
+        return exc
+    return None
+
+
 def put_assessment(
     session: Session, *, principal: Principal, scheme_id: int, body: AssessmentWrite
 ) -> tuple[Assessment, bool]:
     """Create or replace the caller's assessment of a submitted scheme; True if created."""
     principal.require_role("assessor")
     scheme = schemes_service.get_scheme(session, principal=principal, scheme_id=scheme_id)
-    if scheme.organisation_id == principal.organisation_id:
-        raise Forbidden("Assessors may not score their own organisation's schemes.")
-    if scheme.status != "submitted":
-        raise Conflict(f"Only submitted schemes are scored; this one is {scheme.status}.")
+    _require_scorable(principal, scheme)
     assessment = repository.get_own(session, scheme_id=scheme.id, assessor_id=principal.user.id)
     created = assessment is None
     before = None if created else assessment_view(assessment).model_dump(mode="json")

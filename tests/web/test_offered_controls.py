@@ -59,3 +59,32 @@ def test_a_scheme_that_cannot_change_offers_no_edit_form(client, world):
     other = _scheme(client, world, who="trust_a2", organisation="RA2", submit=True)
     assert _controls(client.get(f"/schemes/{other}").text, other) == set()
     assert client.get(f"/schemes/{other}/edit").status_code == 403
+
+
+def _score_button(html: str, scheme_id: int) -> bool:
+    return f'href="/assess/{scheme_id}"' in html
+
+
+def test_the_scoring_form_is_offered_only_for_a_scheme_the_assessor_may_score(client, world):
+    theirs = _scheme(client, world, who="trust_a2", organisation="RA2", submit=True)
+    other = _scheme(client, world, submit=True)
+    withdrawn = _scheme(client, world, submit=True)
+    client.post(f"{API}/schemes/{withdrawn}/withdraw", headers=world.auth("trust_a1"))
+    sign_in(client, world.tokens["assessor_a"])  # an assessor from RA2
+    # RA2's own scheme: readable, never scored by its own organisation's assessor.
+    page = client.get(f"/schemes/{theirs}").text
+    assert not _score_button(page, theirs)
+    own = client.get(f"/assess/{theirs}")
+    assert own.status_code == 403 and "own organisation" in own.text
+    assert 'name="rationale"' not in own.text
+    # A withdrawn scheme: no longer scored.
+    assert not _score_button(client.get(f"/schemes/{withdrawn}").text, withdrawn)
+    gone = client.get(f"/assess/{withdrawn}")
+    assert gone.status_code == 409 and "Only submitted schemes are scored" in gone.text
+    # Another organisation's submitted scheme is the one they may score.
+    assert _score_button(client.get(f"/schemes/{other}").text, other)
+    form = client.get(f"/assess/{other}")
+    assert form.status_code == 200 and 'name="rationale"' in form.text
+    # Other roles are offered no scoring.
+    sign_in(client, world.tokens["finance_a"])
+    assert not _score_button(client.get(f"/schemes/{other}").text, other)

@@ -29,6 +29,8 @@ def queue(request: Request, session: SessionDep, principal: WebUser, scored: int
 
 def _form(request, session, principal, scheme_id: int, values=None, errors=None, status_code=200):
     scheme = schemes_service.get_scheme(session, principal=principal, scheme_id=scheme_id)
+    if refused := service.scoring_refusal(principal, scheme):
+        raise refused  # no scoring form for a score the service would refuse
     view = schemes_service.read_scheme(session, scheme)
     if values is None:
         own = assessments_repository.get_own(

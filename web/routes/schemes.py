@@ -244,6 +244,7 @@ def show_scheme(request: Request, session: SessionDep, principal: WebUser, schem
     return render(request, "scheme.html", scheme=view, organisation=scheme.organisation,
                   can_write=service.can_change(principal, scheme), assessments=assessments,
                   allowed={a for a, r in refused.items() if r is None},
+                  can_score=assessments_service.scoring_refusal(principal, scheme) is None,
                   submit_refused=refused["submit"] if scheme.status == "draft" else None,
                   created=created, saved=saved)  # fmt: skip
 
