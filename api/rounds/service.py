@@ -11,7 +11,7 @@ from api.audit import service as audit
 from api.db import utcnow
 from api.delivery import service as delivery_service
 from api.deps import Principal
-from api.errors import Conflict, InvalidInput, NotFound, field_error
+from api.errors import CapitalError, Conflict, InvalidInput, NotFound, field_error
 from api.rounds import repository, snapshot
 from api.rounds.fair_shares import resolve_formula
 from api.rounds.models import Round, RoundYear, Run
@@ -586,23 +586,58 @@ def _id_key(scheme_id: str):
     return (len(scheme_id), scheme_id)
 
 
+def _require_agreeable(
+    session: Session, *, principal: Principal, round_: Round, run: Run | None, run_id: int
+) -> None:
+    """Everything `agree` checks before it writes, in its order: the role and scope, the round
+    and run (an allocation of a round not yet agreed, or a re-allocation not yet agreed whose
+    delivery has not moved on), a portfolio, and funded schemes unchanged since the run."""
+    _require_finance(principal, round_)
+    if run is not None and run.round_id == round_.id and run.kind == "reallocation":
+        _require_reallocation_agreeable(session, round_=round_, run=run)
+    else:
+        if round_.status == "agreed":
+            raise Conflict(f"Round {round_.id} is already agreed (run {round_.agreed_run_id}).")
+        if run is None or run.round_id != round_.id:
+            raise InvalidInput(
+                "That run is not of this round.",
+                errors=[
+                    field_error("body.run_id", f"run {run_id} is not a run of round {round_.id}")
+                ],
+            )
+    if run.status not in ("optimal", "feasible"):
+        raise Conflict(f"Run {run.id} is {run.status}: it has no portfolio to agree.")
+    versions = run.options.get("scheme_versions", {})
+    funded = [int(s["id"]) for s in run.result["schemes"] if s["outcome"] == "funded"]
+    schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=funded)}
+    for scheme_id in funded:
+        scheme = schemes.get(scheme_id)
+        if scheme is None or scheme.version != versions.get(str(scheme_id)):
+            raise Conflict(
+                f"Scheme {scheme_id} has changed since run {run.id}; run the round again before agreeing."
+            )
+
+
+def agreement_refusal(
+    session: Session, *, principal: Principal, round_: Round, run: Run
+) -> CapitalError | None:
+    """What `agree` would refuse the caller for this run of a round they can read; None if it
+    would agree it. Pages offer agreement only when this is None."""
+    try:
+        _require_agreeable(session, principal=principal, round_=round_, run=run, run_id=run.id)
+    except CapitalError as exc:
+        return exc
+    return None
+
+
 def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeRequest) -> Round:
     """Agree one run: its funded schemes become approved (and go into delivery) and the round
     is locked. Agreeing a re-allocation of an agreed round approves its funded candidates."""
     round_ = get_round(session, principal=principal, round_id=round_id)
-    _require_finance(principal, round_)
     run = repository.get_run(session, run_id=body.run_id)
-    if run is not None and run.round_id == round_.id and run.kind == "reallocation":
+    _require_agreeable(session, principal=principal, round_=round_, run=run, run_id=body.run_id)
+    if run.kind == "reallocation":
         return _agree_reallocation(session, principal=principal, round_=round_, run=run)
-    if round_.status == "agreed":
-        raise Conflict(f"Round {round_.id} is already agreed (run {round_.agreed_run_id}).")
-    if run is None or run.round_id != round_.id:
-        raise InvalidInput(
-            "That run is not of this round.",
-            errors=[
-                field_error("body.run_id", f"run {body.run_id} is not a run of round {round_.id}")
-            ],
-        )
     before = _audit_view(round_)
     approved = _approve_funded(session, principal=principal, round_=round_, run=run)
     round_.status, round_.agreed_run_id = "agreed", run.id
@@ -615,21 +650,13 @@ def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeR
 
 
 def _approve_funded(session: Session, *, principal: Principal, round_: Round, run: Run) -> list:
-    """Approve a run's funded schemes that are not approved yet; returns them."""
-    if run.status not in ("optimal", "feasible"):
-        raise Conflict(f"Run {run.id} is {run.status}: it has no portfolio to agree.")
-    versions = run.options.get("scheme_versions", {})
+    """Approve a run's funded schemes that are not approved yet (checked by
+    _require_agreeable); returns them."""
     deferrals = {
         s["id"]: s["deferral_years"] for s in run.result["schemes"] if s["outcome"] == "funded"
     }
     funded = [int(i) for i in deferrals]
     schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=funded)}
-    for scheme_id in funded:
-        scheme = schemes.get(scheme_id)
-        if scheme is None or scheme.version != versions.get(str(scheme_id)):
-            raise Conflict(
-                f"Scheme {scheme_id} has changed since run {run.id}; run the round again before agreeing."
-            )
     approved = []
     for scheme_id in funded:
         scheme = schemes[scheme_id]
@@ -646,11 +673,9 @@ def _approve_funded(session: Session, *, principal: Principal, round_: Round, ru
     return approved
 
 
-def _agree_reallocation(
-    session: Session, *, principal: Principal, round_: Round, run: Run
-) -> Round:
-    """Approve a re-allocation's funded candidates; the round stays agreed. Refused if the
-    delivery it was computed from has moved on (a month closed, a forecast changed)."""
+def _require_reallocation_agreeable(session: Session, *, round_: Round, run: Run) -> None:
+    """A re-allocation is agreed once, and only while the delivery it was computed from has
+    not moved on (a month closed, a forecast changed)."""
     if run.agreed_at is not None:
         raise Conflict(
             f"Re-allocation {run.id} was already agreed at {run.agreed_at:%Y-%m-%d %H:%M}."
@@ -684,6 +709,13 @@ def _agree_reallocation(
                 f"The forecast of scheme {scheme_id} has changed since re-allocation {run.id}; "
                 "run the re-allocation again before agreeing."
             )
+
+
+def _agree_reallocation(
+    session: Session, *, principal: Principal, round_: Round, run: Run
+) -> Round:
+    """Approve a re-allocation's funded candidates (checked by _require_agreeable); the round
+    stays agreed."""
     before = {"reallocation_run_id": run.id, "agreed_at": None}
     approved = _approve_funded(session, principal=principal, round_=round_, run=run)
     for scheme in approved:

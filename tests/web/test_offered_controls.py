@@ -14,8 +14,8 @@ from tests.web.test_pages import sign_in
 API = "/api/v1"
 
 
-def _scheme(client, world, who="trust_a1", organisation="RA1", submit=False) -> int:
-    created = client.post(f"{API}/schemes", json=scheme_body(organisation=organisation),
+def _scheme(client, world, who="trust_a1", organisation="RA1", submit=False, **body) -> int:
+    created = client.post(f"{API}/schemes", json=scheme_body(organisation=organisation, **body),
                           headers=world.auth(who))  # fmt: skip
     assert created.status_code == 201, created.text
     scheme_id = created.json()["id"]
@@ -88,3 +88,65 @@ def test_the_scoring_form_is_offered_only_for_a_scheme_the_assessor_may_score(cl
     # Other roles are offered no scoring.
     sign_in(client, world.tokens["finance_a"])
     assert not _score_button(client.get(f"/schemes/{other}").text, other)
+
+
+def _round_with_runs(client, world) -> tuple[int, dict]:
+    """A round of SYA with two submitted schemes (one mandatory), a run with a portfolio and
+    one without (too little money for the mandatory one)."""
+    _scheme(client, world, submit=True, mandatory=True, mandatory_reason="Fire safety")
+    _scheme(client, world, who="trust_a2", organisation="RA2", submit=True)
+    finance = world.auth("finance_a")
+    years = ["2026/27", "2027/28"]
+    created = client.post(f"{API}/rounds", json={
+        "system": "SYA", "name": "Offered controls", "years": years,
+        "envelope": dict.fromkeys(years, 5000000)}, headers=finance)  # fmt: skip
+    assert created.status_code == 201, created.text
+    round_id = created.json()["id"]
+    runs = {}
+    for label, body in (("base", {}), ("none", {"envelope": dict.fromkeys(years, 1000)})):
+        run = client.post(f"{API}/rounds/{round_id}/runs", json={"label": label, **body},
+                          headers=finance)  # fmt: skip
+        assert run.status_code == 201, run.text
+        runs[label] = run.json()
+    assert runs["base"]["result"]["status"] == "optimal"
+    assert runs["none"]["result"]["status"] == "infeasible"
+    return round_id, runs
+
+
+def _agree_link(html: str, round_id: int, run_id: int) -> bool:
+    return f'href="/rounds/{round_id}/agree?run={run_id}"' in html
+
+
+def test_agreement_is_offered_only_where_the_service_would_agree(client, world):
+    round_id, runs = _round_with_runs(client, world)
+    base, none = runs["base"]["id"], runs["none"]["id"]
+    for who in ("viewer_a", "assessor_a", "trust_a1"):
+        sign_in(client, world.tokens[who])
+        assert not _agree_link(client.get(f"/runs/{base}").text, round_id, base)
+    sign_in(client, world.tokens["finance_a"])
+    assert _agree_link(client.get(f"/runs/{base}").text, round_id, base)
+    assert client.get(f"/rounds/{round_id}/agree?run={base}").status_code == 200
+    assert not _agree_link(client.get(f"/runs/{none}").text, round_id, none)
+    # A funded scheme changed since the run: the service would refuse, so the page says why.
+    funded = next(s["id"] for s in runs["base"]["result"]["schemes"] if s["outcome"] == "funded")
+    owner = client.get(f"{API}/schemes/{funded}", headers=world.auth("finance_a")).json()
+    who = "trust_a1" if owner["organisation"] == "RA1" else "trust_a2"
+    changed = client.patch(f"{API}/schemes/{funded}", json={"title": "Changed since the run"},
+                           headers={**world.auth(who), "If-Match": str(owner["version"])})  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    page = client.get(f"/runs/{base}").text
+    assert not _agree_link(page, round_id, base)
+    assert f"Scheme {funded} has changed since run {base}" in page
+    stale = client.get(f"/rounds/{round_id}/agree?run={base}")
+    assert stale.status_code == 409 and "Agree and approve" not in stale.text
+    # Run again, agree it; then no run of the agreed round offers agreement, nor its page.
+    again = client.post(f"{API}/rounds/{round_id}/runs", json={"label": "again"},
+                        headers=world.auth("finance_a")).json()["id"]  # fmt: skip
+    agreed = client.post(f"{API}/rounds/{round_id}/agree", json={"run_id": again},
+                         headers=world.auth("finance_a"))  # fmt: skip
+    assert agreed.status_code == 200, agreed.text
+    for run_id in (base, again):
+        assert not _agree_link(client.get(f"/runs/{run_id}").text, round_id, run_id)
+    other = client.get(f"/rounds/{round_id}/agree?run={base}")
+    assert other.status_code == 409 and "Agree and approve" not in other.text
+    assert f"Round {round_id} is already agreed (run {again})" in client.get(f"/runs/{base}").text

@@ -535,6 +535,7 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                                          ident="chart-categories", title="Spend by category") if by_category else None  # fmt: skip
     funded_value = sum(Decimal(str(r["cost"])) for r in rows if r["outcome"] == "funded")
     rounds_agreed = round_.status == "agreed"
+    agree_refused = service.agreement_refusal(session, principal=principal, round_=round_, run=run)
     prices = _price_of_rules(result, rows, report_figures.rules_used(run.snapshot))
     return render(request, "run.html", run=run, round=service.round_view(round_), result=result,
                   title=_title(run), rows=shown, all_count=len(rows), counts=counts,
@@ -544,6 +545,8 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                   chart_years=chart_years, chart_orgs=chart_orgs, chart_categories=chart_categories,
                   status_words=formatting.status_in_words(result), funded_value=funded_value,
                   is_finance=is_finance(principal), agreed=rounds_agreed, prices=prices,
+                  can_agree=agree_refused is None,
+                  agree_refused=agree_refused if isinstance(agree_refused, Conflict) else None,
                   frontier=_frontier(session, principal, run.round_id), back=f"/runs/{run.id}",
                   others=[r for r in _runs(session, principal, run.round_id) if r.id != run.id])  # fmt: skip
 
@@ -624,10 +627,11 @@ def agree_page(
     require_role(principal, "ics_finance")
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     the_run = service.get_run(session, principal=principal, run_id=run)
-    if the_run.round_id != round_.id:
-        raise InvalidInput(f"Run {run} is not a run of this round.")
-    if the_run.status not in ("optimal", "feasible"):  # as agreeing it would say
-        raise Conflict(f"Run {the_run.id} is {the_run.status}: it has no portfolio to agree.")
+    # No confirmation for an agreement the service would refuse (the round agreed already, a
+    # re-allocation agreed or overtaken, no portfolio, a funded scheme changed since).
+    if refused := service.agreement_refusal(session, principal=principal, round_=round_,
+                                            run=the_run):  # fmt: skip
+        raise refused
     funded = [r for r in _scheme_rows(session, the_run) if r["outcome"] == "funded"]
     # Schemes approved already (committed by an earlier round, or a re-allocation's in
     # delivery) are not approved again: the page lists and totals only what agreeing approves.
