@@ -505,6 +505,11 @@ def _money(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
+def has_portfolio(run: Run | RunSummary) -> bool:
+    """Whether a run found a portfolio: only such a run is compared or agreed."""
+    return run.status in ("optimal", "feasible")
+
+
 def compare_runs(
     session: Session, *, principal: Principal, run_id: int, other_id: int
 ) -> RunComparison:
@@ -513,7 +518,7 @@ def compare_runs(
     a = get_run(session, principal=principal, run_id=run_id)
     b = get_run(session, principal=principal, run_id=other_id)
     for run in (a, b):
-        if run.status not in ("optimal", "feasible"):
+        if not has_portfolio(run):
             why = (
                 "its rules conflict" if run.status == "infeasible" else "the solver ran out of time"
             )
@@ -605,7 +610,7 @@ def _require_agreeable(
                     field_error("body.run_id", f"run {run_id} is not a run of round {round_.id}")
                 ],
             )
-    if run.status not in ("optimal", "feasible"):
+    if not has_portfolio(run):
         raise Conflict(f"Run {run.id} is {run.status}: it has no portfolio to agree.")
     versions = run.options.get("scheme_versions", {})
     funded = [int(s["id"]) for s in run.result["schemes"] if s["outcome"] == "funded"]

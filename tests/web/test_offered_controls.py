@@ -150,3 +150,29 @@ def test_agreement_is_offered_only_where_the_service_would_agree(client, world):
     other = client.get(f"/rounds/{round_id}/agree?run={base}")
     assert other.status_code == 409 and "Agree and approve" not in other.text
     assert f"Round {round_id} is already agreed (run {again})" in client.get(f"/runs/{base}").text
+
+
+def _compare_options(html: str) -> set[int]:
+    form = re.search(r'<form action="/runs/compare".*?</form>', html, re.S)
+    return {int(i) for i in re.findall(r'<option value="(\d+)"', form[0])} if form else set()
+
+
+def test_only_runs_with_a_portfolio_are_offered_for_comparison(client, world):
+    round_id, runs = _round_with_runs(client, world)
+    base, none = runs["base"]["id"], runs["none"]["id"]
+    sign_in(client, world.tokens["finance_a"])
+    # One run with a portfolio: nothing to compare it with (the infeasible one is refused).
+    assert _compare_options(client.get(f"/rounds/{round_id}").text) == set()
+    assert "/runs/compare?" not in client.get(f"/runs/{base}").text
+    refused = client.get(f"/runs/compare?a={none}&b={base}")
+    assert refused.status_code == 409 and "no portfolio" in refused.text
+    again = client.post(f"{API}/rounds/{round_id}/runs", json={"label": "again"},
+                        headers=world.auth("finance_a")).json()["id"]  # fmt: skip
+    for who in ("finance_a", "viewer_a"):
+        sign_in(client, world.tokens[who])
+        assert _compare_options(client.get(f"/rounds/{round_id}").text) == {base, again}
+    sign_in(client, world.tokens["finance_a"])
+    page = client.get(f"/runs/{base}").text
+    assert f"/runs/compare?a={again}&amp;b={base}" in page
+    assert f"/runs/compare?a={none}" not in page
+    assert "/runs/compare?" not in client.get(f"/runs/{none}").text

@@ -375,13 +375,19 @@ def _runs(session, principal, round_id):
     ]
 
 
+def _comparable(runs: list) -> list:
+    """The runs compare_runs would compare: those that found a portfolio."""
+    return [r for r in runs if service.has_portfolio(r)]
+
+
 @router.get("/rounds/{round_id}")
 def show_round(request: Request, session: SessionDep, principal: WebUser, round_id: IdPath,
                created: bool = False, agreed: bool = False, saved: bool = False):  # fmt: skip
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     view = service.round_view(round_)
     names = {o.code: o.name for o in round_.system.organisations}
-    return render(request, "round.html", round=view, runs=_runs(session, principal, round_id),
+    runs = _runs(session, principal, round_id)
+    return render(request, "round.html", round=view, runs=runs, comparable=_comparable(runs),
                   names=names, is_finance=is_finance(principal), factors=FACTORS, modes=MODES,
                   created=created, agreed=agreed, saved=saved, errors={}, values={})  # fmt: skip
 
@@ -426,8 +432,9 @@ def create_run(request: Request, session: SessionDep, principal: WebUser, round_
             errors = _field_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
     names = {o.code: o.name for o in round_.system.organisations}
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    return render(request, "round.html", status_code=422, round=view,
-                  runs=_runs(session, principal, round_id), names=names, is_finance=True,
+    runs = _runs(session, principal, round_id)
+    return render(request, "round.html", status_code=422, round=view, runs=runs,
+                  comparable=_comparable(runs), names=names, is_finance=True,
                   factors=FACTORS, modes=MODES, created=False, agreed=False, saved=False, errors=errors,
                   values=values)  # fmt: skip
 
@@ -548,7 +555,9 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                   can_agree=agree_refused is None,
                   agree_refused=agree_refused if isinstance(agree_refused, Conflict) else None,
                   frontier=_frontier(session, principal, run.round_id), back=f"/runs/{run.id}",
-                  others=[r for r in _runs(session, principal, run.round_id) if r.id != run.id])  # fmt: skip
+                  # compare_runs compares only runs that found a portfolio
+                  others=[r for r in _comparable(_runs(session, principal, run.round_id))
+                          if r.id != run.id] if service.has_portfolio(run) else [])  # fmt: skip
 
 
 REPORTS = {"report.xlsx": reports.workbook_report, "report.pdf": reports.board_pack,
