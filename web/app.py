@@ -61,6 +61,8 @@ def is_web(path: str) -> bool:
 
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
     context.setdefault("principal", getattr(request.state, "principal", None))
+    who = getattr(request.state, "who", None)
+    context.setdefault("records_schemes", bool(who and who.records_schemes))
     context["csrf_token"] = security.csrf_token(request)
     context["path"] = request.url.path
     return templates.TemplateResponse(request, name, context, status_code=status_code)

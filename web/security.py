@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from api.deps import Principal, SessionDep, principal_for
 from api.errors import Forbidden
+from api.schemes import service as schemes_service
 from api.users import repository as users_repository
 
 COOKIE = "capital_session"
@@ -105,7 +106,11 @@ def web_principal(session: SessionDep, request: Request) -> Principal:
         raise LoginRequired()
     request.state.principal = principal
     # Plain values for pages rendered after the request's session has ended (error pages).
-    request.state.who = SimpleNamespace(name=principal.name, role=principal.role)
+    # Whether pages offer "Record a new scheme" (in the menu, on error pages too).
+    records_schemes = schemes_service.new_scheme_refusal(principal) is None
+    request.state.who = SimpleNamespace(
+        name=principal.name, role=principal.role, records_schemes=records_schemes
+    )
     return principal
 
 

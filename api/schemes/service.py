@@ -21,12 +21,14 @@ from api.schemes import repository
 from api.schemes.models import Scheme, SchemeCost
 from api.schemes.schemas import SchemeCreate, SchemePage, SchemeRead, SchemeUpdate, Scores, total
 from api.systems import repository as systems_repository
+from api.systems.models import Organisation
 from api.types import datetime_json, money_json
 from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser.graphs import find_cycle
 
 Node = TypeVar("Node")
 
+WRITERS = ("trust", "admin")  # the roles that record and change schemes
 EDITABLE_STATUSES = ("draft", "submitted")
 # action -> (statuses it may start from, status it leads to)
 _TRANSITIONS = {
@@ -182,10 +184,33 @@ def importable_organisations(
 
 
 def _require_writer(principal: Principal, *, system_id: int, organisation_id: int) -> None:
-    principal.require_role("trust", "admin")
+    principal.require_role(*WRITERS)
     principal.require_system(system_id)
     if principal.role == "trust" and principal.organisation_id != organisation_id:
         raise Forbidden("Trust users may only change their own organisation's schemes.")
+
+
+def _require_open(organisation: Organisation) -> None:
+    """A closed organisation records no new schemes."""
+    if organisation.closed_on is not None:
+        raise InvalidInput(
+            f"{organisation.code} closed on {organisation.closed_on.isoformat()}; a closed "
+            "organisation can submit no new schemes.",
+            errors=[field_error("body.organisation", f"{organisation.code} is closed")],
+        )
+
+
+def new_scheme_refusal(principal: Principal) -> CapitalError | None:
+    """What create_scheme would refuse the caller whatever they typed: a role that records no
+    schemes, or a trust whose organisation has closed; None if they may record one. Pages
+    offer "Record a new scheme" only when this is None."""
+    try:
+        principal.require_role(*WRITERS)
+        if principal.role == "trust":
+            _require_open(principal.user.organisation)
+    except CapitalError as exc:
+        return exc
+    return None
 
 
 def _require_state(scheme: Scheme, action: str) -> None:
@@ -338,12 +363,7 @@ def create_scheme(session: Session, *, principal: Principal, body: SchemeCreate)
     if errors:
         raise InvalidInput("Unknown system or organisation.", errors=errors)
     _require_writer(principal, system_id=system.id, organisation_id=organisation.id)
-    if organisation.closed_on is not None:
-        raise InvalidInput(
-            f"{organisation.code} closed on {organisation.closed_on.isoformat()}; a closed "
-            "organisation can submit no new schemes.",
-            errors=[field_error("body.organisation", f"{organisation.code} is closed")],
-        )
+    _require_open(organisation)
     scheme = Scheme(system=system, organisation=organisation, created_by_id=principal.user.id)
     fields = body.model_dump(exclude={"system", "organisation", "depends_on"})
     _apply(scheme, fields)

@@ -176,3 +176,30 @@ def test_only_runs_with_a_portfolio_are_offered_for_comparison(client, world):
     assert f"/runs/compare?a={again}&amp;b={base}" in page
     assert f"/runs/compare?a={none}" not in page
     assert "/runs/compare?" not in client.get(f"/runs/{none}").text
+
+
+def _new_scheme_links(html: str) -> int:
+    return html.count('href="/schemes/new"')
+
+
+def test_a_closed_organisations_trust_is_not_offered_a_new_scheme(client, world, session):
+    sign_in(client, world.tokens["trust_a1"])
+    for page in ("/", "/schemes"):
+        assert _new_scheme_links(client.get(page).text) >= 1, page
+    assert client.get("/schemes/new").status_code == 200
+    organisation = session.scalars(select(Organisation).where(Organisation.code == "RA1")).one()
+    organisation.closed_on = date(2026, 3, 31)
+    session.commit()
+    for page in ("/", "/schemes"):
+        assert _new_scheme_links(client.get(page).text) == 0, page
+    form = client.get("/schemes/new")
+    assert form.status_code == 422 and 'name="title"' not in form.text
+    assert "RA1 closed on 2026-03-31; a closed organisation can submit no new schemes." in form.text
+    refused = client.post(f"{API}/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
+    assert refused.status_code == 422  # what the pages no longer offer, the service refuses
+    # Another organisation's trust still records schemes; other roles are never offered it.
+    sign_in(client, world.tokens["trust_a2"])
+    assert _new_scheme_links(client.get("/").text) >= 1
+    for who in ("assessor_a", "finance_a", "viewer_a"):
+        sign_in(client, world.tokens[who])
+        assert _new_scheme_links(client.get("/").text) == 0, who

@@ -166,6 +166,8 @@ def list_schemes(request: Request, session: SessionDep, principal: WebUser,
 @router.get("/schemes/new")
 def new_scheme(request: Request, session: SessionDep, principal: WebUser):
     require_role(principal, "trust", "admin")
+    if refused := service.new_scheme_refusal(principal):
+        raise refused  # a closed organisation's trust: no form the service would refuse
     return _scheme_form(request, session, principal)
 
 
