@@ -97,6 +97,27 @@ def _require_finance(
     principal.require_system(round_.system_id if round_ else system_id)
 
 
+def _require_round_state(round_: Round, action: str) -> None:
+    """A draft or open round can be changed ("change"); any round not yet agreed can be run
+    ("run": a run, and a frontier or study job)."""
+    if action == "change" and round_.status not in EDITABLE:
+        raise Conflict(f"A {round_.status} round cannot be changed.")
+    if action == "run" and round_.status == "agreed":
+        raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
+
+
+def round_refusal(principal: Principal, round_: Round, action: str) -> CapitalError | None:
+    """What update_round ("change") or prepare_run ("run") would refuse the caller for a round
+    they can read, version aside; None if it would go ahead. Pages offer the round's form,
+    its runs and its frontier only when this is None."""
+    try:
+        _require_finance(principal, round_)
+        _require_round_state(round_, action)
+    except CapitalError as exc:
+        return exc
+    return None
+
+
 def list_rounds(
     session: Session, *, principal: Principal, system: str | None, limit: int, offset: int
 ) -> tuple[list[Round], int]:
@@ -246,8 +267,7 @@ def update_round(
     round_ = get_round(session, principal=principal, round_id=round_id)
     _require_finance(principal, round_)
     check_version(round_, parse_if_match(if_match), what=f"Round {round_.id}")
-    if round_.status not in EDITABLE:
-        raise Conflict(f"A {round_.status} round cannot be changed.")
+    _require_round_state(round_, "change")
     before = _audit_view(round_)
     computed = _shares_from(session, body, round_.system)
     parameters = _overrides(snapshot.round_parameters(round_), body, computed)
@@ -295,8 +315,7 @@ def prepare_run(
     started = time.perf_counter()
     round_ = get_round(session, principal=principal, round_id=round_id)
     _require_finance(principal, round_)
-    if round_.status == "agreed":
-        raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
+    _require_round_state(round_, "run")
     parameters = _run_parameters(session, round_, body)
     document, excluded = snapshot.assemble(session, round_=round_, parameters=parameters)
     return _prepared(session, round_, document, excluded, body, started, kind="allocation")

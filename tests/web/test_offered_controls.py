@@ -203,3 +203,42 @@ def test_a_closed_organisations_trust_is_not_offered_a_new_scheme(client, world,
     for who in ("assessor_a", "finance_a", "viewer_a"):
         sign_in(client, world.tokens[who])
         assert _new_scheme_links(client.get("/").text) == 0, who
+
+
+def _round_controls(html: str, round_id: int) -> set[str]:
+    found = set()
+    if f'href="/rounds/{round_id}/edit"' in html:
+        found.add("change")
+    if f'action="/rounds/{round_id}/runs"' in html:
+        found.add("run")
+    if f'action="/rounds/{round_id}/frontier"' in html:
+        found.add("frontier")
+    return found
+
+
+def test_a_rounds_change_run_and_frontier_are_offered_as_the_service_allows(client, world):
+    round_id, runs = _round_with_runs(client, world)
+    base = runs["base"]["id"]
+    pages = (f"/rounds/{round_id}", f"/rounds/{round_id}/frontier", f"/runs/{base}")
+    sign_in(client, world.tokens["finance_a"])
+    assert _round_controls(client.get(pages[0]).text, round_id) == {"change", "run"}
+    for page in pages[1:]:
+        assert _round_controls(client.get(page).text, round_id) == {"frontier"}, page
+    for who in ("viewer_a", "assessor_a", "trust_a1"):
+        sign_in(client, world.tokens[who])
+        for page in pages:
+            html = client.get(page).text
+            assert _round_controls(html, round_id) == set(), (who, page)
+        assert "A finance director of the system can compute it." in html
+    agreed = client.post(f"{API}/rounds/{round_id}/agree", json={"run_id": base},
+                         headers=world.auth("finance_a"))  # fmt: skip
+    assert agreed.status_code == 200, agreed.text
+    sign_in(client, world.tokens["finance_a"])
+    for page in pages:
+        html = client.get(page).text
+        assert _round_controls(html, round_id) == set(), page
+        if page != pages[0]:  # the frontier's section: why it cannot be computed
+            # A finance director is not told that a finance director can compute it.
+            assert "A finance director of the system can compute it." not in html
+            assert f"Round {round_id} is agreed; it accepts no more runs." in html
+    assert client.get(f"/rounds/{round_id}/edit").status_code == 409

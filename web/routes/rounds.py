@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from api.db import end_read_phase
 from api.deps import Principal, SessionDep
-from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from api.jobs import router as jobs_router
 from api.jobs import service as jobs_service
 from api.reports import figures as report_figures
@@ -321,9 +321,27 @@ def _edit_values(view) -> dict[str, str]:
 def _editable(session, principal, round_id: int):
     require_role(principal, "ics_finance")
     round_ = service.get_round(session, principal=principal, round_id=round_id)
-    if round_.status not in service.EDITABLE:
-        raise Conflict(f"A {round_.status} round cannot be changed.")
+    if refused := service.round_refusal(principal, round_, "change"):
+        raise refused
     return round_
+
+
+def _offers(principal, round_) -> dict:
+    """What the round's pages offer, as the rounds service would allow it: changing the round,
+    running it (a run, a what-if, the frontier); and why the frontier cannot be computed."""
+    run_refused = service.round_refusal(principal, round_, "run")
+    why_not = None
+    if run_refused is not None:
+        why_not = (
+            "A finance director of the system can compute it."
+            if isinstance(run_refused, Forbidden)
+            else run_refused.detail
+        )
+    return {
+        "can_change": service.round_refusal(principal, round_, "change") is None,
+        "can_run": run_refused is None,
+        "why_not_run": why_not,
+    }
 
 
 @router.get("/rounds/{round_id}/edit")
@@ -388,7 +406,7 @@ def show_round(request: Request, session: SessionDep, principal: WebUser, round_
     names = {o.code: o.name for o in round_.system.organisations}
     runs = _runs(session, principal, round_id)
     return render(request, "round.html", round=view, runs=runs, comparable=_comparable(runs),
-                  names=names, is_finance=is_finance(principal), factors=FACTORS, modes=MODES,
+                  names=names, factors=FACTORS, modes=MODES, **_offers(principal, round_),
                   created=created, agreed=agreed, saved=saved, errors={}, values={})  # fmt: skip
 
 
@@ -434,7 +452,7 @@ def create_run(request: Request, session: SessionDep, principal: WebUser, round_
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     runs = _runs(session, principal, round_id)
     return render(request, "round.html", status_code=422, round=view, runs=runs,
-                  comparable=_comparable(runs), names=names, is_finance=True,
+                  comparable=_comparable(runs), names=names, **_offers(principal, round_),
                   factors=FACTORS, modes=MODES, created=False, agreed=False, saved=False, errors=errors,
                   values=values)  # fmt: skip
 
@@ -551,7 +569,7 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                   by_org=by_org, by_category=by_category, totals=totals,
                   chart_years=chart_years, chart_orgs=chart_orgs, chart_categories=chart_categories,
                   status_words=formatting.status_in_words(result), funded_value=funded_value,
-                  is_finance=is_finance(principal), agreed=rounds_agreed, prices=prices,
+                  **_offers(principal, round_), agreed=rounds_agreed, prices=prices,
                   can_agree=agree_refused is None,
                   agree_refused=agree_refused if isinstance(agree_refused, Conflict) else None,
                   frontier=_frontier(session, principal, run.round_id), back=f"/runs/{run.id}",
@@ -612,7 +630,7 @@ def frontier(request: Request, session: SessionDep, principal: WebUser, round_id
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     return render(request, "frontier.html", round=service.round_view(round_),
                   frontier=_frontier(session, principal, round_id),
-                  is_finance=is_finance(principal), back=f"/rounds/{round_id}/frontier")  # fmt: skip
+                  **_offers(principal, round_), back=f"/rounds/{round_id}/frontier")  # fmt: skip
 
 
 @router.post("/rounds/{round_id}/frontier")
