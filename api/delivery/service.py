@@ -32,7 +32,7 @@ from api.delivery.schemas import (
     YearRead,
 )
 from api.deps import Principal
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from api.errors import CapitalError, Conflict, Forbidden, InvalidInput, NotFound, field_error
 from api.rounds import repository as rounds_repository
 from api.schemes import repository as schemes_repository
 from api.schemes import service as schemes_service
@@ -279,6 +279,11 @@ def _audit_view(delivery: SchemeDelivery) -> dict:
 def _readable_scheme(session: Session, *, principal: Principal, scheme_id: int) -> Scheme:
     """An approved scheme whose delivery the caller may read; anything else is a 404."""
     scheme = schemes_repository.get_scheme(session, scheme_id=scheme_id)
+    _require_readable(principal, scheme, scheme_id)
+    return scheme
+
+
+def _require_readable(principal: Principal, scheme: Scheme | None, scheme_id: int) -> None:
     missing = NotFound(f"No scheme in delivery with id {scheme_id}.")
     # A scheme the caller cannot read (another organisation's draft) is missing: checked
     # before the role and the status, so neither a 403 nor "is draft" gives it away.
@@ -292,7 +297,19 @@ def _readable_scheme(session: Session, *, principal: Principal, scheme_id: int) 
         raise NotFound(
             f"Scheme {scheme_id} is {scheme.status}, not approved: it is not in delivery."
         )
-    return scheme
+
+
+def delivery_refusal(principal: Principal, scheme: Scheme, action: str) -> CapitalError | None:
+    """What get_delivery ("read") or update_delivery ("record", version and months aside)
+    would refuse the caller for this scheme; None if it would go ahead. Pages link to a
+    scheme's delivery, and offer its return form, only when this is None."""
+    try:
+        _require_readable(principal, scheme, scheme.id)
+        if action == "record":
+            _require_writer(principal, scheme)
+    except CapitalError as exc:
+        return exc
+    return None
 
 
 def _delivery_of(session: Session, scheme: Scheme, state: PeriodState) -> SchemeDelivery:

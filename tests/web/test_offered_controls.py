@@ -242,3 +242,30 @@ def test_a_rounds_change_run_and_frontier_are_offered_as_the_service_allows(clie
             assert "A finance director of the system can compute it." not in html
             assert f"Round {round_id} is agreed; it accepts no more runs." in html
     assert client.get(f"/rounds/{round_id}/edit").status_code == 409
+
+
+def test_a_schemes_delivery_is_linked_and_its_return_offered_as_the_service_allows(client, world):
+    round_id, runs = _round_with_runs(client, world)
+    base = runs["base"]
+    agreed = client.post(f"{API}/rounds/{round_id}/agree", json={"run_id": base["id"]},
+                         headers=world.auth("finance_a"))  # fmt: skip
+    assert agreed.status_code == 200, agreed.text
+    funded = [s["id"] for s in base["result"]["schemes"] if s["outcome"] == "funded"]
+    admin = world.auth("admin")
+    organisations = {i: client.get(f"{API}/schemes/{i}", headers=admin).json()["organisation"]
+                     for i in funded}  # fmt: skip
+    scheme = next(i for i, code in organisations.items() if code == "RA1")
+    link = f'href="/schemes/{scheme}/delivery"'
+    form = f'action="/schemes/{scheme}/delivery"'
+    sign_in(client, world.tokens["trust_a1"])
+    assert "Monthly return: record actuals" in client.get(f"/schemes/{scheme}").text
+    assert form in client.get(f"/schemes/{scheme}/delivery").text
+    for who in ("finance_a", "viewer_a"):
+        sign_in(client, world.tokens[who])
+        page = client.get(f"/schemes/{scheme}").text
+        assert link in page and "Monthly return" not in page, who
+        assert form not in client.get(f"/schemes/{scheme}/delivery").text, who
+    for who in ("trust_a2", "assessor_a"):  # another organisation's trust; a role without
+        sign_in(client, world.tokens[who])
+        assert link not in client.get(f"/schemes/{scheme}").text, who
+        assert client.get(f"/schemes/{scheme}/delivery").status_code in (403, 404), who

@@ -16,6 +16,7 @@ from api.deps import Principal, SessionDep
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.rounds import service as rounds_service
 from api.rounds.schemas import RunRequest
+from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
 from api.types import (
     TOO_MANY_POUNDS,
@@ -215,13 +216,15 @@ def _service_errors(raw: list[dict]) -> dict[str, str]:
     return errors
 
 
-def _return_page(request: Request, principal: Principal, view: DeliveryRead, *,
+def _return_page(request: Request, session: Session, principal: Principal, view: DeliveryRead, *,
                  values: dict | None = None, errors: dict | None = None, status_code: int = 200,
                  saved: bool = False, notice: str | None = None, unsaved: dict | None = None):  # fmt: skip
+    scheme = schemes_repository.get_scheme(session, scheme_id=view.scheme_id)
     return render(request, "delivery_return.html", status_code=status_code, view=view,
                   fields=_form_fields(view), values=values or _stored_values(view),
                   errors=errors or {}, saved=saved, notice=notice, unsaved=unsaved or {},
-                  can_write=principal.role in ("trust", "admin"), rags=RAGS, field=_field,
+                  can_write=service.delivery_refusal(principal, scheme, "record") is None,
+                  rags=RAGS, field=_field,
                   month_name=month_name, month_label=label)  # fmt: skip
 
 
@@ -243,7 +246,7 @@ def _moved_on(request: Request, session: Session, principal: Principal, scheme_i
         notice = (f"The reporting period moved on while you were editing: "
                   f"{month_name(latest.reporting_period)} is now closed. Here is the latest; "
                   f"your changes were not saved.")  # fmt: skip
-    return _return_page(request, principal, latest, status_code=exc.status, notice=notice,
+    return _return_page(request, session, principal, latest, status_code=exc.status, notice=notice,
                         unsaved=unsaved)  # fmt: skip
 
 
@@ -251,7 +254,7 @@ def _moved_on(request: Request, session: Session, principal: Principal, scheme_i
 def scheme_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                   saved: bool = False):  # fmt: skip
     view = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
-    return _return_page(request, principal, view, saved=saved)
+    return _return_page(request, session, principal, view, saved=saved)
 
 
 @router.post("/schemes/{scheme_id}/delivery")
@@ -276,7 +279,9 @@ def record_return(request: Request, session: SessionDep, principal: WebUser, sch
             errors = _service_errors(exc.errors or [{"loc": "", "msg": exc.detail}])
         except (PreconditionFailed, Conflict) as exc:
             return _moved_on(request, session, principal, scheme_id, exc, submitted)
-    return _return_page(request, principal, view, values=submitted, errors=errors, status_code=422)
+    return _return_page(
+        request, session, principal, view, values=submitted, errors=errors, status_code=422
+    )
 
 
 # ---------------------------------------------------------------------------------------------

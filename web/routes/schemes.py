@@ -6,6 +6,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.assessments import service as assessments_service
+from api.delivery import service as delivery_service
 from api.deps import Principal, SessionDep
 from api.errors import InvalidInput, PreconditionFailed
 from api.schemes import imports, service, spreadsheets
@@ -247,6 +248,8 @@ def show_scheme(request: Request, session: SessionDep, principal: WebUser, schem
                   can_write=service.can_change(principal, scheme), assessments=assessments,
                   allowed={a for a, r in refused.items() if r is None},
                   can_score=assessments_service.scoring_refusal(principal, scheme) is None,
+                  delivery=next((a for a in ("record", "read")
+                                 if delivery_service.delivery_refusal(principal, scheme, a) is None), None),
                   submit_refused=refused["submit"] if scheme.status == "draft" else None,
                   created=created, saved=saved)  # fmt: skip
 
