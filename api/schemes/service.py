@@ -171,16 +171,17 @@ def list_scheme_documents(
 def importable_organisations(
     session: Session, *, principal: Principal, system: str
 ) -> list[str] | None:
-    """Codes of the organisations of `system` the caller may import schemes for (a trust:
-    its own; an admin: all), or every organisation for read-only roles; None if the system
-    is unknown or outside the caller's scope."""
+    """Codes of the open organisations of `system` the caller may import new schemes for (a
+    trust: its own; an admin: all), or every open organisation for read-only roles; None if
+    the system is unknown or outside the caller's scope. A closed organisation records no
+    new schemes, so the template's drop-down does not offer it."""
     found = systems_repository.get_system_by_code(session, code=system)
     if found is None or not principal.in_system(found.id):
         return None
-    codes = [o.code for o in found.organisations]
+    open_ones = [o for o in found.organisations if o.closed_on is None]
     if principal.role == "trust":
-        return [o.code for o in found.organisations if o.id == principal.organisation_id]
-    return codes
+        return [o.code for o in open_ones if o.id == principal.organisation_id]
+    return [o.code for o in open_ones]
 
 
 def _require_writer(principal: Principal, *, system_id: int, organisation_id: int) -> None:

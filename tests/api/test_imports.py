@@ -1,5 +1,12 @@
 """POST /schemes/import: one transaction; any bad row means nothing is written."""
 
+from datetime import date
+from io import BytesIO
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from api.systems.models import Organisation
 from tests.conftest import scheme_body
 
 API = "/api/v1/schemes"
@@ -76,3 +83,30 @@ def test_dry_run_writes_nothing(client, world):
     assert response.json() == {"dry_run": True, "created": 1, "updated": 0, "unchanged": 0,
                                "ids": [], "updated_ids": []}  # fmt: skip
     assert total(client, world) == before
+
+
+def test_a_closed_organisation_imports_no_new_schemes_and_its_template_offers_it_not(
+    client, world, session
+):
+    # As creating one scheme: a closed organisation records no new schemes, by any route.
+    organisation = session.scalars(select(Organisation).where(Organisation.code == "RA1")).one()
+    organisation.closed_on = date(2026, 3, 31)
+    session.commit()
+    before = total(client, world)
+    for who, submit in (("trust_a1", False), ("admin", True)):
+        body = {"system": "SYA", "submit": submit, "schemes": [row(title="New boiler")]}
+        response = client.post(f"{API}/import", json=body, headers=world.auth(who))
+        assert response.status_code == 422, (who, response.text)
+        [error] = response.json()["errors"]
+        assert error["loc"] == "body.schemes[0].organisation"
+        assert (
+            error["msg"] == "RA1 closed on 2026-03-31; a closed organisation records no new schemes"
+        )
+    assert total(client, world) == before
+    template = client.get(
+        f"{API}/template.xlsx", params={"system": "SYA"}, headers=world.auth("admin")
+    )
+    sheet = load_workbook(BytesIO(template.content))["Schemes"]
+    offered = {v.formula1 for v in sheet.data_validations.dataValidation if v.type == "list"}
+    organisations = next(f for f in offered if "RA2" in f)
+    assert "RA1" not in organisations
