@@ -380,3 +380,16 @@ def test_the_scheme_form_says_what_is_wrong_in_words(client, world):
     assert "The description has a control character that cannot be stored: remove it" in text
     assert "String should" not in text and "Value error" not in text
     assert links == ["title", "description"]
+
+
+def test_a_run_without_a_title_runs(client, world):
+    """The title field is optional, but left blank it was sent to the model as null, which
+    refused it: "Input should be a valid string", and no run."""
+    finance = world.auth("finance_a")
+    round_ = client.post("/api/v1/rounds", headers=finance, json={
+        "system": "SYA", "name": "Plan", "years": ["2026/27"], "envelope": {"2026/27": 1000000}}).json()  # fmt: skip
+    csrf = sign_in(client, world.tokens["finance_a"])
+    ran = client.post(f"/rounds/{round_['id']}/runs", data={"csrf_token": csrf, "label": "  "},
+                      follow_redirects=False)  # fmt: skip
+    assert ran.status_code == 303, _summary(ran)[0]
+    assert re.fullmatch(r"/runs/\d+", ran.headers["location"])

@@ -417,7 +417,10 @@ def create_run(request: Request, session: SessionDep, principal: WebUser, round_
     round_ = service.get_round(session, principal=principal, round_id=round_id)
     view = service.round_view(round_)
     errors: dict[str, str] = {}
-    body: dict = {"label": str(form.get("label") or "").strip() or None}
+    body: dict = {}
+    label = str(form.get("label") or "").strip()
+    if label:  # the model refuses an explicit null: a blank title is no title
+        body["label"] = label
     scale = _number(form, "envelope_pct", errors, "the envelope as a percentage", required=False)
     if scale is not None and scale != 100:
         body["envelope"] = {
