@@ -91,6 +91,12 @@ def field_error(loc: str, msg: str) -> dict[str, str]:
     return {"loc": loc, "msg": msg}
 
 
+def a_or_an(word: str) -> str:
+    """The word after its article, for messages about a status or role: "an approved",
+    "a draft", "an assessor"."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
 def problem(
     status: int, title: str, detail: str, errors: list | None = None, headers=None
 ) -> StrictJSONResponse:

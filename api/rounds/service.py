@@ -11,7 +11,7 @@ from api.audit import service as audit
 from api.db import utcnow
 from api.delivery import service as delivery_service
 from api.deps import Principal
-from api.errors import CapitalError, Conflict, InvalidInput, NotFound, field_error
+from api.errors import CapitalError, Conflict, InvalidInput, NotFound, a_or_an, field_error
 from api.rounds import repository, snapshot
 from api.rounds.fair_shares import resolve_formula
 from api.rounds.models import Round, RoundYear, Run
@@ -101,7 +101,7 @@ def _require_round_state(round_: Round, action: str) -> None:
     """A draft or open round can be changed ("change"); any round not yet agreed can be run
     ("run": a run, and a frontier or study job)."""
     if action == "change" and round_.status not in EDITABLE:
-        raise Conflict(f"A {round_.status} round cannot be changed.")
+        raise Conflict(f"{a_or_an(round_.status).capitalize()} round cannot be changed.")
     if action == "run" and round_.status == "agreed":
         raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
 

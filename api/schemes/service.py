@@ -15,6 +15,7 @@ from api.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    a_or_an,
     field_error,
 )
 from api.schemes import repository
@@ -218,11 +219,11 @@ def _require_state(scheme: Scheme, action: str) -> None:
     """Whether the scheme, as it stands, can be edited ("edit"), submitted or withdrawn."""
     if action == "edit":
         if scheme.status not in EDITABLE_STATUSES:
-            raise Conflict(f"A {scheme.status} scheme cannot be changed.")
+            raise Conflict(f"{a_or_an(scheme.status).capitalize()} scheme cannot be changed.")
         return
     allowed, new_status = _TRANSITIONS[action]
     if scheme.status not in allowed:
-        raise Conflict(f"A {scheme.status} scheme cannot be {new_status}.")
+        raise Conflict(f"{a_or_an(scheme.status).capitalize()} scheme cannot be {new_status}.")
     if action == "submit" and scheme.organisation.closed_on is not None:
         raise Conflict(
             f"{scheme.organisation.code} closed on {scheme.organisation.closed_on.isoformat()}; "

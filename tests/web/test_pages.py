@@ -393,3 +393,35 @@ def test_a_run_without_a_title_runs(client, world):
                       follow_redirects=False)  # fmt: skip
     assert ran.status_code == 303, _summary(ran)[0]
     assert re.fullmatch(r"/runs/\d+", ran.headers["location"])
+
+
+def test_what_cannot_change_is_named_in_english(client, world):
+    """ "A approved scheme cannot be changed." and "A agreed round cannot be changed.": the
+    article was "a" whatever the word."""
+    trust, finance = world.auth("trust_a1"), world.auth("finance_a")
+    scheme = client.post("/api/v1/schemes", json=scheme_body(cost_profile={"2026/27": 1000}),
+                         headers=trust).json()  # fmt: skip
+    client.post(f"/api/v1/schemes/{scheme['id']}/submit", headers=trust)
+    client.post(f"/api/v1/schemes/{scheme['id']}/assessments", headers=world.auth("assessor_a_plain"),
+                json={"strategic_fit": 5, "safety_quality": 5, "value_for_money": 5,
+                      "deliverability": 5, "rationale": "Good"})  # fmt: skip
+    round_ = client.post("/api/v1/rounds", headers=finance, json={
+        "system": "SYA", "name": "Plan", "years": ["2026/27"], "envelope": {"2026/27": 1000000}}).json()  # fmt: skip
+    run = client.post(f"/api/v1/rounds/{round_['id']}/runs", json={}, headers=finance).json()
+    agreed = client.post(f"/api/v1/rounds/{round_['id']}/agree", json={"run_id": run["id"]},
+                         headers=finance)  # fmt: skip
+    assert agreed.status_code == 200, agreed.text
+    version = client.get(f"/api/v1/schemes/{scheme['id']}", headers=trust).json()["version"]
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    edit = client.post(f"/schemes/{scheme['id']}/edit", data={
+        "csrf_token": csrf, "version": str(version), "title": "Roof", "category": "other",
+        "cost-2026-27": "1000"})  # fmt: skip
+    assert edit.status_code == 409 and "An approved scheme cannot be changed." in edit.text
+    withdraw = client.post(f"/schemes/{scheme['id']}/withdraw", data={"csrf_token": csrf})
+    assert (
+        withdraw.status_code == 409 and "An approved scheme cannot be withdrawn." in withdraw.text
+    )
+    sign_in(client, world.tokens["finance_a"])
+    agreed_round = client.get(f"/rounds/{round_['id']}/edit")
+    assert agreed_round.status_code == 409
+    assert "An agreed round cannot be changed." in agreed_round.text
