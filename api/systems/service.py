@@ -60,7 +60,8 @@ def create_system(session: Session, *, principal: Principal, body: SystemCreate)
     """Create a system (administrators only)."""
     principal.require_role("admin")
     if repository.get_system_by_code(session, code=body.code):
-        raise Conflict(f"A system with code {body.code} already exists.")
+        message = f"A system with code {body.code} already exists"
+        raise Conflict(message + ".", errors=[field_error("body.code", message)])
     system = System(code=body.code, name=body.name)
     session.add(system)
     session.flush()
@@ -118,7 +119,8 @@ def create_organisation(
     """Create an organisation in one or more systems (administrators only)."""
     principal.require_role("admin")
     if repository.get_organisation_by_code(session, code=body.code):
-        raise Conflict(f"An organisation with code {body.code} already exists.")
+        message = f"An organisation with code {body.code} already exists"
+        raise Conflict(message + ".", errors=[field_error("body.code", message)])
     organisation = Organisation(code=body.code, name=body.name, kind=body.kind)
     organisation.systems = _systems_by_code(session, body.systems)
     session.add(organisation)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import service as audit
 from api.db import utcnow
-from api.errors import InvalidInput, NotAuthenticated
+from api.errors import InvalidInput, NotAuthenticated, a_or_an, field_error
 from api.systems import repository as systems_repository
 from api.types import has_control_or_newline
 from api.users import repository
@@ -34,27 +34,36 @@ def create_user(
     name = name.strip()
     if not name or len(name) > 200 or has_control_or_newline(name):
         # Audit entries, run records and the board pack name people by this.
-        raise InvalidInput("the name must be 1 to 200 characters on one line")
+        raise InvalidInput("the name must be 1 to 200 characters on one line", errors=[
+            field_error("name", "The name must be 200 characters or fewer, on one line")])  # fmt: skip
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     system = (
         systems_repository.get_system_by_code(session, code=system_code) if system_code else None
     )
     if system_code and system is None:
-        raise InvalidInput(f"no system with code {system_code}")
+        raise InvalidInput(f"no system with code {system_code}", errors=[
+            field_error("system", f"There is no system {system_code}")])  # fmt: skip
     organisation = (
         systems_repository.get_organisation_by_code(session, code=organisation_code)
         if organisation_code
         else None
     )
     if organisation_code and organisation is None:
-        raise InvalidInput(f"no organisation with code {organisation_code}")
+        raise InvalidInput(f"no organisation with code {organisation_code}", errors=[
+            field_error("organisation", f"There is no organisation {organisation_code}")])  # fmt: skip
+    # The detail is the command line's (its options); each error names the form's field.
     if role == "trust" and organisation is None:
-        raise InvalidInput("a trust user needs --organisation")
+        raise InvalidInput("a trust user needs --organisation", errors=[
+            field_error("organisation", "Choose the organisation a trust user works for")])  # fmt: skip
     if role in ("assessor", "ics_finance", "viewer") and system is None:
-        raise InvalidInput(f"a {role} user needs --system")
+        who = "an ICS finance user" if role == "ics_finance" else a_or_an(role)
+        raise InvalidInput(f"{a_or_an(role)} user needs --system", errors=[
+            field_error("system", f"Choose the system {who} works in")])  # fmt: skip
     if system and organisation and system not in organisation.systems:
-        raise InvalidInput(f"organisation {organisation.code} is not in system {system.code}")
+        message = f"{organisation.code} is not in system {system.code}"
+        raise InvalidInput(f"organisation {message}", errors=[
+            field_error("organisation", f"{message}: choose one of its organisations, or another system")])  # fmt: skip
     user = User(name=name, role=role, system=system, organisation=organisation)
     session.add(user)
     session.flush()

@@ -138,7 +138,7 @@ def test_an_administrator_adds_a_system_an_organisation_and_a_user(client, world
     missing = client.post(
         "/admin/users", data={"csrf_token": csrf, "name": "No scope", "role": "assessor"}
     )
-    assert missing.status_code == 422 and "needs a system" in missing.text
+    assert missing.status_code == 422 and "Choose the system an assessor works in" in missing.text
 
 
 def test_amounts_in_exponent_notation_or_beyond_the_register_are_a_clear_error(client, world):
@@ -425,3 +425,39 @@ def test_what_cannot_change_is_named_in_english(client, world):
     agreed_round = client.get(f"/rounds/{round_['id']}/edit")
     assert agreed_round.status_code == 409
     assert "An agreed round cannot be changed." in agreed_round.text
+
+
+def test_the_administration_forms_link_each_mistake_to_its_field(client, world):
+    """A lower-case code showed the regular expression it failed; a code taken already, and
+    every refusal of a new user, linked to the whole form instead of the field, lower-case
+    ("a assessor user needs a system")."""
+    csrf = sign_in(client, world.tokens["admin"])
+
+    def refused(path, form):
+        response = client.post(path, data={"csrf_token": csrf, **form})
+        assert response.status_code == 422
+        return _summary(response)
+
+    text, links = refused("/admin/systems", {"code": "qzz", "name": "Test ICS"})
+    assert "Enter the code in capital letters and digits, like QWV" in text and "^[" not in text
+    assert links == ["system-code"]
+    text, links = refused("/admin/systems", {"code": "Q", "name": "Test ICS"})
+    assert "The code must be 2 characters or more" in text and links == ["system-code"]
+    text, links = refused("/admin/systems", {"code": "SYA", "name": "Again"})
+    assert "A system with code SYA already exists" in text and links == ["system-code"]
+    text, links = refused("/admin/organisations", {"code": "RA1", "name": "Again", "kind": "acute",
+                                                   "systems": "SYA"})  # fmt: skip
+    assert "An organisation with code RA1 already exists" in text
+    assert links == ["organisation-code"]
+    user = {"name": "Jo", "role": "assessor"}
+    text, links = refused("/admin/users", user)
+    assert "Choose the system an assessor works in" in text and links == ["user-system"]
+    text, links = refused("/admin/users", user | {"role": "trust"})
+    assert "Choose the organisation a trust user works for" in text
+    assert links == ["user-organisation"]
+    text, links = refused("/admin/users", user | {"role": "viewer", "system": "SYB",
+                                                  "organisation": "RA1"})  # fmt: skip
+    assert "RA1 is not in system SYB" in text and links == ["user-organisation"]
+    text, links = refused("/admin/users", user | {"name": "Jo\tBloggs", "system": "SYA"})
+    assert "The name must be 200 characters or fewer, on one line" in text
+    assert links == ["user-name"]

@@ -97,11 +97,8 @@ def create_user(request: Request, session: SessionDep, principal: WebUser, form:
             organisation_code=str(form.get("organisation") or "") or None,
         )  # fmt: skip
         token = users_service.issue_token(session, user=user)
-    except CapitalError as exc:  # the service's words are the command line's: say them plainly
-        detail = exc.detail.replace("--system", "a system").replace(
-            "--organisation", "an organisation"
-        )
-        return _page(request, session, errors={"user-form": detail}, values=values,
+    except CapitalError as exc:  # its errors name the field; its detail is the command line's
+        return _page(request, session, errors=_errors(exc, "user"), values=values,
                      status_code=422)  # fmt: skip
     audit.record(session, actor=principal.user, action="create", entity="user", entity_id=user.id,
                  system_id=user.system_id, after={"name": user.name, "role": user.role})  # fmt: skip

@@ -12,7 +12,15 @@ from api.errors import InvalidInput, PreconditionFailed
 from api.schemes import imports, service, spreadsheets
 from api.schemes.schemas import SchemeCreate, SchemeUpdate
 from api.systems import repository as systems_repository
-from api.types import TOO_MANY_POUNDS, CodeQuery, IdPath, NotPounds, ascii_digits, typed_pounds
+from api.types import (
+    CODE_PATTERN,
+    TOO_MANY_POUNDS,
+    CodeQuery,
+    IdPath,
+    NotPounds,
+    ascii_digits,
+    typed_pounds,
+)
 from web import formatting, uploads
 from web.app import redirect, render
 from web.lists import all_of
@@ -64,8 +72,12 @@ def _pydantic_errors(exc: ValidationError) -> list[dict]:
         loc = "body." + ".".join(parts) if parts else "body"
         msg = e["msg"]
         name = parts[-1].replace("_", " ") if parts else "value"
-        if e["type"] == "string_too_short":
+        if e["type"] == "string_too_short" and e.get("input"):
+            msg = f"The {name} must be {e['ctx']['min_length']:,} characters or more"
+        elif e["type"] == "string_too_short":
             msg = "Enter a " + name
+        elif e["type"] == "string_pattern_mismatch" and e["ctx"]["pattern"] == CODE_PATTERN:
+            msg = f"Enter the {name} in capital letters and digits, like QWV"
         elif e["type"] == "string_too_long":
             msg = f"The {name} must be {e['ctx']['max_length']:,} characters or fewer"
         elif e["type"] == "too_long":
