@@ -312,7 +312,7 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
                 problem(
                     "depends_on", f"'{part}' is neither a scheme id nor 'row N' of a filled row"
                 )
-        profile = {}
+        profile, wrong = {}, False  # a wrong amount is its own problem, not "no cost"
         for year in years:
             value = values.get(year)
             if value is None or _text(value) == "":
@@ -322,14 +322,17 @@ def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
             except NotPounds as error:
                 why = TOO_MANY_POUNDS if error.too_large else "is not an amount in pounds"
                 problem(year, f"'{_text(value)}' {why}")
+                wrong = True
                 continue
             if amount < 0:
                 problem(year, "cannot be negative")
+                wrong = True
             elif amount != amount.quantize(Decimal("0.01")):
                 problem(year, "at most 2 decimal places (pounds and pence)")
+                wrong = True
             elif amount > 0:
                 profile[year] = amount
-        if not profile:
+        if not profile and not wrong:
             problem(years[0], "no cost in any year: fill at least one financial-year column")
         row["cost_profile"] = profile
         payloads.append(row)

@@ -461,3 +461,20 @@ def test_the_administration_forms_link_each_mistake_to_its_field(client, world):
     text, links = refused("/admin/users", user | {"name": "Jo\tBloggs", "system": "SYA"})
     assert "The name must be 200 characters or fewer, on one line" in text
     assert links == ["user-name"]
+
+
+def test_an_amount_that_is_not_money_is_one_problem(client, world):
+    """A cost typed wrong ('45O,000') was also "no cost in any year: fill at least one
+    financial-year column", though the row had one."""
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,"
+    header += "mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,2027/28"
+    content = f'{header}\nRA1,Boiler,,estates_backlog,,,,,,,,"45O,000",\nRA1,Lift,,other,,,,,,,,,\n'
+    response = client.post("/schemes/upload", data={"csrf_token": csrf, "action": "check"},
+                           files={"file": ("schemes.csv", content.encode(), "text/csv")})  # fmt: skip
+    assert response.status_code == 422
+    rows = re.findall(r"<tr class=\"nhsuk-table__row\">(.*?)</tr>", response.text, re.S)
+    problems = [re.sub(r"\s+", " ", unescape(re.sub("<[^>]+>", " ", r))).strip() for r in rows[1:]]
+    assert len(problems) == 2, problems
+    assert "'45O,000' is not an amount in pounds" in problems[0] and problems[0].startswith("2 ")
+    assert "no cost in any year" in problems[1] and problems[1].startswith("3 ")
