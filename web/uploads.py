@@ -29,6 +29,17 @@ class UploadOutcome:
     problems: list[Problem] = field(default_factory=list)
     result: SchemeImportResult | None = None
 
+    @property
+    def file_error(self) -> str | None:
+        """What is wrong with the file as a whole (none chosen, not a spreadsheet), said at the
+        file field; problems in its rows and columns are listed instead."""
+        for p in self.problems:
+            if p.row == 0 and p.column == "file":
+                name = self.filename
+                starts_with_name = bool(name) and p.message.startswith(name)
+                return p.message if starts_with_name else p.message[:1].upper() + p.message[1:]
+        return None
+
 
 def check_and_import(
     session: Session,
@@ -57,7 +68,9 @@ def check_and_import(
         )  # fmt: skip
     except InvalidInput as exc:
         outcome.problems = [
-            Problem(e.get("row") or 0, e.get("header") or "", e.get("column") or "", e["msg"])
+            Problem(e.get("row") or 0,
+                    "file" if e.get("loc") == "form.file" else e.get("header") or "",
+                    e.get("column") or "", e["msg"])
             for e in exc.errors or []
-        ] or [Problem(0, "file", "", exc.detail)]
+        ] or [Problem(0, "file", "", exc.detail)]  # fmt: skip
     return outcome

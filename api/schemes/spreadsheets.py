@@ -193,7 +193,8 @@ def read_sheet(content: bytes, *, kind: str, name: str = "the file") -> Sheet:
             rows = iter([list(r) for r in book.worksheets[0].iter_rows(values_only=True)])
         except Exception as exc:  # openpyxl's errors for a file that is not a workbook
             raise Unreadable(
-                f"{name}: cannot be read as a spreadsheet ({exc.__class__.__name__})"
+                f"{name} cannot be read as a spreadsheet: save it from Excel as an Excel "
+                "Workbook (.xlsx) or as CSV UTF-8, and upload that"
             ) from exc
     header_row = next(rows, None)
     if not header_row:

@@ -463,6 +463,33 @@ def test_the_administration_forms_link_each_mistake_to_its_field(client, world):
     assert links == ["user-name"]
 
 
+def test_the_upload_says_what_is_wrong_with_the_file_at_the_file_field(client, world):
+    """With no file, or a file that is no spreadsheet, the summary said "Fix each one in the
+    spreadsheet" and linked to a table of rows and columns, not to the file field; an .xlsx that
+    was not a workbook was "cannot be read as a spreadsheet (BadZipFile)"."""
+    csrf = sign_in(client, world.tokens["trust_a1"])
+
+    def upload(files=None):
+        response = client.post("/schemes/upload", data={"csrf_token": csrf, "action": "check"},
+                               files=files or {"file": ("", b"", "application/octet-stream")})  # fmt: skip
+        assert response.status_code == 422
+        return response
+
+    for files, message in (
+        (None, "Choose a spreadsheet to upload"),
+        ({"file": ("schemes.xlsx", b"not a workbook", "application/octet-stream")},
+         "schemes.xlsx cannot be read as a spreadsheet"),
+        ({"file": ("schemes.pdf", b"%PDF", "application/pdf")}, "Choose an .xlsx or .csv file"),
+    ):  # fmt: skip
+        response = upload(files)
+        text, links = _summary(response)
+        assert message in text and links == ["file"], text
+        assert "BadZipFile" not in response.text and "row and column" not in response.text
+        group = response.text.split('id="file-error"', 1)[0].rsplit("nhsuk-form-group", 1)[1]
+        assert group.startswith("--error"), group
+        assert 'aria-describedby="file-error"' in response.text
+
+
 def test_an_amount_that_is_not_money_is_one_problem(client, world):
     """A cost typed wrong ('45O,000') was also "no cost in any year: fill at least one
     financial-year column", though the row had one."""
@@ -478,3 +505,10 @@ def test_an_amount_that_is_not_money_is_one_problem(client, world):
     assert len(problems) == 2, problems
     assert "'45O,000' is not an amount in pounds" in problems[0] and problems[0].startswith("2 ")
     assert "no cost in any year" in problems[1] and problems[1].startswith("3 ")
+
+
+def test_the_upload_page_speaks_to_a_trust_not_a_programmer(client, world):
+    """It gave an HTTP request and a command line for the template a link already downloads."""
+    sign_in(client, world.tokens["trust_a1"])
+    page = client.get("/schemes/upload").text
+    assert "GET /api" not in page and "capital schemes template" not in page
