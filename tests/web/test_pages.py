@@ -321,7 +321,9 @@ def test_a_what_if_with_a_mistake_opens_where_the_mistake_is(client, world):
 
 
 def test_a_stale_scheme_edit_keeps_what_was_typed(client, world):
-    """Someone else saved first: the page was a bare 412 error and the edit was gone."""
+    """Someone else saved first: the page was a bare 412 error and the edit was gone. Then it
+    kept the edit but said only "it is now version 2" and linked to the whole form: which
+    fields to check against what is saved now, and what that is, it did not say."""
     trust = world.auth("trust_a1")
     scheme = client.post("/api/v1/schemes", json=scheme_body(), headers=trust).json()
     other = client.patch(f"/api/v1/schemes/{scheme['id']}", json={"description": "Theirs"},
@@ -329,20 +331,35 @@ def test_a_stale_scheme_edit_keeps_what_was_typed(client, world):
     assert other.status_code == 200, other.text
     csrf = sign_in(client, world.tokens["trust_a1"])
     mine = {"csrf_token": csrf, "version": "1", "title": "Mine", "category": "estates_backlog",
-            "cost-2026-27": "1000", "organisation": "RA1", "system": "SYA"}  # fmt: skip
+            "backlog_risk": "high", "cost-2026-27": "1,200,000", "cost-2027-28": "350000.50",
+            "organisation": "RA1", "system": "SYA"}  # fmt: skip
     stale = client.post(f"/schemes/{scheme['id']}/edit", data=mine)
     assert stale.status_code == 412
     text, links = _summary(stale)
-    assert (
-        "Someone else changed this scheme while you were editing it (it is now version 2)" in text
-    )
-    assert links == ["form"] and 'value="Mine"' in stale.text
+    assert "Someone else saved this scheme while you were editing it" in text
+    assert "Title: the saved scheme has “Roof replacement”" in text
+    assert "Description: the saved scheme has “Theirs”" in text
+    assert "2027/28 cost: the saved scheme has £300,000" in text
+    assert "version" not in text
+    assert links == ["title", "description", "cost-2027-28"]
+    assert 'id="description-error"' in stale.text and 'value="Mine"' in stale.text
     assert re.search(r'name="version" value="2"', stale.text)
     assert client.get(f"/api/v1/schemes/{scheme['id']}", headers=trust).json()["title"] != "Mine"
     saved = client.post(f"/schemes/{scheme['id']}/edit", data={**mine, "version": "2"},
                         follow_redirects=False)  # fmt: skip
     assert saved.status_code == 303
     assert client.get(f"/api/v1/schemes/{scheme['id']}", headers=trust).json()["title"] == "Mine"
+    # Saved again by someone else with nothing on the form changed (here: submitted).
+    assert client.post(f"/api/v1/schemes/{scheme['id']}/submit", headers=trust).status_code == 200
+    again = client.post(f"/schemes/{scheme['id']}/edit", data={**mine, "version": "3",
+                                                                "title": "Mine again"})  # fmt: skip
+    text, links = _summary(again)
+    assert again.status_code == 412 and links == ["title"]
+    assert "Title: the saved scheme has “Mine”" in text
+    same = client.post(f"/schemes/{scheme['id']}/edit", data={**mine, "version": "3"})
+    text, links = _summary(same)
+    assert same.status_code == 412 and links == ["save"] and 'id="save"' in same.text
+    assert "Nothing on this form differs from what is saved now" in text
 
 
 def test_adding_a_user_has_no_role_until_one_is_chosen(client, world):

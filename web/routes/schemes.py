@@ -1,6 +1,8 @@
 """Schemes: the register (everyone), and a trust's own schemes: new, edit, submit, withdraw,
 spreadsheet upload. Every change goes through api.schemes.service (roles, scope, audit)."""
 
+from decimal import Decimal
+
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -135,8 +137,55 @@ def _form_values(form, years: list[str]) -> tuple[dict, dict[str, str]]:
     return values, errors
 
 
+def _quoted(text: str) -> str:
+    return "“" + (text if len(text) <= 100 else text[:99].rstrip() + "…") + "”"
+
+
+def _named(names: dict[str, str]):
+    return lambda value: "has " + (names.get(value, value) if value else "none")
+
+
+def _listed(ids) -> str:
+    return "has " + (", ".join(str(i) for i in sorted(ids)) if ids else "none")
+
+
+def _money(amount: Decimal) -> str:
+    return "has " + (
+        formatting.pounds(amount, pence=amount != amount.to_integral()) if amount else "none"
+    )
+
+
+def _saved_now(saved: dict, values: dict, years: list[str]) -> dict[str, str]:
+    """Someone else saved first: each field where the form differs from the scheme as saved
+    now, in the form's order, as {field id: what is saved}."""
+    blank = lambda value: value if value not in ("", None) else None  # noqa: E731
+    text = lambda value: "has " + (_quoted(value) if value else "none")  # noqa: E731
+    fields = [  # id, label, what the saved scheme "has" or "is", how values compare
+        ("title", "Title", text, blank),
+        ("description", "Description", text, blank),
+        ("category", "Category", _named(formatting.CATEGORY_NAMES), blank),
+        ("business_case_stage", "Business case stage", _named(formatting.STAGE_NAMES), blank),
+        ("backlog_risk", "Backlog risk", _named(formatting.RISK_NAMES), blank),
+        *[(year_id(y), f"{y} cost", _money, lambda a: Decimal(str(a or 0))) for y in years],
+        ("mandatory", "Mandatory", lambda m: "is mandatory" if m else "is not mandatory", bool),
+        ("mandatory_reason", "Why it is mandatory", text, blank),
+        ("max_deferral_years", "How many years its start may slip", "has {}".format, int),
+        ("depends_on", "Schemes it depends on", _listed, lambda ids: sorted(ids or [])),
+        ("alternative_group", "Alternative group", text, blank),
+    ]
+    costs = {year_id(y): (values.get("cost_profile", {}).get(y), saved["cost_profile"].get(y))
+             for y in years}  # fmt: skip
+    differences = {}
+    for field, label, shown, compared in fields:
+        mine, theirs = costs.get(field) or (values.get(field), saved.get(field))
+        if compared(mine) != compared(theirs):
+            differences[field] = f"{label}: the saved scheme {shown(compared(theirs))}"
+    return differences
+
+
 def _scheme_form(request: Request, session: Session, principal: Principal, *, scheme=None,
-                 values: dict | None = None, errors: dict | None = None, status_code: int = 200):  # fmt: skip
+                 values: dict | None = None, errors: dict | None = None, status_code: int = 200,
+                 summary: str = ""):  # fmt: skip
     systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     organisations = all_of(
         systems_repository.list_organisations, session, system_ids=principal.system_ids
@@ -145,9 +194,9 @@ def _scheme_form(request: Request, session: Session, principal: Principal, *, sc
         organisations = [o for o in organisations if o.id == principal.organisation_id]
     if values is None:
         values = service.read_scheme(session, scheme).model_dump() if scheme else {}
-    years = _years(values.get("cost_profile"))
+    years = _years((values.get("cost_profile") or {}) | (scheme.cost_profile if scheme else {}))
     return render(request, "scheme_form.html", status_code=status_code, scheme=scheme, values=values,
-                  errors=errors or {}, years=years, year_id=year_id, systems=systems,
+                  errors=errors or {}, summary=summary, years=years, year_id=year_id, systems=systems,
                   organisations=organisations, categories=CATEGORIES)  # fmt: skip
 
 
@@ -297,12 +346,20 @@ def update_scheme(request: Request, session: SessionDep, principal: WebUser, sch
             session.rollback()
             latest = service.get_scheme(session, principal=principal, scheme_id=scheme_id)
             values["version"] = latest.version
-            errors = {"form": (
-                f"Someone else changed this scheme while you were editing it (it is now version "
-                f"{latest.version}). Your changes below were not saved: compare them with the "
-                f"scheme's page, then save again to keep them.")}  # fmt: skip
+            saved = service.read_scheme(session, latest).model_dump()
+            errors = _saved_now(
+                saved, values, _years(values["cost_profile"] | saved["cost_profile"])
+            )
+            summary = ("Someone else saved this scheme while you were editing it, so your "
+                       "changes are not saved yet.")  # fmt: skip
+            if errors:
+                summary += (" Check each field below against what is saved now, then save again"
+                            " to keep what the form says.")  # fmt: skip
+            else:
+                errors = {"save": "Nothing on this form differs from what is saved now: save "
+                                  "again to keep your changes"}  # fmt: skip
             return _scheme_form(request, session, principal, scheme=latest, values=values,
-                                errors=errors, status_code=412)  # fmt: skip
+                                errors=errors, summary=summary, status_code=412)  # fmt: skip
     values["version"] = form.get("version")
     return _scheme_form(request, session, principal, scheme=scheme, values=values, errors=errors,
                         status_code=422)  # fmt: skip
