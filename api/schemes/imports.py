@@ -6,6 +6,8 @@ exported; a row identical to its scheme is left alone, so re-importing an export
 duplicates and changes nothing.
 """
 
+import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from pydantic import ValidationError
@@ -65,10 +67,12 @@ def _update_errors(
 
 
 def import_schemes(
-    session: Session, *, principal: Principal, body: SchemeImport
-) -> SchemeImportResult:
+    session: Session, *, principal: Principal, body: SchemeImport,
+    row_label: Callable[[int], str] = lambda index: f"row {index}",
+) -> SchemeImportResult:  # fmt: skip
     """Create each row without an id as a scheme of `body.system` (drafts, or submitted with
-    `submit`) and update each row with one; in a dry run, only say what would happen."""
+    `submit`) and update each row with one; in a dry run, only say what would happen.
+    `row_label` names a row in a message (a spreadsheet's row number, not the list index)."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -114,7 +118,9 @@ def import_schemes(
         if row.id is not None:
             if row.id in seen:
                 errors.append(
-                    field_error(f"{here}.id", f"scheme {row.id} is also on row {seen[row.id]}")
+                    field_error(
+                        f"{here}.id", f"scheme {row.id} is also on {row_label(seen[row.id])}"
+                    )
                 )
             seen.setdefault(row.id, index)
             if organisation is not None:
@@ -150,7 +156,9 @@ def import_schemes(
                     )
                 )
     if not errors:
-        errors += _cycle_errors(session, body, principal=principal, system_id=system.id)
+        errors += _cycle_errors(
+            session, body, principal=principal, system_id=system.id, row_label=row_label
+        )
     if errors:
         raise InvalidInput(
             f"{len(errors)} problem(s) in the import; nothing was written.", errors=errors
@@ -210,14 +218,15 @@ def import_schemes(
 
 
 def _cycle_errors(
-    session: Session, body: SchemeImport, *, principal: Principal, system_id: int
-) -> list[dict[str, str]]:
+    session: Session, body: SchemeImport, *, principal: Principal, system_id: int,
+    row_label: Callable[[int], str],
+) -> list[dict[str, str]]:  # fmt: skip
     """The system's dependencies as they would be after the import must have no cycle; the
     error names only the schemes the caller can read (service.cycle_path)."""
     row_ids = {i: row.id for i, row in enumerate(body.schemes)}
 
     def node(i: int) -> str:
-        return f"scheme {row_ids[i]}" if row_ids[i] is not None else f"row {i}"
+        return f"scheme {row_ids[i]}" if row_ids[i] is not None else row_label(i)
 
     graph: dict[str, set[str]] = {}
     if any(row.id is not None for row in body.schemes):
@@ -255,7 +264,12 @@ def template(session: Session, *, principal: Principal, system: str, years: list
 def import_spreadsheet(session: Session, *, principal: Principal, content: bytes, filename: str | None, content_type: str | None,
                    system: str, dry_run: bool, submit: bool) -> SchemeImportResult:  # fmt: skip
     """A spreadsheet upload (the API's multipart import and the web page's): read and check
-    every row, then import; every problem is an InvalidInput error naming its row and column."""
+    every row, then import; every problem is an InvalidInput error naming its row and column.
+
+    One upload names every problem it can find: the cells of every row; then the row model
+    (a title too long...) on every row, but not on a column whose cell was already wrong; then
+    the import's own checks (organisation, dependencies...) on the rows that passed both. Only
+    a header that cannot be read stops before the rows. Nothing is written if any problem."""
     name = filename or "the file"
     try:
         kind = spreadsheets.kind_of(filename, content_type)
@@ -267,22 +281,60 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
             f"{name}: no rows to import.", errors=[field_error("form.file", "no rows to import")]
         )
     payloads, problems = spreadsheets.rows_to_import(sheet)
-    if problems:
-        raise InvalidInput(f"{len(problems)} problem(s) in {name}; nothing was imported.",
-                           errors=spreadsheets.as_errors(problems))  # fmt: skip
+
+    def refuse(problems: list[spreadsheets.Problem], others=(), cause=None):
+        problems = sorted(problems, key=lambda p: p.row)  # stable: cells, row model, service
+        count = len(problems) + len(others)
+        raise InvalidInput(f"{count} problem(s) in {name}; nothing was imported.",
+                           errors=spreadsheets.as_errors(problems) + list(others)) from cause  # fmt: skip
+
+    if not payloads:  # the header cannot be read: neither can the rows
+        refuse(problems)
+    wrong_cells = {(p.row, p.column) for p in problems}
+    clean: list[tuple[int, SchemeImportRow]] = []  # (index in the sheet, row)
+    for index, payload in enumerate(payloads):
+        number = sheet.rows[index][0]
+        try:
+            row = SchemeImportRow.model_validate(payload)
+        except ValidationError as exc:
+            errors = [field_error(_loc(("body", "schemes", index, *e["loc"])), e["msg"]) for e in exc.errors()]  # fmt: skip
+            found = spreadsheets.server_problems(sheet, errors)
+            if any(r == number for r, _ in wrong_cells):  # only what the cells did not say
+                found = [p for p in found if p.letter and (number, p.column) not in wrong_cells]
+            problems += found
+            continue
+        if not any(r == number for r, _ in wrong_cells):
+            clean.append((index, row))
+    if not clean:
+        refuse(problems)
+    # The import's checks on the rows that passed: a reference to a row that did not pass is
+    # left out (that row's own problems are named), and each row keeps its own number.
+    position = {index: j for j, (index, _row) in enumerate(clean)}
+    rows = [
+        row.model_copy(update={"depends_on_rows": [position[r] for r in row.depends_on_rows if r in position]})
+        for _index, row in clean
+    ]  # fmt: skip
+
+    def in_sheet(errors: list[dict[str, str]]) -> list[dict[str, str]]:
+        def renumber(match: re.Match) -> str:
+            return f"body.schemes[{clean[int(match.group(1))][0]}]"
+
+        return [e | {"loc": re.sub(r"^body\.schemes\[(\d+)\]", renumber, e["loc"])} for e in errors]  # fmt: skip
+
     try:
-        body = SchemeImport(system=system, schemes=payloads, dry_run=dry_run, submit=submit)
+        body = SchemeImport(system=system, schemes=rows, dry_run=dry_run or bool(problems), submit=submit)  # fmt: skip
     except ValidationError as exc:
-        errors = [field_error(_loc(("body", *e["loc"])), e["msg"]) for e in exc.errors()]
-        problems = spreadsheets.server_problems(sheet, errors)
-        raise InvalidInput(f"{len(problems)} problem(s) in {name}; nothing was imported.",
-                           errors=spreadsheets.as_errors(problems)) from exc  # fmt: skip
+        errors = in_sheet([field_error(_loc(("body", *e["loc"])), e["msg"]) for e in exc.errors()])
+        refuse(problems + spreadsheets.server_problems(sheet, errors), cause=exc)
     try:
-        return import_schemes(session, principal=principal, body=body)
+        result = import_schemes(
+            session, principal=principal, body=body,
+            row_label=lambda j: f"row {sheet.rows[clean[j][0]][0]}",
+        )  # fmt: skip
     except InvalidInput as exc:
-        problems = spreadsheets.server_problems(
-            sheet, [e for e in exc.errors or [] if "schemes[" in e["loc"]]
-        )
-        others = [e for e in exc.errors or [] if "schemes[" not in e["loc"]]
-        raise InvalidInput(f"{len(problems) + len(others)} problem(s) in {name}; nothing was imported.",
-                           errors=spreadsheets.as_errors(problems) + others) from exc  # fmt: skip
+        errors = in_sheet(exc.errors or [])
+        found = spreadsheets.server_problems(sheet, [e for e in errors if "schemes[" in e["loc"]])
+        refuse(problems + found, [e for e in errors if "schemes[" not in e["loc"]], cause=exc)
+    if problems:
+        refuse(problems)
+    return result

@@ -253,7 +253,7 @@ def _text(value: Any) -> str:
 def rows_to_import(sheet: Sheet) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Validate every row; the API payload for each, and every problem found (not just the first)."""
     problems = header_problems(sheet)
-    if problems:
+    if any(p.row == 1 for p in problems):  # a value without a header leaves the rest readable
         return [], problems
     years = [h for h in sheet.header if is_financial_year(h)]
     index_of_row = {number: index for index, (number, _values) in enumerate(sheet.rows)}

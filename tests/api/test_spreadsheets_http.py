@@ -325,3 +325,42 @@ def test_the_template_opens_with_every_header_readable_and_costs_in_pounds(clien
             assert sheet.column_dimensions[cell.column_letter].number_format == '"£"#,##0.00'
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+
+
+def test_one_upload_names_every_problem_in_its_cells_rows_and_the_import(client, world):
+    """A wrong cost cell was all the first upload said: the title too long (the row model) and
+    the other organisation (the import's own checks) came one upload after another."""
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,2027/28"  # fmt: skip
+    long = "x" * 201
+    lines = [
+        header,
+        "RA1,Boiler,,estates_backlog,obc,high,no,,,,0,250000,",  # row 2: fine
+        "RA1,Lift,,other,,,,,,,0,lots,",  # row 3: a cost that is not one
+        f"RA1,{long},,roads,,,,,,,0,100,",  # row 4: a wrong cell and a title too long
+        "RA2,Switch,,digital,,,,,,,0,100,",  # row 5: another organisation's
+        f"RA1,{long},,digital,,,,,row 3,,0,100,",  # row 6: too long; needs row 3 (unchecked)
+        "RA1,Scanner,,digital,,,,,row 3,,0,100,",  # row 7: fine but for row 3's problem
+    ]
+    before = _total(client, world)
+    response = _upload(client, "trust_a1", world, "\n".join(lines).encode(), name="schemes.csv")
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = [(e["row"], e["column"], e["header"]) for e in response.json()["errors"]]
+    assert errors == [(3, "L", "2026/27"), (4, "D", "category"), (4, "B", "title"),
+                      (5, "A", "organisation"), (6, "B", "title")], errors  # fmt: skip
+    assert "200" in response.json()["errors"][2]["msg"]
+    assert "own organisation" in response.json()["errors"][3]["msg"]
+    assert "5 problem(s)" in response.json()["detail"]
+    assert _total(client, world) == before
+
+
+def test_the_same_scheme_twice_names_the_spreadsheet_row_it_is_also_on(client, world):
+    """The message gave the row's place in the import counting from 0 ('also on row 0')."""
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,id,version"  # fmt: skip
+    row = "RA1,Boiler,,estates_backlog,obc,high,no,,,,0,250000,999999,1"
+    response = _upload(
+        client, "trust_a1", world, f"{header}\n{row}\n{row}\n".encode(), name="s.csv"
+    )
+    assert response.status_code == 422, response.text
+    messages = [(e["row"], e["msg"]) for e in response.json()["errors"]]
+    assert (3, "scheme 999999 is also on row 2") in messages, messages

@@ -530,3 +530,27 @@ def test_the_upload_page_speaks_to_a_trust_not_a_programmer(client, world):
     sign_in(client, world.tokens["trust_a1"])
     page = client.get("/schemes/upload").text
     assert "GET /api" not in page and "capital schemes template" not in page
+
+
+def test_one_upload_lists_every_problem_of_the_file(client, world):
+    """A wrong cost in row 3 was all the page said; a title too long in row 5 came only once
+    the cost was fixed and the file uploaded again, another organisation's row after that."""
+    csrf = sign_in(client, world.tokens["trust_a1"])
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,"
+    header += "mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,2027/28"
+    content = "\n".join([header, "RA1,Boiler,,estates_backlog,,,,,,,,1000,,stray",
+                         "RA1,Lift,,other,,,,,,,,lots,", "RA2,Switch,,digital,,,,,,,,100,",
+                         f"RA1,{'x' * 201},,digital,,,,,,,,100,"])  # fmt: skip
+    total = lambda: client.get("/api/v1/schemes", headers=world.auth("trust_a1")).json()["total"]  # noqa: E731
+    before = total()
+    response = client.post("/schemes/upload", data={"csrf_token": csrf, "action": "import"},
+                           files={"file": ("schemes.csv", content.encode(), "text/csv")})  # fmt: skip
+    assert response.status_code == 422
+    rows = re.findall(r'<tr class="nhsuk-table__row"[^>]*>(.*?)</tr>', response.text, re.S)
+    rows = [re.sub(r'<span class="nhsuk-table__heading"[^>]*>[^<]*</span>', "", r) for r in rows]
+    problems = [re.sub(r"\s+", " ", unescape(re.sub("<[^>]+>", " ", r))).strip() for r in rows[1:]]
+    assert [p.split(" ")[:2] for p in problems] == [["2", "N"], ["3", "L"], ["4", "A"], ["5", "B"]], problems  # fmt: skip
+    assert "'stray' is in a column without a header" in problems[0]
+    assert "'lots' is not an amount in pounds" in problems[1]
+    assert "own organisation" in problems[2] and "200" in problems[3]
+    assert total() == before
