@@ -38,6 +38,15 @@ def create_user(
             field_error("name", "The name must be 200 characters or fewer, on one line")])  # fmt: skip
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if role == "admin" and (system_code or organisation_code):
+        # An administrator sees every system: a scope would be shown but never applied.
+        given = [
+            f for f, code in (("system", system_code), ("organisation", organisation_code)) if code
+        ]
+        raise InvalidInput(
+            "an admin user sees every system: leave out --system and --organisation",
+            errors=[field_error(f, f"An administrator sees every system: leave the {f} empty") for f in given],
+        )  # fmt: skip
     system = (
         systems_repository.get_system_by_code(session, code=system_code) if system_code else None
     )

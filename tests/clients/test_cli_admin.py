@@ -79,6 +79,7 @@ def test_demo_then_users_create_prints_a_working_token_last(migrated):
         (["--name", "x", "--role", "viewer", "--system", "NOPE"], "no system with code NOPE"),
         (["--name", "  ", "--role", "admin"], "the name must be 1 to 200 characters"),
         (["--name", "a\tb", "--role", "admin"], "on one line"),
+        (["--name", "x", "--role", "admin", "--system", "QWV"], "an admin user sees every system"),
     ],
 )
 def test_users_create_mistakes_exit_2_without_traceback(migrated, args, message):

@@ -554,3 +554,21 @@ def test_one_upload_lists_every_problem_of_the_file(client, world):
     assert "'lots' is not an amount in pounds" in problems[1]
     assert "own organisation" in problems[2] and "200" in problems[3]
     assert total() == before
+
+
+def test_an_administrator_is_not_given_a_system_or_organisation(client, world):
+    """An admin with a system and organisation was created and listed with them as its scope,
+    though an administrator always sees every system."""
+    csrf = sign_in(client, world.tokens["admin"])
+    before = client.get("/admin").text.count("Scoped admin")
+    for form, fields in (({"system": "SYA"}, ["user-system"]),
+                         ({"system": "SYA", "organisation": "RA1"}, ["user-system", "user-organisation"]),
+                         ({"organisation": "RA1"}, ["user-organisation"])):  # fmt: skip
+        response = client.post("/admin/users", data={"csrf_token": csrf, "name": "Scoped admin",
+                                                     "role": "admin", **form})  # fmt: skip
+        assert response.status_code == 422
+        text, links = _summary(response)
+        assert "An administrator sees every system: leave the" in text and links == fields, text
+    assert client.get("/admin").text.count("Scoped admin") == before
+    created = client.post("/admin/users", data={"csrf_token": csrf, "name": "Plain admin", "role": "admin"})  # fmt: skip
+    assert created.status_code == 200 and 'class="app-token"' in created.text
