@@ -4,6 +4,7 @@ looked for where it is allowed, and is absent where it is refused)."""
 
 import re
 from datetime import date
+from html import unescape
 
 from sqlalchemy import select
 
@@ -269,3 +270,16 @@ def test_a_schemes_delivery_is_linked_and_its_return_offered_as_the_service_allo
         sign_in(client, world.tokens[who])
         assert link not in client.get(f"/schemes/{scheme}").text, who
         assert client.get(f"/schemes/{scheme}/delivery").status_code in (403, 404), who
+
+
+def test_the_agree_page_says_what_the_limit_is(client, world):
+    """Its 'Limit' column was not explained: not the envelope, though next to the spend."""
+    round_id, runs = _round_with_runs(client, world)
+    sign_in(client, world.tokens["finance_a"])
+    page = client.get(f"/rounds/{round_id}/agree?run={runs['base']['id']}").text
+    assert 'aria-describedby="limit-hint"' in page
+    hint = re.search(r'<p class="[^"]*nhsuk-hint[^"]*" id="limit-hint">([^<]+)</p>', page)
+    assert hint, page
+    assert "the most the schemes may spend in that financial year" in unescape(hint.group(1))
+    assert "envelope (CDEL), plus the overcommitment" in unescape(hint.group(1))
+    assert "less the reserve" in unescape(hint.group(1))
