@@ -18,7 +18,13 @@ from api.deps import Principal
 from api.errors import InvalidInput, NotFound, _loc, field_error
 from api.schemes import repository, service, spreadsheets
 from api.schemes.models import Scheme, SchemeCost
-from api.schemes.schemas import SchemeImport, SchemeImportResult, SchemeImportRow, SchemeUpdate
+from api.schemes.schemas import (
+    MAX_IMPORT_ROWS,
+    SchemeImport,
+    SchemeImportResult,
+    SchemeImportRow,
+    SchemeUpdate,
+)
 from api.systems import repository as systems_repository
 from optimiser.graphs import find_cycle
 
@@ -280,6 +286,11 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
         raise InvalidInput(
             f"{name}: no rows to import.", errors=[field_error("form.file", "no rows to import")]
         )
+    if len(sheet.rows) > MAX_IMPORT_ROWS:
+        # Said first: the row checks below run on the rows that could be read, and a sheet
+        # with some bad rows would otherwise be told it is too long only once they are fixed.
+        message = f"{len(sheet.rows):,} rows; one import takes at most {MAX_IMPORT_ROWS:,}"
+        raise InvalidInput(f"{name}: {message}.", errors=[field_error("form.file", message)])
     payloads, problems = spreadsheets.rows_to_import(sheet)
 
     def refuse(problems: list[spreadsheets.Problem], others=(), cause=None):

@@ -114,13 +114,17 @@ def total(profile: dict[str, Decimal]) -> Decimal:
     return sum(profile.values(), Decimal("0.00"))
 
 
+# The most rows one import takes (JSON or spreadsheet), in one transaction.
+MAX_IMPORT_ROWS = 50000
+
+
 class SchemeImportRow(SchemeNew):
     """One scheme of a bulk import; `depends_on_rows` names other rows of the same import
     (0-based). With `id` (and the `version` last read) the row updates that scheme."""
 
     id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    depends_on_rows: list[Annotated[int, Field(ge=0, le=50000)]] = Field(
+    depends_on_rows: list[Annotated[int, Field(ge=0, le=MAX_IMPORT_ROWS)]] = Field(
         default_factory=list, max_length=1000
     )
 
@@ -129,7 +133,7 @@ class SchemeImport(RequestModel):
     """Many schemes for one system in one transaction: all are created, or none."""
 
     system: Code
-    schemes: list[SchemeImportRow] = Field(min_length=1, max_length=50000)
+    schemes: list[SchemeImportRow] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
     submit: bool = Field(default=False, description="Submit every imported scheme at once.")
     dry_run: bool = Field(default=False, description="Validate everything, write nothing.")
 

@@ -364,3 +364,18 @@ def test_the_same_scheme_twice_names_the_spreadsheet_row_it_is_also_on(client, w
     assert response.status_code == 422, response.text
     messages = [(e["row"], e["msg"]) for e in response.json()["errors"]]
     assert (3, "scheme 999999 is also on row 2") in messages, messages
+
+
+def test_a_sheet_over_the_row_limit_is_told_so_at_once_whatever_else_is_wrong(client, world):
+    # The row checks run on the rows that could be read; the limit must not wait for them.
+    header = ["organisation", "title", "category", "2026/27"]
+    body = io.StringIO()
+    writer = csv.writer(body)
+    writer.writerow(header)
+    writer.writerow(["RA1", "Boiler", "roads", "lots"])  # a bad row as well
+    writer.writerows(["RA1", f"Scheme {i}", "digital", "1000"] for i in range(50_000))
+    response = _upload(client, "trust_a1", world, body.getvalue().encode(), name="big.csv")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["loc"] == "form.file"
+    assert error["msg"] == "50,001 rows; one import takes at most 50,000"
