@@ -18,11 +18,23 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _depth = 0
 _saved_fd: int | None = None
+_moves_fd1 = True
+
+
+def leave_standard_output_alone() -> None:
+    """For a server: its standard output is a log, not a result document, and moving fd 1
+    under its threads sent every line logged while any solve ran (uvicorn's access log) to
+    stderr instead. A solver's banner on a log is harmless."""
+    global _moves_fd1
+    _moves_fd1 = False
 
 
 @contextmanager
 def solver_output_to_stderr() -> Iterator[None]:
     global _depth, _saved_fd
+    if not _moves_fd1:
+        yield
+        return
     with _lock:
         if _depth == 0:
             _flush()

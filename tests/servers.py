@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -57,26 +58,32 @@ def demo_database(
 
 
 def start_server(env: dict[str, str], *, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    """`capital serve` on a free port, once it answers /health: the process and its base URL."""
+    """`capital serve` on a free port, once it answers /health: the process and its base URL.
+    Its stderr goes to a file, not a pipe: a pipe nobody reads fills (64 KiB) and the server
+    then blocks on its next log line."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port),
-         "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_BUDGET_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            break  # it died: say why at once rather than wait out the budget
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    server.kill()
-    pytest.fail(f"server did not start: {server.stderr.read().decode()[-2000:]}")
+    # The server keeps its own handle on the (unlinked) file after this one is closed.
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port),
+             "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        deadline = time.monotonic() + START_BUDGET_SECONDS
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                break  # it died: say why at once rather than wait out the budget
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    return server, base
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        server.kill()
+        server.wait()
+        log.seek(0)
+        pytest.fail(f"server did not start: {log.read().decode()[-2000:]}")
 
 
 def stop_server(server: subprocess.Popen) -> None:

@@ -86,6 +86,9 @@ def _worker(
     """One served process: uvicorn on the supervisor's socket, or on its own on the shared
     address; it stops with EXIT_STUCK when one of its solves is stuck past its limit."""
     _die_with(supervisor)
+    from optimiser import quiet
+
+    quiet.leave_standard_output_alone()
     if resume:  # the only worker: SQLite jobs left unfinished by the last one carry on here
         from api.jobs.runner import resume_unfinished
 

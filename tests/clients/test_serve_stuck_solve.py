@@ -97,3 +97,39 @@ def test_a_server_with_a_stuck_solve_replaces_its_process_without_refusing_a_req
     assert f"server process {first} stopped with a stuck solve; starting a fresh one" in text
     assert "Traceback" not in text
     assert not _children(server.pid)
+
+
+def test_the_servers_log_stays_where_it_was_sent_while_solves_run(
+    database_url, tmp_path, tmp_path_factory
+):
+    # `capital optimise` moves fd 1 to stderr while it solves, so a solver's banner cannot spoil
+    # the JSON it prints; a server is not to: its stdout is a log, and requests logged while
+    # any solve ran went to stderr instead (a test harness's unread stderr pipe filled and the
+    # server stopped answering). HiGHS prints its banner on fd 1 when a solve starts.
+    _url, env, tokens = demo_database(database_url, tmp_path_factory, suffix="serverlog")
+    port = free_port()
+    out, err = tmp_path / "out.log", tmp_path / "err.log"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port)],
+            env=env, stdout=stdout, stderr=stderr,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_BUDGET_SECONDS
+        while time.monotonic() < deadline:
+            assert server.poll() is None, err.read_text()
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {tokens['ics_finance']}"}
+        with httpx.Client(base_url=f"{base}/api/v1", timeout=120, headers=headers) as finance:
+            round_id = finance.get("/rounds", params={"system": "QWV"}).json()["items"][0]["id"]
+            assert finance.post(f"/rounds/{round_id}/runs", json={}).status_code == 201
+    finally:
+        stop_server(server)
+    assert "Running HiGHS" in out.read_text()
+    assert "Running HiGHS" not in err.read_text()
+    assert f'"POST /api/v1/rounds/{round_id}/runs HTTP/1.1" 201' in out.read_text()
