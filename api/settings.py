@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +28,21 @@ class Settings(BaseSettings):
     job_sweep_after_s: float = 30.0
     # Largest request body accepted (413 beyond): room for a 50,000-row scheme import.
     max_body_bytes: int = 32 * 1024 * 1024
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_we_run_on(cls, value: str) -> str:
+        # Said at start-up in words, not as SQLAlchemy's error from deep inside the first query.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            backend = None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError("use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db")
+        return value
 
 
 @lru_cache

@@ -31,6 +31,22 @@ app.add_typer(delivery_app, name="delivery")
 app.add_typer(jobs_app, name="jobs")
 
 
+@app.callback()
+def _settings_first() -> None:
+    """A mistaken setting in the environment (or .env) is one line naming it, exit 2, before
+    any command runs: not pydantic's traceback from inside a server's process."""
+    from pydantic import ValidationError
+
+    from api.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        fail("; ".join(f"setting {'.'.join(map(str, e['loc'])).upper()}: "
+                       f"{e['msg'].removeprefix('Value error, ')}"
+                       for e in exc.errors()))  # fmt: skip
+
+
 def fail(message: str, code: int = 2) -> None:
     """One clear line on stderr and a non-zero exit: never a traceback for a user mistake."""
     typer.echo(f"error: {message}", err=True)

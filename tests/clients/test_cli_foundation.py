@@ -153,3 +153,22 @@ def test_schemes_list_fits_80_columns_without_cutting_money(live):
 )  # fmt: skip
 def test_out_of_range_integers_are_named(args, named):
     _user_mistake(capital(*args), named)
+
+
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("DATABASE_URL", "nonsense://x", "setting DATABASE_URL: use sqlite:///"),
+        ("DATABASE_URL", "mysql://u@h/db", "setting DATABASE_URL: use sqlite:///"),
+        ("MAX_BODY_BYTES", "lots", "setting MAX_BODY_BYTES: Input should be a valid integer"),
+    ],
+)
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["db", "upgrade"], ["demo"]])
+def test_a_mistaken_setting_is_named_before_any_command_runs(
+    tmp_path, setting, value, message, command
+):
+    # It was pydantic's or SQLAlchemy's traceback, from the server's own process for `serve`.
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", setting: value}
+    result = capital(*command, env=env, timeout=60)
+    _user_mistake(result, message)
+    assert not (tmp_path / "x.db").exists()
