@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -57,18 +58,23 @@ def demo_database(
     return url, env, tokens
 
 
-def start_server(env: dict[str, str], *, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def start_server(
+    env: dict[str, str], *, workers: int = 1, stdout: Path | None = None, stderr: Path | None = None
+) -> tuple[subprocess.Popen, str]:
     """`capital serve` on a free port, once it answers /health: the process and its base URL.
-    Its stderr goes to a file, not a pipe: a pipe nobody reads fills (64 KiB) and the server
-    then blocks on its next log line."""
+    Its output goes to files (`stdout`, `stderr`, or a temporary one for stderr), never a
+    pipe: a pipe nobody reads fills (64 KiB) and the server then blocks on its next log line."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    # The server keeps its own handle on the (unlinked) file after this one is closed.
-    with tempfile.TemporaryFile() as log:
+    # The server keeps its own handles on the files after these are closed.
+    with (
+        tempfile.TemporaryFile() if stderr is None else stderr.open("w+b") as log,
+        open(os.devnull, "wb") if stdout is None else stdout.open("wb") as out,
+    ):
         server = subprocess.Popen(
             [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port),
              "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=log,
+            env=env, stdout=out, stderr=log,
         )  # fmt: skip
         deadline = time.monotonic() + START_BUDGET_SECONDS
         while time.monotonic() < deadline:

@@ -3,8 +3,6 @@ solver last reported, then replaces its own process once its requests are answer
 new process frees the core that solve holds (docs/decisions.md). The supervisor keeps the
 listening socket, so requests made meanwhile wait rather than being refused."""
 
-import subprocess
-import sys
 import time
 
 import httpx
@@ -12,7 +10,7 @@ import pytest
 
 from tests.clients.test_serve_workers import _children
 from tests.clients.test_worker_stuck_solve import OVERRUNNING_HIGHS
-from tests.servers import START_BUDGET_SECONDS, demo_database, free_port, stop_server
+from tests.servers import demo_database, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -44,22 +42,9 @@ def test_a_server_with_a_stuck_solve_replaces_its_process_without_refusing_a_req
 ):
     _url, env, tokens = demo_database(database_url, tmp_path_factory, suffix="servestuck")
     (tmp_path / "sitecustomize.py").write_text(OVERRUNNING_HIGHS)
-    port, log = free_port(), tmp_path / "server.log"
-    base = f"http://127.0.0.1:{port}"
-    with log.open("w") as stderr:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port)],
-            env={**env, "PYTHONPATH": str(tmp_path)}, stdout=subprocess.DEVNULL, stderr=stderr,
-        )  # fmt: skip
+    log = tmp_path / "server.log"
+    server, base = start_server({**env, "PYTHONPATH": str(tmp_path)}, stderr=log)
     try:
-        deadline = time.monotonic() + START_BUDGET_SECONDS
-        while time.monotonic() < deadline:
-            assert server.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         first = serving_child(server.pid)
         assert first is not None
         finance = httpx.Client(base_url=f"{base}/api/v1", timeout=120,
@@ -107,23 +92,9 @@ def test_the_servers_log_stays_where_it_was_sent_while_solves_run(
     # any solve ran went to stderr instead (a test harness's unread stderr pipe filled and the
     # server stopped answering). HiGHS prints its banner on fd 1 when a solve starts.
     _url, env, tokens = demo_database(database_url, tmp_path_factory, suffix="serverlog")
-    port = free_port()
     out, err = tmp_path / "out.log", tmp_path / "err.log"
-    with out.open("w") as stdout, err.open("w") as stderr:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port)],
-            env=env, stdout=stdout, stderr=stderr,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(env, stdout=out, stderr=err)
     try:
-        deadline = time.monotonic() + START_BUDGET_SECONDS
-        while time.monotonic() < deadline:
-            assert server.poll() is None, err.read_text()
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         headers = {"Authorization": f"Bearer {tokens['ics_finance']}"}
         with httpx.Client(base_url=f"{base}/api/v1", timeout=120, headers=headers) as finance:
             round_id = finance.get("/rounds", params={"system": "QWV"}).json()["items"][0]["id"]

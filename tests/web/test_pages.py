@@ -507,6 +507,14 @@ def test_the_upload_says_what_is_wrong_with_the_file_at_the_file_field(client, w
         assert 'aria-describedby="file-error"' in response.text
 
 
+def _upload_problems(html: str) -> list[str]:
+    """The upload page's problems table, a line of text per row (the responsive table's
+    per-cell headings left out)."""
+    rows = re.findall(r'<tr class="nhsuk-table__row"[^>]*>(.*?)</tr>', html, re.S)
+    rows = [re.sub(r'<span class="nhsuk-table__heading"[^>]*>[^<]*</span>', "", r) for r in rows]
+    return [re.sub(r"\s+", " ", unescape(re.sub("<[^>]+>", " ", r))).strip() for r in rows[1:]]
+
+
 def test_an_amount_that_is_not_money_is_one_problem(client, world):
     """A cost typed wrong ('45O,000') was also "no cost in any year: fill at least one
     financial-year column", though the row had one."""
@@ -517,9 +525,7 @@ def test_an_amount_that_is_not_money_is_one_problem(client, world):
     response = client.post("/schemes/upload", data={"csrf_token": csrf, "action": "check"},
                            files={"file": ("schemes.csv", content.encode(), "text/csv")})  # fmt: skip
     assert response.status_code == 422
-    rows = re.findall(r'<tr class="nhsuk-table__row"[^>]*>(.*?)</tr>', response.text, re.S)
-    rows = [re.sub(r'<span class="nhsuk-table__heading"[^>]*>[^<]*</span>', "", r) for r in rows]
-    problems = [re.sub(r"\s+", " ", unescape(re.sub("<[^>]+>", " ", r))).strip() for r in rows[1:]]
+    problems = _upload_problems(response.text)
     assert len(problems) == 2, problems
     assert "'45O,000' is not an amount in pounds" in problems[0] and problems[0].startswith("2 ")
     assert "no cost in any year" in problems[1] and problems[1].startswith("3 ")
@@ -546,9 +552,7 @@ def test_one_upload_lists_every_problem_of_the_file(client, world):
     response = client.post("/schemes/upload", data={"csrf_token": csrf, "action": "import"},
                            files={"file": ("schemes.csv", content.encode(), "text/csv")})  # fmt: skip
     assert response.status_code == 422
-    rows = re.findall(r'<tr class="nhsuk-table__row"[^>]*>(.*?)</tr>', response.text, re.S)
-    rows = [re.sub(r'<span class="nhsuk-table__heading"[^>]*>[^<]*</span>', "", r) for r in rows]
-    problems = [re.sub(r"\s+", " ", unescape(re.sub("<[^>]+>", " ", r))).strip() for r in rows[1:]]
+    problems = _upload_problems(response.text)
     assert [p.split(" ")[:2] for p in problems] == [["2", "N"], ["3", "L"], ["4", "A"], ["5", "B"]], problems  # fmt: skip
     assert "'stray' is in a column without a header" in problems[0]
     assert "'lots' is not an amount in pounds" in problems[1]
