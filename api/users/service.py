@@ -47,6 +47,21 @@ def create_user(
             "an admin user sees every system: leave out --system and --organisation",
             errors=[field_error(f, f"An administrator sees every system: leave the {f} empty") for f in given],
         )  # fmt: skip
+    # Each role takes only the scope it uses, as the administrator above: a trust user works in
+    # its organisation's systems, and finance and viewer users act for the whole system (an
+    # organisation would quietly open that organisation's drafts to them). An assessor's
+    # organisation is used: it keeps them from scoring their own organisation's schemes.
+    if role == "trust" and system_code:
+        raise InvalidInput(
+            "a trust user works in its organisation's systems: leave out --system",
+            errors=[field_error("system", "A trust user works in its organisation's systems: leave the system empty")],
+        )  # fmt: skip
+    if role in ("ics_finance", "viewer") and organisation_code:
+        who = "An ICS finance user" if role == "ics_finance" else "A viewer"
+        raise InvalidInput(
+            f"{who[0].lower()}{who[1:]} acts for the whole system: leave out --organisation",
+            errors=[field_error("organisation", f"{who} acts for the whole system: leave the organisation empty")],
+        )  # fmt: skip
     system = (
         systems_repository.get_system_by_code(session, code=system_code) if system_code else None
     )

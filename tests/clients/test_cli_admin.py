@@ -80,6 +80,19 @@ def test_demo_then_users_create_prints_a_working_token_last(migrated):
         (["--name", "  ", "--role", "admin"], "the name must be 1 to 200 characters"),
         (["--name", "a\tb", "--role", "admin"], "on one line"),
         (["--name", "x", "--role", "admin", "--system", "QWV"], "an admin user sees every system"),
+        # Each role takes only the scope it uses (the page's test gives codes that exist).
+        (
+            ["--name", "x", "--role", "trust", "--organisation", "R0A", "--system", "QWV"],
+            "a trust user works in its organisation's systems: leave out --system",
+        ),
+        (
+            ["--name", "x", "--role", "ics_finance", "--system", "QWV", "--organisation", "R0A"],
+            "an ICS finance user acts for the whole system: leave out --organisation",
+        ),
+        (
+            ["--name", "x", "--role", "viewer", "--system", "QWV", "--organisation", "R0A"],
+            "a viewer acts for the whole system: leave out --organisation",
+        ),
     ],
 )
 def test_users_create_mistakes_exit_2_without_traceback(migrated, args, message):

@@ -576,3 +576,31 @@ def test_an_administrator_is_not_given_a_system_or_organisation(client, world):
     assert client.get("/admin").text.count("Scoped admin") == before
     created = client.post("/admin/users", data={"csrf_token": csrf, "name": "Plain admin", "role": "admin"})  # fmt: skip
     assert created.status_code == 200 and 'class="app-token"' in created.text
+
+
+def test_each_role_is_given_only_the_scope_it_uses(client, world):
+    """A trust user given a system, or a finance or viewer user given an organisation, was
+    created with a scope that was shown but not what applied: a trust user works in its
+    organisation's systems; the organisation gave a finance or viewer user its drafts."""
+    csrf = sign_in(client, world.tokens["admin"])
+    for role, form, field, words in (
+        ("trust", {"system": "SYA", "organisation": "RA1"}, "user-system",
+         "A trust user works in its organisation's systems: leave the system empty"),
+        ("ics_finance", {"system": "SYA", "organisation": "RA1"}, "user-organisation",
+         "An ICS finance user acts for the whole system: leave the organisation empty"),
+        ("viewer", {"system": "SYA", "organisation": "RA1"}, "user-organisation",
+         "A viewer acts for the whole system: leave the organisation empty"),
+    ):  # fmt: skip
+        response = client.post("/admin/users", data={"csrf_token": csrf, "name": "Overscoped",
+                                                     "role": role, **form})  # fmt: skip
+        assert response.status_code == 422, role
+        text, links = _summary(response)
+        assert words in text and links == [field], text
+    assert "Overscoped" not in client.get("/admin").text
+    # The scope each role uses is still accepted, an assessor's organisation included.
+    for role, form in (("trust", {"organisation": "RA1"}), ("ics_finance", {"system": "SYA"}),
+                       ("viewer", {"system": "SYA"}),
+                       ("assessor", {"system": "SYA", "organisation": "RA1"})):  # fmt: skip
+        created = client.post("/admin/users", data={"csrf_token": csrf, "name": f"Scoped {role}",
+                                                    "role": role, **form})  # fmt: skip
+        assert created.status_code == 200 and 'class="app-token"' in created.text, role
