@@ -111,16 +111,10 @@ def import_schemes(
                     "trust users may only import their own organisation's schemes",
                 )
             )
-        elif row.id is None and organisation.closed_on is not None:
+        elif row.id is None and (refused := service.closed_refusal(organisation)):
             # As create_scheme: a closed organisation records no new schemes (its existing
             # ones can still be updated by row id).
-            errors.append(
-                field_error(
-                    f"{here}.organisation",
-                    f"{organisation.code} closed on {organisation.closed_on.isoformat()}; a "
-                    "closed organisation records no new schemes",
-                )
-            )
+            errors.append(field_error(f"{here}.organisation", refused))
         if row.id is not None:
             if row.id in seen:
                 errors.append(

@@ -192,12 +192,22 @@ def _require_writer(principal: Principal, *, system_id: int, organisation_id: in
         raise Forbidden("Trust users may only change their own organisation's schemes.")
 
 
+def closed_refusal(organisation: Organisation) -> str | None:
+    """Why a closed organisation records and submits no new schemes (its existing ones stay
+    and can still change), in the words every path gives; None while it is open. Each caller
+    chooses the error and where it points."""
+    if organisation.closed_on is None:
+        return None
+    return (
+        f"{organisation.code} closed on {organisation.closed_on.isoformat()}; a closed "
+        "organisation can submit no new schemes"
+    )
+
+
 def _require_open(organisation: Organisation) -> None:
-    """A closed organisation records no new schemes."""
-    if organisation.closed_on is not None:
+    if refused := closed_refusal(organisation):
         raise InvalidInput(
-            f"{organisation.code} closed on {organisation.closed_on.isoformat()}; a closed "
-            "organisation can submit no new schemes.",
+            f"{refused}.",
             errors=[field_error("body.organisation", f"{organisation.code} is closed")],
         )
 
@@ -224,11 +234,8 @@ def _require_state(scheme: Scheme, action: str) -> None:
     allowed, new_status = _TRANSITIONS[action]
     if scheme.status not in allowed:
         raise Conflict(f"{a_or_an(scheme.status).capitalize()} scheme cannot be {new_status}.")
-    if action == "submit" and scheme.organisation.closed_on is not None:
-        raise Conflict(
-            f"{scheme.organisation.code} closed on {scheme.organisation.closed_on.isoformat()}; "
-            "a closed organisation can submit no new schemes."
-        )
+    if action == "submit" and (refused := closed_refusal(scheme.organisation)):
+        raise Conflict(f"{refused}.")
 
 
 def can_change(principal: Principal, scheme: Scheme) -> bool:

@@ -100,7 +100,8 @@ def test_a_closed_organisation_imports_no_new_schemes_and_its_template_offers_it
         [error] = response.json()["errors"]
         assert error["loc"] == "body.schemes[0].organisation"
         assert (
-            error["msg"] == "RA1 closed on 2026-03-31; a closed organisation records no new schemes"
+            error["msg"]
+            == "RA1 closed on 2026-03-31; a closed organisation can submit no new schemes"
         )
     assert total(client, world) == before
     template = client.get(
