@@ -320,9 +320,17 @@ def _delivery_of(session: Session, scheme: Scheme, state: PeriodState) -> Scheme
 
 
 def get_delivery(session: Session, *, principal: Principal, scheme_id: int) -> DeliveryRead:
+    return get_scheme_delivery(session, principal=principal, scheme_id=scheme_id)[1]
+
+
+def get_scheme_delivery(
+    session: Session, *, principal: Principal, scheme_id: int
+) -> tuple[Scheme, DeliveryRead]:
+    """As get_delivery, with the scheme it read: a page asks delivery_refusal of it without
+    loading it again."""
     scheme = _readable_scheme(session, principal=principal, scheme_id=scheme_id)
     state = period_state(session, system_id=scheme.system_id)
-    return delivery_view(scheme, _delivery_of(session, scheme, state), state)
+    return scheme, delivery_view(scheme, _delivery_of(session, scheme, state), state)
 
 
 def _require_writer(principal: Principal, scheme: Scheme) -> None:

@@ -16,7 +16,7 @@ from api.deps import Principal, SessionDep
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.rounds import service as rounds_service
 from api.rounds.schemas import RunRequest
-from api.schemes import repository as schemes_repository
+from api.schemes.models import Scheme
 from api.systems import repository as systems_repository
 from api.types import (
     TOO_MANY_POUNDS,
@@ -216,10 +216,9 @@ def _service_errors(raw: list[dict]) -> dict[str, str]:
     return errors
 
 
-def _return_page(request: Request, session: Session, principal: Principal, view: DeliveryRead, *,
+def _return_page(request: Request, principal: Principal, scheme: Scheme, view: DeliveryRead, *,
                  values: dict | None = None, errors: dict | None = None, status_code: int = 200,
                  saved: bool = False, notice: str | None = None, unsaved: dict | None = None):  # fmt: skip
-    scheme = schemes_repository.get_scheme(session, scheme_id=view.scheme_id)
     return render(request, "delivery_return.html", status_code=status_code, view=view,
                   fields=_form_fields(view), values=values or _stored_values(view),
                   errors=errors or {}, saved=saved, notice=notice, unsaved=unsaved or {},
@@ -233,7 +232,7 @@ def _moved_on(request: Request, session: Session, principal: Principal, scheme_i
     """Someone else saved first, or the month closed meanwhile: nothing is saved, and the
     latest return is shown with what the person typed, to send again if it still stands."""
     session.rollback()
-    latest = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
+    scheme, latest = service.get_scheme_delivery(session, principal=principal, scheme_id=scheme_id)
     stored = _stored_values(latest)
     unsaved = {
         k: v for k, v in submitted.items()
@@ -246,21 +245,21 @@ def _moved_on(request: Request, session: Session, principal: Principal, scheme_i
         notice = (f"The reporting period moved on while you were editing: "
                   f"{month_name(latest.reporting_period)} is now closed. Here is the latest; "
                   f"your changes were not saved.")  # fmt: skip
-    return _return_page(request, session, principal, latest, status_code=exc.status, notice=notice,
+    return _return_page(request, principal, scheme, latest, status_code=exc.status, notice=notice,
                         unsaved=unsaved)  # fmt: skip
 
 
 @router.get("/schemes/{scheme_id}/delivery")
 def scheme_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                   saved: bool = False):  # fmt: skip
-    view = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
-    return _return_page(request, session, principal, view, saved=saved)
+    scheme, view = service.get_scheme_delivery(session, principal=principal, scheme_id=scheme_id)
+    return _return_page(request, principal, scheme, view, saved=saved)
 
 
 @router.post("/schemes/{scheme_id}/delivery")
 def record_return(request: Request, session: SessionDep, principal: WebUser, scheme_id: IdPath,
                   form: CheckedForm):  # fmt: skip
-    view = service.get_delivery(session, principal=principal, scheme_id=scheme_id)
+    scheme, view = service.get_scheme_delivery(session, principal=principal, scheme_id=scheme_id)
     require_role(principal, "trust", "admin")
     submitted = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     if str(form.get("next_period") or "") != (view.next_period or ""):
@@ -280,7 +279,7 @@ def record_return(request: Request, session: SessionDep, principal: WebUser, sch
         except (PreconditionFailed, Conflict) as exc:
             return _moved_on(request, session, principal, scheme_id, exc, submitted)
     return _return_page(
-        request, session, principal, view, values=submitted, errors=errors, status_code=422
+        request, principal, scheme, view, values=submitted, errors=errors, status_code=422
     )
 
 
