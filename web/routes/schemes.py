@@ -141,8 +141,34 @@ def _quoted(text: str) -> str:
     return "“" + (text if len(text) <= 100 else text[:99].rstrip() + "…") + "”"
 
 
+# How _saved_now compares a field's values (the form's and the saved scheme's) ...
+
+
+def _blank(value):
+    """An empty text and None are the same: nothing."""
+    return value if value not in ("", None) else None
+
+
+def _amount(value) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+def _ids(ids) -> list[int]:
+    return sorted(ids or [])
+
+
+# ... and what it says the saved scheme "has" or "is".
+
+
+def _has_text(value) -> str:
+    return "has " + (_quoted(value) if value else "none")
+
+
 def _named(names: dict[str, str]):
-    return lambda value: "has " + (names.get(value, value) if value else "none")
+    def has_name(value) -> str:
+        return "has " + (names.get(value, value) if value else "none")
+
+    return has_name
 
 
 def _listed(ids) -> str:
@@ -155,23 +181,29 @@ def _money(amount: Decimal) -> str:
     )
 
 
+def _is_mandatory(mandatory: bool) -> str:
+    return "is mandatory" if mandatory else "is not mandatory"
+
+
+def _has_number(number: int) -> str:
+    return f"has {number}"
+
+
 def _saved_now(saved: dict, values: dict, years: list[str]) -> dict[str, str]:
     """Someone else saved first: each field where the form differs from the scheme as saved
     now, in the form's order, as {field id: what is saved}."""
-    blank = lambda value: value if value not in ("", None) else None  # noqa: E731
-    text = lambda value: "has " + (_quoted(value) if value else "none")  # noqa: E731
     fields = [  # id, label, what the saved scheme "has" or "is", how values compare
-        ("title", "Title", text, blank),
-        ("description", "Description", text, blank),
-        ("category", "Category", _named(formatting.CATEGORY_NAMES), blank),
-        ("business_case_stage", "Business case stage", _named(formatting.STAGE_NAMES), blank),
-        ("backlog_risk", "Backlog risk", _named(formatting.RISK_NAMES), blank),
-        *[(year_id(y), f"{y} cost", _money, lambda a: Decimal(str(a or 0))) for y in years],
-        ("mandatory", "Mandatory", lambda m: "is mandatory" if m else "is not mandatory", bool),
-        ("mandatory_reason", "Why it is mandatory", text, blank),
-        ("max_deferral_years", "How many years its start may slip", "has {}".format, int),
-        ("depends_on", "Schemes it depends on", _listed, lambda ids: sorted(ids or [])),
-        ("alternative_group", "Alternative group", text, blank),
+        ("title", "Title", _has_text, _blank),
+        ("description", "Description", _has_text, _blank),
+        ("category", "Category", _named(formatting.CATEGORY_NAMES), _blank),
+        ("business_case_stage", "Business case stage", _named(formatting.STAGE_NAMES), _blank),
+        ("backlog_risk", "Backlog risk", _named(formatting.RISK_NAMES), _blank),
+        *[(year_id(y), f"{y} cost", _money, _amount) for y in years],
+        ("mandatory", "Mandatory", _is_mandatory, bool),
+        ("mandatory_reason", "Why it is mandatory", _has_text, _blank),
+        ("max_deferral_years", "How many years its start may slip", _has_number, int),
+        ("depends_on", "Schemes it depends on", _listed, _ids),
+        ("alternative_group", "Alternative group", _has_text, _blank),
     ]
     costs = {year_id(y): (values.get("cost_profile", {}).get(y), saved["cost_profile"].get(y))
              for y in years}  # fmt: skip
