@@ -329,7 +329,8 @@ def _editable(session, principal, round_id: int):
 def _offers(principal, round_) -> dict:
     """What the round's pages offer, as the rounds service would allow it: changing the round,
     running it (a run, a what-if, the frontier); and why the frontier cannot be computed."""
-    run_refused = service.round_refusal(principal, round_, "run")
+    refused = service.round_refusals(principal, round_)
+    run_refused = refused["run"]
     why_not = None
     if run_refused is not None:
         why_not = (
@@ -338,7 +339,7 @@ def _offers(principal, round_) -> dict:
             else run_refused.detail
         )
     return {
-        "can_change": service.round_refusal(principal, round_, "change") is None,
+        "can_change": refused["change"] is None,
         "can_run": run_refused is None,
         "why_not_run": why_not,
     }
