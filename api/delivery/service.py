@@ -103,6 +103,23 @@ def get_period(session: Session, *, principal: Principal, system_code: str) -> P
     return period_view(system, period_state(session, system_id=system.id))
 
 
+def _require_month_to_close(system: System, state: PeriodState) -> None:
+    if state.next_period is None:
+        raise Conflict(f"System {system.code} has no agreed round in delivery: nothing to close.")
+
+
+def close_refusal(principal: Principal, system: System, state: PeriodState) -> CapitalError | None:
+    """What close_period would refuse the caller for a system they work in, as it stands
+    (`state`), whichever month they name; None if it would close the next one. Pages offer
+    "Close" only when this is None."""
+    try:
+        principal.require_role("ics_finance")
+        _require_month_to_close(system, state)
+    except CapitalError as exc:
+        return exc
+    return None
+
+
 def close_period(
     session: Session, *, principal: Principal, system_code: str, period: str | None = None
 ) -> PeriodRead:
@@ -115,8 +132,7 @@ def close_period(
     repository.lock_period(session, system_id=system.id, closing=True)
     if period_state(session, system_id=system.id) != state:  # a close committed meanwhile
         raise Conflict(f"{state.next_period} was closed by someone else at the same time.")
-    if state.next_period is None:
-        raise Conflict(f"System {system.code} has no agreed round in delivery: nothing to close.")
+    _require_month_to_close(system, state)
     if period is not None and period != state.next_period:
         reported = state.reporting_period or "none closed yet"
         raise Conflict(f"{period} is not the next month to close: the reporting period is now "

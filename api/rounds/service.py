@@ -11,7 +11,15 @@ from api.audit import service as audit
 from api.db import utcnow
 from api.delivery import service as delivery_service
 from api.deps import Principal
-from api.errors import CapitalError, Conflict, InvalidInput, NotFound, a_or_an, field_error
+from api.errors import (
+    CapitalError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    a_or_an,
+    field_error,
+)
 from api.rounds import repository, snapshot
 from api.rounds.fair_shares import resolve_formula
 from api.rounds.models import Round, RoundYear, Run
@@ -33,6 +41,7 @@ from api.rounds.schemas import (
 )
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
+from api.systems.models import System
 from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser import (
     Snapshot,
@@ -246,6 +255,20 @@ DEFAULTS: dict[str, Any] = {
 }  # fmt: skip
 
 
+def new_round_refusal(principal: Principal, system: System | None) -> CapitalError | None:
+    """What create_round would refuse the caller for `system` (the one a page sets the round
+    up for; None when they work in none), whatever the round's parameters; None if they may
+    set one up. Pages offer "Set up a new round" only when this is None."""
+    try:
+        principal.require_role("ics_finance")
+        if system is None:
+            raise Forbidden("You work in no system yet, so there is none to set up a round for.")
+        _require_finance(principal, system_id=system.id)
+    except CapitalError as exc:
+        return exc
+    return None
+
+
 def create_round(session: Session, *, principal: Principal, body: RoundCreate) -> Round:
     """Set up a round for a system (finance directors of that system)."""
     system = systems_repository.get_system_by_code(session, code=body.system)
@@ -341,18 +364,11 @@ def prepare_reallocation(
     committed at their current forecast, still-submitted schemes as candidates."""
     started = time.perf_counter()
     round_ = get_round(session, principal=principal, round_id=round_id)
-    _require_finance(principal, round_)
-    if round_.status != "agreed":
-        raise Conflict(
-            f"Round {round_.id} is {round_.status}: only an agreed round is re-allocated; run it instead."
-        )
+    _require_reallocatable(principal, round_)
     parameters = _run_parameters(session, round_, body)
     state = delivery_service.period_state(session, system_id=round_.system_id)
+    _require_open_year(round_, parameters["years"], state)
     current = state.current_year
-    if current is not None and all(y < current for y in parameters["years"]):
-        raise Conflict(
-            f"Every year of round {round_.id} is closed: there is nothing to re-allocate."
-        )
     years = [y for y in parameters["years"] if current is None or y >= current]
     forecasts = delivery_service.forecast_profiles(session, system_id=round_.system_id, years=years)
     document, excluded = snapshot.assemble_reallocation(
@@ -361,6 +377,40 @@ def prepare_reallocation(
     prepared = _prepared(session, round_, document, excluded, body, started, kind="reallocation")
     prepared.options["reporting_period"] = state.reporting_period
     return prepared
+
+
+def _require_reallocatable(principal: Principal, round_: Round) -> None:
+    _require_finance(principal, round_)
+    if round_.status != "agreed":
+        raise Conflict(
+            f"Round {round_.id} is {round_.status}: only an agreed round is re-allocated; run it instead."
+        )
+
+
+def _require_open_year(
+    round_: Round, years: list[str], state: delivery_service.PeriodState
+) -> None:
+    """A re-allocation needs a year of the round that delivery has not yet left behind."""
+    current = state.current_year
+    if current is not None and all(y < current for y in years):
+        raise Conflict(
+            f"Every year of round {round_.id} is closed: there is nothing to re-allocate."
+        )
+
+
+def reallocation_refusal(
+    session: Session, *, principal: Principal, round_: Round
+) -> CapitalError | None:
+    """What prepare_reallocation would refuse the caller for a round they can read, with the
+    round's own years (no what-if); None if it would go ahead. Pages offer "Run a
+    re-allocation" only when this is None."""
+    try:
+        _require_reallocatable(principal, round_)
+        state = delivery_service.period_state(session, system_id=round_.system_id)
+        _require_open_year(round_, [y.year for y in round_.years], state)
+    except CapitalError as exc:
+        return exc
+    return None
 
 
 def _run_parameters(

@@ -82,9 +82,12 @@ def dashboard(request: Request, session: SessionDep, principal: WebUser, system:
     agreed = _agreed_rounds(session, principal, chosen.code)
     years = sorted({y.year for r in agreed for y in r.years} | ({period.current_year} - {None}))
     year = _valid_year(year) or period.current_year or (years[0] if years else None)
+    # What the page offers is what the services would do for this person now.
+    state = service.period_state(session, system_id=chosen.id)
     context = {"system": chosen, "systems": systems, "period": period, "years": years,
                "year": year, "closed": closed, "reallocated": reallocated,
-               "is_finance": principal.role == "ics_finance", "month_name": month_name}  # fmt: skip
+               "can_close": service.close_refusal(principal, chosen, state) is None,
+               "month_name": month_name}  # fmt: skip
     if year is None:  # no agreed round yet: nothing is in delivery
         return render(request, "delivery.html", report=None, **context)
     report = service.system_report(session, principal=principal, system_code=chosen.code, year=year)
@@ -96,13 +99,11 @@ def dashboard(request: Request, session: SessionDep, principal: WebUser, system:
         [{"organisation": o.organisation, **o.model_dump()} for o in report.organisations]
     ) if report.organisations else None  # fmt: skip
     reallocations = []
-    if context["is_finance"] and period.current_year:
-        for round_ in agreed:  # rounds with a year still open can re-use slippage
-            if max(y.year for y in round_.years) >= period.current_year:
-                runs = all_of(
-                    rounds_service.list_runs, session, principal=principal, round_id=round_.id
-                )
-                reallocations.append((round_, [r for r in runs if r.kind == "reallocation"]))
+    for round_ in agreed:  # rounds with a year still open can re-use slippage
+        if rounds_service.reallocation_refusal(session, principal=principal, round_=round_):
+            continue
+        runs = all_of(rounds_service.list_runs, session, principal=principal, round_id=round_.id)
+        reallocations.append((round_, [r for r in runs if r.kind == "reallocation"]))
     return render(request, "delivery.html", report=report, schemes=schemes, names=names,
                   chart=chart, reallocations=reallocations, **context)  # fmt: skip
 
@@ -293,8 +294,9 @@ def close_confirm(request: Request, session: SessionDep, principal: WebUser,
     require_role(principal, "ics_finance")
     chosen, _systems = _system(session, principal, system)
     period = service.get_period(session, principal=principal, system_code=chosen.code)
-    if period.next_period is None:
-        raise Conflict(f"System {chosen.code} has no agreed round in delivery: nothing to close.")
+    state = service.period_state(session, system_id=chosen.id)
+    if refused := service.close_refusal(principal, chosen, state):
+        raise refused
     schemes = service.scheme_report(session, principal=principal, system_code=chosen.code,
                                     year=year_of(period.next_period))  # fmt: skip
     missing = [s for s in schemes if s.next_actual is None and (s.next_forecast or 0) > 0]

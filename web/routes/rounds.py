@@ -52,10 +52,6 @@ SORTS = {
 }
 
 
-def is_finance(principal: Principal) -> bool:
-    return principal.role == "ics_finance"
-
-
 def _number(form, name: str, errors: dict, label: str, *, money: bool = False,
             required: bool = True) -> Decimal | None:  # fmt: skip
     text = str(form.get(name) or "").replace("%", "").strip()
@@ -84,12 +80,18 @@ def _money_id(prefix: str, year: str) -> str:
 @router.get("/rounds")
 def list_rounds(request: Request, session: SessionDep, principal: WebUser):
     rounds = all_of(service.list_rounds, session, principal=principal, system=None)
-    return render(request, "rounds.html", rounds=rounds, is_finance=is_finance(principal))
+    return render(request, "rounds.html", rounds=rounds,
+                  can_set_up=_new_round_refusal(session, principal) is None)  # fmt: skip
 
 
 def _system(session, principal):
     systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     return systems[0] if systems else None
+
+
+def _new_round_refusal(session, principal: Principal):
+    """What setting up a round on the form (for the caller's first system) would be refused."""
+    return service.new_round_refusal(principal, _system(session, principal))
 
 
 def _round_form(request, session, principal, *, first: str, count: int, values: dict,
@@ -246,6 +248,8 @@ def _round_errors(raw: list[dict]) -> dict[str, str]:
 def new_round(request: Request, session: SessionDep, principal: WebUser,
               first: str | None = None, count: int = 3):  # fmt: skip
     require_role(principal, "ics_finance")
+    if refused := _new_round_refusal(session, principal):
+        raise refused  # a finance user in no system: no form the service would refuse
     choices = formatting.financial_years(formatting.current_financial_year(), 4)
     first = first if first in choices else choices[0]
     count = min(max(count, 1), 10)
@@ -269,6 +273,8 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
         count, years = 3, formatting.financial_years(formatting.current_financial_year(), 3)
     errors: dict[str, str] = {}
     system = _system(session, principal)
+    if refused := service.new_round_refusal(principal, system):
+        raise refused
     name = values.get("name", "").strip()
     if not name:
         errors["name"] = "Enter a name for the round"
