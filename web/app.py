@@ -3,6 +3,7 @@
 import os
 import re
 from functools import lru_cache
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote
 
@@ -81,11 +82,37 @@ def _nhsuk_css() -> str:
     return re.sub(r"@font-face\{[^}]*\}", "", css)
 
 
-def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+# Error pages' headings, by status, in the design system's plain words: the API's problem
+# titles ("Validation failed", "Conflict") mean little to finance and estates staff. The
+# service's own sentence (the detail) follows, saying what is wrong.
+PAGE_TITLES = {
+    401: "You need to sign in",
+    403: "You do not have permission to do this",
+    404: "Page not found",
+    409: "This cannot be done now",
+    412: "Someone else has changed this",
+    413: "What you sent is too large",
+    422: "There is a problem",
+}
+PAGE_TITLE = "Sorry, there is a problem"
+# For Starlette's own errors, whose detail is only the status's name.
+PLAIN_DETAILS = {
+    405: "This address is where a form is sent; it cannot be opened as a page. Go back and "
+    "use the page's button.",
+}
+NOTHING_HERE = "There is nothing at this address. Check it, or start from the home page."
+
+
+def page_title(status: int) -> str:
+    return PAGE_TITLES.get(status, PAGE_TITLE)
+
+
+def _error_page(
+    request: Request, status: int, detail: str, title: str | None = None
+) -> HTMLResponse:
     # The request's database session may have ended (rolled back): use plain values only.
     return render(request, "error.html", status_code=status, principal=getattr(request.state, "who", None),
-                  status=status, title=title,
-                  detail=detail)  # fmt: skip
+                  title=title or page_title(status), detail=detail)  # fmt: skip
 
 
 class WebSessions:
@@ -174,24 +201,24 @@ def install_web(app: FastAPI) -> None:
     async def capital_error(request: Request, exc: CapitalError):
         if not is_web(request.url.path):
             return await api_capital(request, exc)
-        titles = {403: "You cannot do that", 404: "Page not found", 409: "That cannot be done now"}
-        return _error_page(request, exc.status, titles.get(exc.status, exc.title), exc.detail)
+        return _error_page(request, exc.status, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         if not is_web(request.url.path):
             return await api_validation(request, exc)
-        return _error_page(request, 404, "Page not found",
-                           "There is nothing at this address. Check it, or start from the home page.")  # fmt: skip
+        return _error_page(request, 404, NOTHING_HERE)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if not is_web(request.url.path):
             return await api_http(request, exc)
         if exc.status_code == 404:
-            return _error_page(request, 404, "Page not found",
-                               "There is nothing at this address. Check it, or start from the home page.")  # fmt: skip
-        return _error_page(request, exc.status_code, "Something is not right", str(exc.detail))
+            return _error_page(request, 404, NOTHING_HERE)
+        detail = str(exc.detail)
+        if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's own: "Method Not Allowed"
+            detail = PLAIN_DETAILS.get(exc.status_code, "Go back and try again.")
+        return _error_page(request, exc.status_code, detail)
 
     @app.exception_handler(security.LoginRequired)
     async def login_required(request: Request, _exc: security.LoginRequired):
@@ -199,6 +226,6 @@ def install_web(app: FastAPI) -> None:
 
     @app.exception_handler(security.CsrfFailed)
     async def csrf_failed(request: Request, _exc: security.CsrfFailed):
-        return _error_page(request, 403, "This form has expired",
-                           "The form was not sent from this service's own page (or your session "
-                           "ended). Go back, reload the page and try again.")  # fmt: skip
+        return _error_page(request, 403, "The form was not sent from this service's own page (or "
+                           "your session ended). Go back, reload the page and try again.",
+                           title="This form has expired")  # fmt: skip

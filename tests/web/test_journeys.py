@@ -37,7 +37,7 @@ def test_signing_in_and_out_and_the_error_pages(visitor, web_server):
     visitor.goto("/no-such-page", status=404)
     visitor.check("404 unknown", expected_status=404)
     visitor.goto("/admin", status=403)
-    assert page.locator("h1").inner_text() == "You cannot do that"
+    assert page.locator("h1").inner_text() == "You do not have permission to do this"
     visitor.check("403", expected_status=403)
     visitor.goto("/")
     page.click("button:has-text('Sign out')")

@@ -604,3 +604,47 @@ def test_each_role_is_given_only_the_scope_it_uses(client, world):
         created = client.post("/admin/users", data={"csrf_token": csrf, "name": f"Scoped {role}",
                                                     "role": role, **form})  # fmt: skip
         assert created.status_code == 200 and 'class="app-token"' in created.text, role
+
+
+def _heading(response) -> str:
+    return unescape(re.search(r"<h1[^>]*>(.*?)</h1>", response.text, re.S).group(1)).strip()
+
+
+def test_error_pages_say_what_happened_in_plain_words(client, world, session):
+    """Error pages were headed with the API's problem titles ("Validation failed",
+    "Conflict") and ended "Error 422.": jargon to finance and estates staff."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from api.systems.models import Organisation
+
+    sign_in(client, world.tokens["trust_a1"])
+    scheme = client.post(
+        "/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1")
+    ).json()
+    client.post(f"/api/v1/schemes/{scheme['id']}/withdraw", headers=world.auth("trust_a1"))
+    pages = {
+        "/admin": (403, "You do not have permission to do this"),
+        "/schemes/99999999": (404, "Page not found"),
+        "/no-such-page": (404, "Page not found"),
+        f"/schemes/{scheme['id']}/edit": (409, "This cannot be done now"),
+        f"/schemes/{scheme['id']}/submit": (405, "Sorry, there is a problem"),  # a form's address
+    }
+    organisation = session.scalars(select(Organisation).where(Organisation.code == "RA1")).one()
+    organisation.closed_on = date(2026, 3, 31)
+    session.commit()
+    pages["/schemes/new"] = (422, "There is a problem")  # a closed organisation's trust
+    for path, (status, title) in pages.items():
+        page = client.get(path)
+        assert (page.status_code, _heading(page)) == (status, title), path
+        assert f"<title>{title} – " in unescape(page.text), path
+        assert f"Error {status}" not in page.text, path
+    assert "cannot be opened as a page" in client.get(f"/schemes/{scheme['id']}/submit").text
+    closed = client.get("/schemes/new").text
+    assert "RA1 closed on 2026-03-31; a closed organisation can submit no new schemes." in closed
+    for jargon in ("Validation failed", "Conflict", "Forbidden", "Unprocessable"):
+        assert jargon not in closed
+    # The API's problems keep their titles.
+    refused = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
+    assert refused.status_code == 422 and refused.json()["title"] == "Validation failed"
