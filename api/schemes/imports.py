@@ -7,8 +7,9 @@ duplicates and changes nothing.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -75,26 +76,35 @@ def _update_errors(
 def import_schemes(
     session: Session, *, principal: Principal, body: SchemeImport,
     row_label: Callable[[int], str] = lambda index: f"row {index}",
+    problems: Sequence[dict[str, str]] = (),
 ) -> SchemeImportResult:  # fmt: skip
     """Create each row without an id as a scheme of `body.system` (drafts, or submitted with
     `submit`) and update each row with one; in a dry run, only say what would happen.
-    `row_label` names a row in a message (a spreadsheet's row number, not the list index)."""
+    `row_label` names a row in a message (a spreadsheet's row number, not the list index).
+
+    `problems` are those already found in the document (import_document): a row that did not
+    pass its own validation is None in `body.schemes`, is left out of these checks (as is a
+    reference to it), and nothing is written; the answer names every problem, by row."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
-        raise InvalidInput(
-            "Unknown system.", errors=[field_error("body.system", f"no system {body.system}")]
-        )
+        errors = [field_error("body.system", f"no system {body.system}"), *problems]
+        raise InvalidInput("Unknown system." if not problems else
+                           f"{len(errors)} problem(s) in the import; nothing was written.",
+                           errors=errors)  # fmt: skip
     principal.require_system(system.id)
     organisations = {o.code: o for o in system.organisations}
-    wanted = {d for row in body.schemes for d in row.depends_on}
-    wanted |= {row.id for row in body.schemes if row.id is not None}
+    given = [row for row in body.schemes if row is not None]
+    wanted = {d for row in given for d in row.depends_on}
+    wanted |= {row.id for row in given if row.id is not None}
     existing = (
         {s.id: s for s in repository.get_schemes(session, ids=sorted(wanted))} if wanted else {}
     )
     errors = []
     seen: dict[int, int] = {}
     for index, row in enumerate(body.schemes):
+        if row is None:
+            continue
         here = f"body.schemes[{index}]"
         organisation = organisations.get(row.organisation)
         if organisation is None:
@@ -159,7 +169,8 @@ def import_schemes(
         errors += _cycle_errors(
             session, body, principal=principal, system_id=system.id, row_label=row_label
         )
-    if errors:
+    if errors or problems:
+        errors = sorted([*problems, *errors], key=_row_of)  # stable: a row's own checks first
         raise InvalidInput(
             f"{len(errors)} problem(s) in the import; nothing was written.", errors=errors
         )
@@ -217,33 +228,75 @@ def import_schemes(
     )  # fmt: skip
 
 
+def _row_of(error: dict[str, str]) -> int:
+    """The row an error is about (-1 for the document's own fields), to list them in order."""
+    found = _ROW.match(error["loc"])
+    return int(found.group(1)) if found else -1
+
+
+_ROW = re.compile(r"^body\.schemes\[(\d+)\]")
+
+
+def import_document(session: Session, *, principal: Principal, document: Any) -> SchemeImportResult:
+    """A JSON import (`SchemeImport`, parsed but not validated): one answer names every problem.
+
+    A document that validates is imported. Otherwise each row's own problems (pydantic's: a
+    wrong category, a cost profile without a cost) are named, and the rows that passed are
+    still checked as an import (organisation, closed organisation, ids, dependencies), so
+    nothing is left to find on the next attempt. Only a document whose system or list of
+    schemes is itself wrong is not checked further. Nothing is written if anything is wrong."""
+    try:
+        body = SchemeImport.model_validate(document)
+    except ValidationError as exc:
+        found = exc.errors(include_url=False)
+    else:
+        return import_schemes(session, principal=principal, body=body)
+    problems = [field_error(_loc(("body", *e["loc"])), e["msg"]) for e in found]
+    failed = {e["loc"][1] for e in found if len(e["loc"]) > 1 and e["loc"][0] == "schemes"
+              and isinstance(e["loc"][1], int)}  # fmt: skip
+    rows = document.get("schemes") if isinstance(document, dict) else None
+    if any(len(e["loc"]) < 2 and e["loc"][:1] in ((), ("system",), ("schemes",)) for e in found):
+        # No system to check the rows against, or no list of rows (missing, empty, too long).
+        raise InvalidInput(
+            f"{len(problems)} problem(s) in the import; nothing was written.", errors=problems
+        )
+    # The rows that passed, each validated again alone (the document as a whole did not).
+    schemes = [
+        None if i in failed else SchemeImportRow.model_validate(r) for i, r in enumerate(rows)
+    ]
+    checked = SchemeImport.model_construct(system=document["system"].strip(), schemes=schemes,
+                                           submit=False, dry_run=True)  # fmt: skip
+    return import_schemes(session, principal=principal, body=checked, problems=problems)
+
+
 def _cycle_errors(
     session: Session, body: SchemeImport, *, principal: Principal, system_id: int,
     row_label: Callable[[int], str],
 ) -> list[dict[str, str]]:  # fmt: skip
     """The system's dependencies as they would be after the import must have no cycle; the
     error names only the schemes the caller can read (service.cycle_path)."""
-    row_ids = {i: row.id for i, row in enumerate(body.schemes)}
+    # Rows that did not pass their own checks (None) are left out, and so are edges to them.
+    rows = {i: row for i, row in enumerate(body.schemes) if row is not None}
 
     def node(i: int) -> str:
-        return f"scheme {row_ids[i]}" if row_ids[i] is not None else row_label(i)
+        return f"scheme {rows[i].id}" if rows[i].id is not None else row_label(i)
 
     graph: dict[str, set[str]] = {}
-    if any(row.id is not None for row in body.schemes):
+    if any(row.id is not None for row in rows.values()):
         for scheme_id, depends in repository.dependency_graph(session, system_id=system_id).items():
             graph[f"scheme {scheme_id}"] = {f"scheme {d}" for d in depends}
-    for i, row in enumerate(body.schemes):
+    for i, row in rows.items():
         graph[node(i)] = {f"scheme {d}" for d in row.depends_on} | {
-            node(r) for r in row.depends_on_rows
+            node(r) for r in row.depends_on_rows if r in rows
         }
     cycle = find_cycle(graph)
     if cycle is None:
         return []
-    first = next((i for i in range(len(body.schemes)) if node(i) == cycle[0]), 0)
-    if not body.schemes[first].depends_on_rows and any(
-        node(i) in cycle for i in range(len(body.schemes))
-    ):
-        first = next(i for i in range(len(body.schemes)) if node(i) in cycle)
+    if not rows:
+        return []
+    first = next((i for i in rows if node(i) == cycle[0]), next(iter(rows)))
+    if not rows[first].depends_on_rows and any(node(i) in cycle for i in rows):
+        first = next(i for i in rows if node(i) in cycle)
     path = service.cycle_path(
         session, principal=principal, cycle=cycle,
         scheme_id=lambda node: int(node.removeprefix("scheme ")) if node.startswith("scheme ") else None,
