@@ -138,7 +138,7 @@ def _is_financial_year(text: str) -> bool:
 
 @schemes_app.command("import")
 def schemes_import(
-    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv")],
+    path: Annotated[Path, typer.Argument(metavar="FILE.xlsx|FILE.csv|FILE.json")],
     system: Annotated[str, typer.Option("--system", help="System code the schemes belong to.")],
     url: Url,
     token: Token,
@@ -150,20 +150,29 @@ def schemes_import(
     ] = False,
 ) -> None:
     """Import schemes from a filled template or an edited export: all rows, or (if any row is
-    wrong) none. Rows with an id update those schemes; rows without one create schemes."""
-    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
-        _fail(f"{path}: use an .xlsx or .csv file", 2)
+    wrong) none. Rows with an id update those schemes; rows without one create schemes.
+    A .json file holds the schemes as the API's JSON import takes them: a list, or
+    {"schemes": [...]}."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv", ".json"):
+        _fail(f"{path}: use an .xlsx, .csv or .json file", 2)
     try:
         content = path.read_bytes()
     except FileNotFoundError:
         _fail(f"{path}: no such file", 2)
     except OSError as exc:
         _fail(f"{path}: cannot be read ({exc.strerror})", 2)
+    schemes = _json_schemes(path, content, system) if path.suffix.lower() == ".json" else None
     with connect(url, token) as client:
         try:
-            result = client.upload_schemes(
-                system=system, filename=path.name, content=content, dry_run=dry_run, submit=submit
-            )
+            if schemes is not None:
+                result = client.import_schemes(
+                    system=system, schemes=schemes, dry_run=dry_run, submit=submit
+                )
+            else:
+                result = client.upload_schemes(
+                    system=system, filename=path.name, content=content, dry_run=dry_run,
+                    submit=submit,
+                )  # fmt: skip
         except ValidationFailed as exc:
             _report(path, exc.errors)
     counts = f"{result.created} to create, {result.updated} to update, {result.unchanged} unchanged"
@@ -176,13 +185,35 @@ def schemes_import(
     console.print(f"{path}: {created}; updated {result.updated}; {result.unchanged} unchanged")
 
 
+def _json_schemes(path: Path, content: bytes, system: str) -> list:
+    """The schemes of a JSON import file: a list, or the API's body `{"schemes": [...]}` (its
+    `system`, if given, must be --system's). Money is read exactly (as Decimal)."""
+    try:
+        document = json.loads(content, parse_float=Decimal)
+    except UnicodeDecodeError:
+        _fail(f"{path}: not UTF-8 text", 2)
+    except json.JSONDecodeError as exc:
+        _fail(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", 2)
+    if isinstance(document, dict) and isinstance(document.get("schemes"), list):
+        if document.get("system", system) != system:
+            _fail(f"{path}: its system is {document['system']}, not {system} (--system)", 2)
+        others = sorted(set(document) - {"schemes", "system"})
+        if others:  # dry_run or submit in the file: the command line's options say that
+            _fail(f"{path}: unexpected {', '.join(others)}: use --dry-run or --submit", 2)
+        document = document["schemes"]
+    if not isinstance(document, list):
+        _fail(f'{path}: a JSON import is a list of schemes, or {{"schemes": [...]}}', 2)
+    return document
+
+
 def _where(error: dict) -> str:
     row, column, header = error.get("row"), error.get("column"), error.get("header")
     if row and column:
         return f"row {row}, column {column} ({header}): "
     if row:
         return f"row {row}" + (f" ({header})" if header and header != "(row)" else "") + ": "
-    return "" if error.get("loc", "").startswith("form.") else f"{error.get('loc')}: "
+    loc = str(error.get("loc", ""))
+    return "" if loc.startswith("form.") else f"{loc.removeprefix('body.')}: "
 
 
 def _report(path: Path, problems: list[dict]) -> None:

@@ -229,7 +229,7 @@ def test_user_mistakes_are_one_line_without_traceback(live, tmp_path):
                 "QWV",
                 env=live.env("trust"),
             ),
-            "use an .xlsx or .csv file",
+            "use an .xlsx, .csv or .json file",
         )
     )
     for result, message in cases:
@@ -239,3 +239,46 @@ def test_user_mistakes_are_one_line_without_traceback(live, tmp_path):
         assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1, (
             result.stderr
         )
+
+
+def test_a_json_import_names_every_problem_by_its_path_at_once(live, tmp_path):
+    """The JSON import named the rows' own field errors and, only once they were fixed, the
+    import's checks (organisation, dependencies): now one answer names both."""
+
+    def scheme(**fields):
+        return {"organisation": "R0A", "title": "Ward refurbishment", "category": "estates_backlog",
+                "cost_profile": {"2026/27": 1000.5}} | fields  # fmt: skip
+
+    path = tmp_path / "schemes.json"
+    path.write_text(json.dumps({"schemes": [
+        scheme(), scheme(organisation="ZZ9"), scheme(category="roads"), scheme(cost_profile={"2026/27": "1e3"}),
+        scheme(organisation="R0B"), scheme(depends_on=[987654]),
+    ]}))  # fmt: skip
+    before = count(live, organisation="R0A")
+    result = capital("schemes", "import", str(path), "--system", "QWV", env=live.env("trust"))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in lines[:-1]] == [
+        "schemes[1].organisation", "schemes[2].category", "schemes[3].cost_profile.2026/27",
+        "schemes[4].organisation", "schemes[5].depends_on[0]",
+    ]  # fmt: skip
+    assert all(line.startswith(f"{path}: ") for line in lines[:-1])
+    assert lines[-1] == "error: 5 problem(s) found; nothing was imported"
+    assert count(live, organisation="R0A") == before
+    # A bare list of schemes is a document too; fixed, it imports.
+    path.write_text(json.dumps([scheme(), scheme(title="Lift replacement", depends_on_rows=[0])]))
+    result = capital("schemes", "import", str(path), "--system", "QWV", env=live.env("trust"))
+    assert result.returncode == 0, result.stderr
+    assert "imported 2 schemes" in result.stdout
+    assert count(live, organisation="R0A") == before + 2
+    for content, message in [
+        ("{", "not valid JSON (line 1, column 2"),
+        ('{"system": "QWV", "schemes": [], "dry_run": true}', "unexpected dry_run: use --dry-run"),
+        ('{"system": "XYZ", "schemes": []}', "its system is XYZ, not QWV"),
+        ('"schemes"', 'a JSON import is a list of schemes, or {"schemes": [...]}'),
+    ]:
+        path.write_text(content)
+        result = capital("schemes", "import", str(path), "--system", "QWV", env=live.env("trust"))
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
