@@ -85,7 +85,7 @@ def test_a_document_with_wrong_fields_and_wrong_references_names_both_at_once(
         ("body.schemes[2].title", "String should have at least 1 character"),
         ("body.schemes[2].category", "Input should be 'estates_backlog', 'estates_capacity', 'digital', 'equipment' or 'other'"),
         ("body.schemes[3]", "Value error, cost_profile needs at least one year with a cost above zero"),
-        ("body.schemes[4].organisation", "RA2 closed on 2026-03-31; a closed organisation records no new schemes"),
+        ("body.schemes[4].organisation", "RA2 closed on 2026-03-31; a closed organisation can submit no new schemes"),
         ("body.schemes[5].depends_on[0]", "no scheme 987654 in SYA"),
     ]  # fmt: skip
     assert total(client, world) == before

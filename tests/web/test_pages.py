@@ -472,7 +472,7 @@ def test_the_administration_forms_link_each_mistake_to_its_field(client, world):
     text, links = refused("/admin/users", user | {"role": "trust"})
     assert "Choose the organisation a trust user works for" in text
     assert links == ["user-organisation"]
-    text, links = refused("/admin/users", user | {"role": "viewer", "system": "SYB",
+    text, links = refused("/admin/users", user | {"role": "assessor", "system": "SYB",
                                                   "organisation": "RA1"})  # fmt: skip
     assert "RA1 is not in system SYB" in text and links == ["user-organisation"]
     text, links = refused("/admin/users", user | {"name": "Jo\tBloggs", "system": "SYA"})
