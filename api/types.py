@@ -24,7 +24,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StrictInt
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StrictInt,
+)
 
 MAX_ID = 2**31 - 1
 MAX_LIST = 1000
@@ -39,7 +45,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 def check_financial_year(value: str) -> str:
     """`2026/27`: ASCII digits, 2000/01 to 2099/00, the second half the first plus one mod 100."""
-    match = _FY.match(value)
+    match = _FY.fullmatch(value)  # not match: `$` would let a trailing newline through
     if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
         raise ValueError(f"'{value}' is not a financial year like 2026/27 (2000/01 to 2099/00)")
     return value
@@ -90,9 +96,13 @@ def datetime_json(value: datetime) -> str:
 
 FinancialYear = Annotated[
     str,
-    Field(pattern=FINANCIAL_YEAR_PATTERN, min_length=7, max_length=7, examples=["2026/27"]),
+    # One plain message for any wrong year ("'2026/7' is not a financial year like 2026/27"),
+    # not pydantic's length and regular-expression errors beside it; the published schema
+    # still gives the pattern and length, so clients can check before they send.
     AfterValidator(check_financial_year),
-]
+    Field(examples=["2026/27"], json_schema_extra={"pattern": FINANCIAL_YEAR_PATTERN,
+                                                   "minLength": 7, "maxLength": 7}),
+]  # fmt: skip
 
 MONEY_STRING_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 _MONEY_STRING = re.compile(MONEY_STRING_PATTERN, re.ASCII)

@@ -161,6 +161,19 @@ def test_validation_names_the_offending_field(client, world, field, value, loc):
     assert loc in [e["loc"] for e in problem["errors"]], problem
 
 
+@pytest.mark.parametrize("year", ["2026/7", "2026/2027", "26/27", "2026-27", "２０２６/27"])
+def test_a_wrong_financial_year_is_one_plain_message(client, world, year):
+    """A cost profile's year written wrongly got pydantic's "String should have at least 7
+    characters" and "String should match pattern '^20[0-9]{2}/[0-9]{2}$'" beside (or instead
+    of) the plain words."""
+    response = client.post(API, json=scheme_body(cost_profile={year: 100}),
+                           headers=world.auth("trust_a1"))  # fmt: skip
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert errors == [{"loc": f"body.cost_profile.{year}",
+                       "msg": f"Value error, '{year}' is not a financial year like 2026/27 (2000/01 to 2099/00)"}]  # fmt: skip
+
+
 def test_mandatory_needs_a_reason(client, world):
     response = client.post(API, json=scheme_body(mandatory=True), headers=world.auth("trust_a1"))
     assert response.status_code == 422
