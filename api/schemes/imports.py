@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
@@ -27,7 +27,11 @@ from api.schemes.schemas import (
     SchemeUpdate,
 )
 from api.systems import repository as systems_repository
+from api.types import Code
 from optimiser.graphs import find_cycle
+
+# A form's system code, checked as SchemeImport checks its `system` (RequestModel's config).
+_SYSTEM_CODE = TypeAdapter(Code, config=ConfigDict(str_strip_whitespace=True, strict=True))
 
 FIELDS = ("title", "description", "category", "business_case_stage", "backlog_risk", "mandatory",
           "mandatory_reason", "alternative_group", "max_deferral_years")  # fmt: skip
@@ -82,9 +86,10 @@ def import_schemes(
     `submit`) and update each row with one; in a dry run, only say what would happen.
     `row_label` names a row in a message (a spreadsheet's row number, not the list index).
 
-    `problems` are those already found in the document (import_document): a row that did not
-    pass its own validation is None in `body.schemes`, is left out of these checks (as is a
-    reference to it), and nothing is written; the answer names every problem, by row."""
+    A row that did not pass its own checks (import_document's, import_spreadsheet's) is None
+    in `body.schemes`: it is left out of these checks, as is a reference to it, and nothing
+    is written. `problems` are those checks' errors, named with these in one answer by row
+    (the spreadsheet names its own, by row and column, and passes none)."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -169,7 +174,7 @@ def import_schemes(
         errors += _cycle_errors(
             session, body, principal=principal, system_id=system.id, row_label=row_label
         )
-    if errors or problems:
+    if errors or problems or len(given) < len(body.schemes):
         errors = sorted([*problems, *errors], key=_row_of)  # stable: a row's own checks first
         raise InvalidInput(
             f"{len(errors)} problem(s) in the import; nothing was written.", errors=errors
@@ -348,8 +353,16 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
 
     if not payloads:  # the header cannot be read: neither can the rows
         refuse(problems)
+    try:  # the form's system, as SchemeImport would check it
+        system = _SYSTEM_CODE.validate_python(system)
+    except ValidationError as exc:
+        message = f"{system!r} is not a system code: capital letters and digits, like QWV"
+        refuse(problems, [field_error("form.system", message)], cause=exc)
+    # Each row keeps its place (so the import's errors name it by its index in the sheet); a
+    # row whose cells or row model were wrong is None, and only its own problems are named.
     wrong_cells = {(p.row, p.column) for p in problems}
-    clean: list[tuple[int, SchemeImportRow]] = []  # (index in the sheet, row)
+    wrong_rows = {p.row for p in problems}
+    schemes: list[SchemeImportRow | None] = []
     for index, payload in enumerate(payloads):
         number = sheet.rows[index][0]
         try:
@@ -357,40 +370,20 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
         except ValidationError as exc:
             errors = [field_error(_loc(("body", "schemes", index, *e["loc"])), e["msg"]) for e in exc.errors()]  # fmt: skip
             found = spreadsheets.server_problems(sheet, errors)
-            if any(r == number for r, _ in wrong_cells):  # only what the cells did not say
+            if number in wrong_rows:  # only what the cells did not say
                 found = [p for p in found if p.letter and (number, p.column) not in wrong_cells]
             problems += found
-            continue
-        if not any(r == number for r, _ in wrong_cells):
-            clean.append((index, row))
-    if not clean:
+            row = None
+        schemes.append(None if number in wrong_rows else row)
+    if all(row is None for row in schemes):
         refuse(problems)
-    # The import's checks on the rows that passed: a reference to a row that did not pass is
-    # left out (that row's own problems are named), and each row keeps its own number.
-    position = {index: j for j, (index, _row) in enumerate(clean)}
-    rows = [
-        row.model_copy(update={"depends_on_rows": [position[r] for r in row.depends_on_rows if r in position]})
-        for _index, row in clean
-    ]  # fmt: skip
-
-    def in_sheet(errors: list[dict[str, str]]) -> list[dict[str, str]]:
-        def renumber(match: re.Match) -> str:
-            return f"body.schemes[{clean[int(match.group(1))][0]}]"
-
-        return [e | {"loc": re.sub(r"^body\.schemes\[(\d+)\]", renumber, e["loc"])} for e in errors]  # fmt: skip
-
+    body = SchemeImport.model_construct(system=system, schemes=schemes, submit=submit,
+                                        dry_run=dry_run or bool(problems))  # fmt: skip
     try:
-        body = SchemeImport(system=system, schemes=rows, dry_run=dry_run or bool(problems), submit=submit)  # fmt: skip
-    except ValidationError as exc:
-        errors = in_sheet([field_error(_loc(("body", *e["loc"])), e["msg"]) for e in exc.errors()])
-        refuse(problems + spreadsheets.server_problems(sheet, errors), cause=exc)
-    try:
-        result = import_schemes(
-            session, principal=principal, body=body,
-            row_label=lambda j: f"row {sheet.rows[clean[j][0]][0]}",
-        )  # fmt: skip
+        result = import_schemes(session, principal=principal, body=body,
+                                row_label=lambda index: f"row {sheet.rows[index][0]}")  # fmt: skip
     except InvalidInput as exc:
-        errors = in_sheet(exc.errors or [])
+        errors = exc.errors or []
         found = spreadsheets.server_problems(sheet, [e for e in errors if "schemes[" in e["loc"]])
         refuse(problems + found, [e for e in errors if "schemes[" not in e["loc"]], cause=exc)
     if problems:

@@ -379,3 +379,19 @@ def test_a_sheet_over_the_row_limit_is_told_so_at_once_whatever_else_is_wrong(cl
     [error] = response.json()["errors"]
     assert error["loc"] == "form.file"
     assert error["msg"] == "50,001 rows; one import takes at most 50,000"
+
+
+def test_a_wrong_system_code_is_named_at_the_form_field_with_the_rows_problems(client, world):
+    """The form's system was checked inside the import's model: a wrong one came back as
+    'file.row[0].body.system' with pydantic's pattern message."""
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27"  # fmt: skip
+    content = f"{header}\nRA1,Boiler,,estates_backlog,,,,,,,0,lots\nRA1,Lift,,other,,,,,,,0,100\n"
+    before = _total(client, world)
+    response = _upload(client, "trust_a1", world, content.encode(), name="s.csv", system="S A")
+    assert response.status_code == 422, response.text
+    errors = [(e["loc"], e["msg"]) for e in response.json()["errors"]]
+    assert errors == [
+        ("file.row[2].2026/27", "'lots' is not an amount in pounds"),
+        ("form.system", "'S A' is not a system code: capital letters and digits, like QWV"),
+    ], errors
+    assert _total(client, world) == before
