@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from api.db import get_session
 from api.errors import Forbidden, NotAuthenticated
 from api.users import service as users_service
-from api.users.models import User
+from api.users.models import ROLE_NAMES, User
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -36,11 +36,20 @@ class Principal:
 
     def require_role(self, *roles: str) -> None:
         if self.role not in roles:
-            raise Forbidden(f"This needs the role {' or '.join(roles)}; you are {self.role}.")
+            raise Forbidden(f"Only {roles_in_words(roles)} may do this; {self.you_are}.")
+
+    @property
+    def you_are(self) -> str:
+        return f"you are {ROLE_NAMES.get(self.role, self.role)}"
 
     def require_system(self, system_id: int) -> None:
         if not self.in_system(system_id):
             raise Forbidden("That system is outside your scope.")
+
+
+def roles_in_words(roles: tuple[str, ...]) -> str:
+    """`("trust", "admin")` as "a trust user or an administrator"."""
+    return " or ".join(ROLE_NAMES.get(r, r) for r in roles)
 
 
 def principal_for(user: User) -> Principal:

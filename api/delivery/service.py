@@ -353,7 +353,7 @@ def _require_writer(principal: Principal, scheme: Scheme) -> None:
     if principal.role == "admin":
         return
     if principal.role != "trust":
-        raise Forbidden(f"Only the scheme's trust records its delivery; you are {principal.role}.")
+        raise Forbidden(f"Only the scheme's trust records its delivery; {principal.you_are}.")
 
 
 @dataclass
@@ -509,7 +509,7 @@ def import_delivery(
     """Many schemes' returns for one period, all or nothing; every error names its scheme."""
     system = _system_in_scope(session, principal=principal, code=system_code)
     if principal.role not in ("trust", "admin"):
-        raise Forbidden(f"Only trusts import delivery returns; you are {principal.role}.")
+        raise Forbidden(f"Only trusts import delivery returns; {principal.you_are}.")
     repository.lock_period(session, system_id=system.id)
     state = period_state(session, system_id=system.id)
     problems = Problems()

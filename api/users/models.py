@@ -7,6 +7,10 @@ from api.db import Base, UTCDateTime, utcnow
 from api.systems.models import Organisation, System
 
 ROLES = ("admin", "trust", "assessor", "ics_finance", "viewer")
+# Each role in words, for messages people read ("you are an ICS finance user"),
+# not the codes the API and the database use.
+ROLE_NAMES = {"admin": "an administrator", "trust": "a trust user", "assessor": "an assessor",
+              "ics_finance": "an ICS finance user", "viewer": "a viewer"}  # fmt: skip
 
 
 class User(Base):

@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from api.audit import service as audit
 from api.db import utcnow
-from api.errors import InvalidInput, NotAuthenticated, a_or_an, field_error
+from api.errors import InvalidInput, NotAuthenticated, field_error
 from api.systems import repository as systems_repository
 from api.types import has_control_or_newline
 from api.users import repository
-from api.users.models import ROLES, ApiToken, User
+from api.users.models import ROLE_NAMES, ROLES, ApiToken, User
 
 TOKEN_PREFIX = "cap_"
 
@@ -57,10 +57,10 @@ def create_user(
             errors=[field_error("system", "A trust user works in its organisation's systems: leave the system empty")],
         )  # fmt: skip
     if role in ("ics_finance", "viewer") and organisation_code:
-        who = "An ICS finance user" if role == "ics_finance" else "A viewer"
+        who = ROLE_NAMES[role]
         raise InvalidInput(
-            f"{who[0].lower()}{who[1:]} acts for the whole system: leave out --organisation",
-            errors=[field_error("organisation", f"{who} acts for the whole system: leave the organisation empty")],
+            f"{who} acts for the whole system: leave out --organisation",
+            errors=[field_error("organisation", f"{who[0].upper()}{who[1:]} acts for the whole system: leave the organisation empty")],
         )  # fmt: skip
     system = (
         systems_repository.get_system_by_code(session, code=system_code) if system_code else None
@@ -81,8 +81,8 @@ def create_user(
         raise InvalidInput("a trust user needs --organisation", errors=[
             field_error("organisation", "Choose the organisation a trust user works for")])  # fmt: skip
     if role in ("assessor", "ics_finance", "viewer") and system is None:
-        who = "an ICS finance user" if role == "ics_finance" else a_or_an(role)
-        raise InvalidInput(f"{a_or_an(role)} user needs --system", errors=[
+        who = ROLE_NAMES[role]
+        raise InvalidInput(f"{who} needs --system", errors=[
             field_error("system", f"Choose the system {who} works in")])  # fmt: skip
     if system and organisation and system not in organisation.systems:
         message = f"{organisation.code} is not in system {system.code}"

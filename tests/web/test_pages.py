@@ -648,3 +648,18 @@ def test_error_pages_say_what_happened_in_plain_words(client, world, session):
     # The API's problems keep their titles.
     refused = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
     assert refused.status_code == 422 and refused.json()["title"] == "Validation failed"
+
+
+def test_a_refusal_names_roles_in_words_not_codes(client, world):
+    """A refusal read "This page is for the role admin; you are ics_finance": the database's
+    codes, not what the people reading it call themselves."""
+    sign_in(client, world.tokens["finance_a"])
+    page = client.get("/admin")
+    assert page.status_code == 403
+    assert "This page is for an administrator; you are an ICS finance user." in unescape(page.text)
+    refused = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("viewer_a"))
+    assert refused.status_code == 403
+    assert (
+        refused.json()["detail"]
+        == "Only a trust user or an administrator may do this; you are a viewer."
+    )
