@@ -399,14 +399,13 @@ def _require_open_year(
 
 
 def reallocation_refusal(
-    session: Session, *, principal: Principal, round_: Round
+    *, principal: Principal, round_: Round, state: delivery_service.PeriodState
 ) -> CapitalError | None:
     """What prepare_reallocation would refuse the caller for a round they can read, with the
-    round's own years (no what-if); None if it would go ahead. Pages offer "Run a
-    re-allocation" only when this is None."""
+    round's own years (no what-if), its system's reporting period standing at `state`; None
+    if it would go ahead. Pages offer "Run a re-allocation" only when this is None."""
     try:
         _require_reallocatable(principal, round_)
-        state = delivery_service.period_state(session, system_id=round_.system_id)
         _require_open_year(round_, [y.year for y in round_.years], state)
     except CapitalError as exc:
         return exc

@@ -78,12 +78,12 @@ def dashboard(request: Request, session: SessionDep, principal: WebUser, system:
               reallocated: int | None = None):  # fmt: skip
     require_role(principal, *service.READERS)
     chosen, systems = _system(session, principal, system)
-    period = service.get_period(session, principal=principal, system_code=chosen.code)
+    state = service.period_state(session, system_id=chosen.id)  # read once for the page
+    period = service.period_view(chosen, state)
     agreed = _agreed_rounds(session, principal, chosen.code)
     years = sorted({y.year for r in agreed for y in r.years} | ({period.current_year} - {None}))
     year = _valid_year(year) or period.current_year or (years[0] if years else None)
     # What the page offers is what the services would do for this person now.
-    state = service.period_state(session, system_id=chosen.id)
     context = {"system": chosen, "systems": systems, "period": period, "years": years,
                "year": year, "closed": closed, "reallocated": reallocated,
                "can_close": service.close_refusal(principal, chosen, state) is None,
@@ -100,7 +100,7 @@ def dashboard(request: Request, session: SessionDep, principal: WebUser, system:
     ) if report.organisations else None  # fmt: skip
     reallocations = []
     for round_ in agreed:  # rounds with a year still open can re-use slippage
-        if rounds_service.reallocation_refusal(session, principal=principal, round_=round_):
+        if rounds_service.reallocation_refusal(principal=principal, round_=round_, state=state):
             continue
         runs = all_of(rounds_service.list_runs, session, principal=principal, round_id=round_.id)
         reallocations.append((round_, [r for r in runs if r.kind == "reallocation"]))
@@ -293,8 +293,8 @@ def close_confirm(request: Request, session: SessionDep, principal: WebUser,
                   system: str | None = None):  # fmt: skip
     require_role(principal, "ics_finance")
     chosen, _systems = _system(session, principal, system)
-    period = service.get_period(session, principal=principal, system_code=chosen.code)
     state = service.period_state(session, system_id=chosen.id)
+    period = service.period_view(chosen, state)
     if refused := service.close_refusal(principal, chosen, state):
         raise refused
     schemes = service.scheme_report(session, principal=principal, system_code=chosen.code,
