@@ -58,7 +58,6 @@ DEFAULT_WEIGHTS = dict.fromkeys(
     ("strategic_fit", "safety_quality", "value_for_money", "deliverability"), 0.25
 )
 EDITABLE = ("draft", "open")
-ROUND_ACTIONS = ("change", "run")  # what round_refusals answers for
 
 
 def round_view(round_: Round) -> RoundRead:
@@ -116,28 +115,16 @@ def _require_round_state(round_: Round, action: str) -> None:
         raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
 
 
-def round_refusals(principal: Principal, round_: Round) -> dict[str, CapitalError | None]:
-    """What update_round ("change") and prepare_run ("run") would each refuse the caller for a
-    round they can read, version aside; None for an action that would go ahead. Pages offer
-    the round's form, its runs and its frontier only when theirs is None. The role and scope
-    are checked once: a refusal there refuses both."""
+def round_refusal(principal: Principal, round_: Round, action: str) -> CapitalError | None:
+    """What update_round ("change") or prepare_run ("run") would refuse the caller for a round
+    they can read, version aside; None if it would go ahead. Pages offer the round's form,
+    its runs and its frontier only when this is None."""
     try:
         _require_finance(principal, round_)
+        _require_round_state(round_, action)
     except CapitalError as exc:
-        return dict.fromkeys(ROUND_ACTIONS, exc)
-    refusals: dict[str, CapitalError | None] = {}
-    for action in ROUND_ACTIONS:
-        try:
-            _require_round_state(round_, action)
-            refusals[action] = None
-        except CapitalError as exc:
-            refusals[action] = exc
-    return refusals
-
-
-def round_refusal(principal: Principal, round_: Round, action: str) -> CapitalError | None:
-    """round_refusals' answer for one action ("change" or "run")."""
-    return round_refusals(principal, round_)[action]
+        return exc
+    return None
 
 
 def list_rounds(

@@ -8,6 +8,7 @@ from api.systems import repository as systems_repository
 from web.app import render
 from web.lists import all_of
 from web.routes.assess import queue_for
+from web.routes.rounds import new_round_refusal
 from web.security import WebUser
 
 router = APIRouter()
@@ -18,8 +19,6 @@ def home(request: Request, session: SessionDep, principal: WebUser):
     systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     rounds = all_of(rounds_service.list_rounds, session, principal=principal, system=None)
     queue = queue_for(session, principal) if principal.role == "assessor" else []
-    # The round form sets a round up for the first system (web/routes/rounds.py).
-    first = systems[0] if systems else None
-    sets_up_rounds = rounds_service.new_round_refusal(principal, first) is None
+    sets_up_rounds = new_round_refusal(session, principal) is None
     return render(request, "home.html", systems=systems, rounds=rounds, queue=queue,
                   sets_up_rounds=sets_up_rounds)  # fmt: skip

@@ -81,7 +81,7 @@ def _money_id(prefix: str, year: str) -> str:
 def list_rounds(request: Request, session: SessionDep, principal: WebUser):
     rounds = all_of(service.list_rounds, session, principal=principal, system=None)
     return render(request, "rounds.html", rounds=rounds,
-                  can_set_up=_new_round_refusal(session, principal) is None)  # fmt: skip
+                  can_set_up=new_round_refusal(session, principal) is None)  # fmt: skip
 
 
 def _system(session, principal):
@@ -89,8 +89,9 @@ def _system(session, principal):
     return systems[0] if systems else None
 
 
-def _new_round_refusal(session, principal: Principal):
-    """What setting up a round on the form (for the caller's first system) would be refused."""
+def new_round_refusal(session, principal: Principal):
+    """What setting up a round on the form (for the caller's first system) would be refused;
+    the home page and the rounds list offer the form only when this is None."""
     return service.new_round_refusal(principal, _system(session, principal))
 
 
@@ -248,7 +249,7 @@ def _round_errors(raw: list[dict]) -> dict[str, str]:
 def new_round(request: Request, session: SessionDep, principal: WebUser,
               first: str | None = None, count: int = 3):  # fmt: skip
     require_role(principal, "ics_finance")
-    if refused := _new_round_refusal(session, principal):
+    if refused := new_round_refusal(session, principal):
         raise refused  # a finance user in no system: no form the service would refuse
     choices = formatting.financial_years(formatting.current_financial_year(), 4)
     first = first if first in choices else choices[0]
@@ -335,8 +336,7 @@ def _editable(session, principal, round_id: int):
 def _offers(principal, round_) -> dict:
     """What the round's pages offer, as the rounds service would allow it: changing the round,
     running it (a run, a what-if, the frontier); and why the frontier cannot be computed."""
-    refused = service.round_refusals(principal, round_)
-    run_refused = refused["run"]
+    run_refused = service.round_refusal(principal, round_, "run")
     why_not = None
     if run_refused is not None:
         why_not = (
@@ -345,7 +345,7 @@ def _offers(principal, round_) -> dict:
             else run_refused.detail
         )
     return {
-        "can_change": refused["change"] is None,
+        "can_change": service.round_refusal(principal, round_, "change") is None,
         "can_run": run_refused is None,
         "why_not_run": why_not,
     }
