@@ -34,9 +34,13 @@ class Principal:
     def in_system(self, system_id: int) -> bool:
         return self.system_ids is None or system_id in self.system_ids
 
-    def require_role(self, *roles: str) -> None:
+    def require_role(self, *roles: str, page: bool = False) -> None:
+        """Refuse (403) unless the caller has one of `roles`, in words: as an action ("Only ...
+        may do this") or, for the web application's pages, as a page ("This page is for ...")."""
         if self.role not in roles:
-            raise Forbidden(f"Only {roles_in_words(roles)} may do this; {self.you_are}.")
+            who = roles_in_words(roles)
+            refusal = f"This page is for {who}" if page else f"Only {who} may do this"
+            raise Forbidden(f"{refusal}; {self.you_are}.")
 
     @property
     def you_are(self) -> str:

@@ -18,8 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api.deps import Principal, SessionDep, principal_for, roles_in_words
-from api.errors import Forbidden
+from api.deps import Principal, SessionDep, principal_for
 from api.schemes import service as schemes_service
 from api.users import repository as users_repository
 
@@ -131,5 +130,5 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 
 def require_role(principal: Principal, *roles: str) -> None:
-    if principal.role not in roles:
-        raise Forbidden(f"This page is for {roles_in_words(roles)}; {principal.you_are}.")
+    """The services' role check, worded for a page."""
+    principal.require_role(*roles, page=True)
