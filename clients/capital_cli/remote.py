@@ -199,7 +199,14 @@ def _json_schemes(path: Path, content: bytes, system: str) -> list:
             _fail(f"{path}: its system is {document['system']}, not {system} (--system)", 2)
         others = sorted(set(document) - {"schemes", "system"})
         if others:  # dry_run or submit in the file: the command line's options say that
-            _fail(f"{path}: unexpected {', '.join(others)}: use --dry-run or --submit", 2)
+            options = [f"--{k.replace('_', '-')}" for k in others if k in ("dry_run", "submit")]
+            hint = (
+                f"use {' and '.join(options)} on the command line"
+                if options
+                else 'a JSON import has only "schemes" and "system"'
+            )
+            keys = ", ".join(json.dumps(k) for k in others)
+            _fail(f"{path}: unexpected {keys}: {hint}", 2)
         document = document["schemes"]
     if not isinstance(document, list):
         _fail(f'{path}: a JSON import is a list of schemes, or {{"schemes": [...]}}', 2)

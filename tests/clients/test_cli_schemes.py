@@ -274,7 +274,14 @@ def test_a_json_import_names_every_problem_by_its_path_at_once(live, tmp_path):
     assert count(live, organisation="R0A") == before + 2
     for content, message in [
         ("{", "not valid JSON (line 1, column 2"),
-        ('{"system": "QWV", "schemes": [], "dry_run": true}', "unexpected dry_run: use --dry-run"),
+        (
+            '{"system": "QWV", "schemes": [], "dry_run": true}',
+            'unexpected "dry_run": use --dry-run on the command line',
+        ),
+        (
+            '{"schemes": [], "colour": "red"}',
+            'unexpected "colour": a JSON import has only "schemes" and "system"',
+        ),
         ('{"system": "XYZ", "schemes": []}', "its system is XYZ, not QWV"),
         ('"schemes"', 'a JSON import is a list of schemes, or {"schemes": [...]}'),
     ]:
