@@ -7,7 +7,7 @@ duplicates and changes nothing.
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +81,7 @@ def import_schemes(
     session: Session, *, principal: Principal, body: SchemeImport,
     row_label: Callable[[int], str] = lambda index: f"row {index}",
     problems: Sequence[dict[str, str]] = (),
+    failed_organisations: Mapping[int, str] | None = None,
 ) -> SchemeImportResult:  # fmt: skip
     """Create each row without an id as a scheme of `body.system` (drafts, or submitted with
     `submit`) and update each row with one; in a dry run, only say what would happen.
@@ -89,7 +90,9 @@ def import_schemes(
     A row that did not pass its own checks (import_document's, import_spreadsheet's) is None
     in `body.schemes`: it is left out of these checks, as is a reference to it, and nothing
     is written. `problems` are those checks' errors, named with these in one answer by row
-    (the spreadsheet names its own, by row and column, and passes none)."""
+    (the spreadsheet names its own, by row and column, and passes none). Such a row's
+    organisation, where it was itself right (`failed_organisations`, by row), is still
+    checked, so one answer says it is not one of the system's too."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -107,28 +110,26 @@ def import_schemes(
     )
     errors = []
     seen: dict[int, int] = {}
-    for index, row in enumerate(body.schemes):
-        if row is None:
-            continue
-        here = f"body.schemes[{index}]"
-        organisation = organisations.get(row.organisation)
+
+    def organisation_refusal(code: str, *, creating: bool) -> str | None:
+        organisation = organisations.get(code)
         if organisation is None:
-            errors.append(
-                field_error(
-                    f"{here}.organisation",
-                    f"{row.organisation} is not an organisation of {system.code}",
-                )
-            )
-        elif principal.role == "trust" and organisation.id != principal.organisation_id:
-            errors.append(
-                field_error(
-                    f"{here}.organisation",
-                    "trust users may only import their own organisation's schemes",
-                )
-            )
-        elif row.id is None and (refused := service.closed_refusal(organisation)):
-            # As create_scheme: a closed organisation records no new schemes (its existing
-            # ones can still be updated by row id).
+            return f"{code} is not an organisation of {system.code}"
+        if principal.role == "trust" and organisation.id != principal.organisation_id:
+            return "trust users may only import their own organisation's schemes"
+        # As create_scheme: a closed organisation records no new schemes (its existing ones
+        # can still be updated by row id).
+        return service.closed_refusal(organisation) if creating else None
+
+    for index, row in enumerate(body.schemes):
+        here = f"body.schemes[{index}]"
+        if row is None:
+            code = (failed_organisations or {}).get(index)
+            if code is not None and (refused := organisation_refusal(code, creating=False)):
+                errors.append(field_error(f"{here}.organisation", refused))
+            continue
+        organisation = organisations.get(row.organisation)
+        if refused := organisation_refusal(row.organisation, creating=row.id is None):
             errors.append(field_error(f"{here}.organisation", refused))
         if row.id is not None:
             if row.id in seen:
@@ -269,9 +270,17 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
     schemes = [
         None if i in failed else SchemeImportRow.model_validate(r) for i, r in enumerate(rows)
     ]
+    # A failed row's organisation, where pydantic found nothing wrong with it, is checked too.
+    wrong = {e["loc"][:3] for e in found}
+    organisations = {
+        i: rows[i]["organisation"].strip() for i in failed
+        if isinstance(rows[i], dict) and isinstance(rows[i].get("organisation"), str)
+        and ("schemes", i, "organisation") not in wrong
+    }  # fmt: skip
     checked = SchemeImport.model_construct(system=document["system"].strip(), schemes=schemes,
                                            submit=False, dry_run=True)  # fmt: skip
-    return import_schemes(session, principal=principal, body=checked, problems=problems)
+    return import_schemes(session, principal=principal, body=checked, problems=problems,
+                          failed_organisations=organisations)  # fmt: skip
 
 
 def _cycle_errors(
@@ -375,13 +384,20 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
             problems += found
             row = None
         schemes.append(None if number in wrong_rows else row)
-    if all(row is None for row in schemes):
-        refuse(problems)
+    # A failed row's organisation, where its cell and the row model found nothing wrong with
+    # it, is checked too.
+    wrong_cells = {(p.row, p.column) for p in problems}
+    organisations = {
+        index: payloads[index]["organisation"] for index, row in enumerate(schemes)
+        if row is None and payloads[index].get("organisation")
+        and (sheet.rows[index][0], "organisation") not in wrong_cells
+    }  # fmt: skip
     body = SchemeImport.model_construct(system=system, schemes=schemes, submit=submit,
                                         dry_run=dry_run or bool(problems))  # fmt: skip
     try:
         result = import_schemes(session, principal=principal, body=body,
-                                row_label=lambda index: f"row {sheet.rows[index][0]}")  # fmt: skip
+                                row_label=lambda index: f"row {sheet.rows[index][0]}",
+                                failed_organisations=organisations)  # fmt: skip
     except InvalidInput as exc:
         errors = exc.errors or []
         found = spreadsheets.server_problems(sheet, [e for e in errors if "schemes[" in e["loc"]])

@@ -99,6 +99,26 @@ def test_a_document_with_wrong_fields_and_wrong_references_names_both_at_once(
     assert total(client, world) == before + 7
 
 
+def test_a_row_with_wrong_fields_has_its_organisation_checked_too(client, world):
+    """A row that failed its own checks was checked no further: its unknown organisation was
+    named only once its other fields were fixed. A wrong organisation field is named once."""
+    body = {"system": "SYA", "schemes": [
+        row(organisation="ZZ9", category="roads"), row(organisation="RA1", title=""),
+        row(organisation=7, category="roads"), row(organisation="RA2", title=""),
+    ]}  # fmt: skip
+    response = client.post(f"{API}/import", json=body, headers=world.auth("trust_a1"))
+    assert response.status_code == 422, response.text
+    assert [(e["loc"], e["msg"][:40]) for e in response.json()["errors"]] == [
+        ("body.schemes[0].category", "Input should be 'estates_backlog', 'esta"),
+        ("body.schemes[0].organisation", "ZZ9 is not an organisation of SYA"),
+        ("body.schemes[1].title", "String should have at least 1 character"),
+        ("body.schemes[2].category", "Input should be 'estates_backlog', 'esta"),
+        ("body.schemes[2].organisation", "Input should be a valid string"),
+        ("body.schemes[3].title", "String should have at least 1 character"),
+        ("body.schemes[3].organisation", "trust users may only import their own or"),
+    ]  # fmt: skip
+
+
 def test_a_document_that_is_wrong_as_a_whole_is_named_without_its_rows_checked(client, world):
     for body, locs in [
         ({"system": "s", "schemes": [row(organisation="ZZ9"), row(category="x")]},

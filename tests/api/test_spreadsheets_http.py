@@ -340,6 +340,7 @@ def test_one_upload_names_every_problem_in_its_cells_rows_and_the_import(client,
         "RA2,Switch,,digital,,,,,,,0,100,",  # row 5: another organisation's
         f"RA1,{long},,digital,,,,,row 3,,0,100,",  # row 6: too long; needs row 3 (unchecked)
         "RA1,Scanner,,digital,,,,,row 3,,0,100,",  # row 7: fine but for row 3's problem
+        "ZZ9,Crane,,roads,,,,,,,0,100,",  # row 8: a wrong cell and an unknown organisation
     ]
     before = _total(client, world)
     response = _upload(client, "trust_a1", world, "\n".join(lines).encode(), name="schemes.csv")
@@ -347,10 +348,13 @@ def test_one_upload_names_every_problem_in_its_cells_rows_and_the_import(client,
     assert response.headers["content-type"] == "application/problem+json"
     errors = [(e["row"], e["column"], e["header"]) for e in response.json()["errors"]]
     assert errors == [(3, "L", "2026/27"), (4, "D", "category"), (4, "B", "title"),
-                      (5, "A", "organisation"), (6, "B", "title")], errors  # fmt: skip
+                      (5, "A", "organisation"), (6, "B", "title"), (8, "D", "category"),
+                      (8, "A", "organisation")], errors  # fmt: skip
     assert "200" in response.json()["errors"][2]["msg"]
     assert "own organisation" in response.json()["errors"][3]["msg"]
-    assert "5 problem(s)" in response.json()["detail"]
+    # A row with a wrong cell had its organisation checked only once the cell was fixed.
+    assert response.json()["errors"][-1]["msg"] == "ZZ9 is not an organisation of SYA"
+    assert "7 problem(s)" in response.json()["detail"]
     assert _total(client, world) == before
 
 
