@@ -1,5 +1,6 @@
 """Mount the web application on the API's FastAPI app: pages, assets, sessions, error pages."""
 
+import logging
 import os
 import re
 from functools import lru_cache
@@ -12,10 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.db import get_read_sessionmaker, unit_of_work
 from api.errors import CapitalError
 from web import formatting, security
 
@@ -52,6 +56,7 @@ API_DOCS_CSP = (
 )
 
 templates = Jinja2Templates(directory=HERE / "templates")
+logger = logging.getLogger(__name__)
 templates.env.filters.update(formatting.filters())
 templates.env.globals["CRITERIA"] = formatting.CRITERIA
 
@@ -107,12 +112,27 @@ def page_title(status: int) -> str:
     return PAGE_TITLES.get(status, PAGE_TITLE)
 
 
-def _error_page(
+async def _error_page(
     request: Request, status: int, detail: str, title: str | None = None
 ) -> HTMLResponse:
     # The request's database session may have ended (rolled back): use plain values only.
+    await run_in_threadpool(_signed_in, request)
     return render(request, "error.html", status_code=status, principal=getattr(request.state, "who", None),
                   title=title or page_title(status), detail=detail)  # fmt: skip
+
+
+def _signed_in(request: Request) -> None:
+    """Who is signed in, when the error came before any page looked (an unknown address, a
+    form's address opened as a page), so the header still shows them, the menu and Sign out.
+    In a session of its own: the request's may have been rolled back."""
+    if getattr(request.state, "who", None) is not None or not request.state.web_session.get("t"):
+        return
+    try:
+        with unit_of_work(get_read_sessionmaker()) as session:
+            if principal := security.principal_of(session, request):
+                security.remember(request, principal)
+    except SQLAlchemyError:  # an error page is still shown, without the header's name
+        logger.exception("Could not look up who is signed in for an error page")
 
 
 class WebSessions:
@@ -201,24 +221,24 @@ def install_web(app: FastAPI) -> None:
     async def capital_error(request: Request, exc: CapitalError):
         if not is_web(request.url.path):
             return await api_capital(request, exc)
-        return _error_page(request, exc.status, exc.detail)
+        return await _error_page(request, exc.status, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         if not is_web(request.url.path):
             return await api_validation(request, exc)
-        return _error_page(request, 404, NOTHING_HERE)
+        return await _error_page(request, 404, NOTHING_HERE)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if not is_web(request.url.path):
             return await api_http(request, exc)
         if exc.status_code == 404:
-            return _error_page(request, 404, NOTHING_HERE)
+            return await _error_page(request, 404, NOTHING_HERE)
         detail = str(exc.detail)
         if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's own: "Method Not Allowed"
             detail = PLAIN_DETAILS.get(exc.status_code, "Go back and try again.")
-        return _error_page(request, exc.status_code, detail)
+        return await _error_page(request, exc.status_code, detail)
 
     @app.exception_handler(security.LoginRequired)
     async def login_required(request: Request, _exc: security.LoginRequired):
@@ -226,6 +246,6 @@ def install_web(app: FastAPI) -> None:
 
     @app.exception_handler(security.CsrfFailed)
     async def csrf_failed(request: Request, _exc: security.CsrfFailed):
-        return _error_page(request, 403, "The form was not sent from this service's own page (or "
+        return await _error_page(request, 403, "The form was not sent from this service's own page (or "
                            "your session ended). Go back, reload the page and try again.",
                            title="This form has expired")  # fmt: skip

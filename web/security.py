@@ -103,6 +103,12 @@ def web_principal(session: SessionDep, request: Request) -> Principal:
     principal = principal_of(session, request)
     if principal is None:
         raise LoginRequired()
+    remember(request, principal)
+    return principal
+
+
+def remember(request: Request, principal: Principal) -> None:
+    """The signed-in person, for the pages of this request."""
     request.state.principal = principal
     # Plain values for pages rendered after the request's session has ended (error pages).
     # Whether pages offer "Record a new scheme" (in the menu, on error pages too).
@@ -110,7 +116,6 @@ def web_principal(session: SessionDep, request: Request) -> Principal:
     request.state.who = SimpleNamespace(
         name=principal.name, role=principal.role, records_schemes=records_schemes
     )
-    return principal
 
 
 WebUser = Annotated[Principal, Depends(web_principal)]

@@ -36,6 +36,13 @@ def test_signing_in_and_out_and_the_error_pages(visitor, web_server):
     visitor.check("404", expected_status=404)
     visitor.goto("/no-such-page", status=404)
     visitor.check("404 unknown", expected_status=404)
+    # Before any page looked, an unknown address or a form's showed no one signed in.
+    assert page.locator(".nhsuk-header__account-item").first.inner_text().startswith("Demo Trust")
+    assert page.locator("button:has-text('Sign out')").count() == 1
+    visitor.goto("/logout", status=405)
+    assert "cannot be opened as a page" in page.locator("main").inner_text()
+    assert page.locator("button:has-text('Sign out')").count() == 1
+    visitor.check("405", expected_status=405)
     visitor.goto("/admin", status=403)
     assert page.locator("h1").inner_text() == "You do not have permission to do this"
     visitor.check("403", expected_status=403)
