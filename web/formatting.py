@@ -4,6 +4,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from api.users.models import ROLE_NAMES
+
 UK = ZoneInfo("Europe/London")
 
 CATEGORY_NAMES = {
@@ -110,6 +112,11 @@ def status_in_words(result: dict) -> str:
     return str(status)
 
 
+def role_name(role: str) -> str:
+    """The role in the words refusals use, without the article: "ICS finance user"."""
+    return ROLE_NAMES.get(role, role).split(" ", 1)[-1]
+
+
 def filters() -> dict:
     return {
         "pounds": pounds, "pence": lambda v: pounds(v, pence=True), "millions": millions,
@@ -121,4 +128,5 @@ def filters() -> dict:
         "status_name": lambda s: STATUS_NAMES.get(s, s or ""),
         "criterion": lambda c: CRITERIA.get(c, c),
         "mode": lambda m: MODE_NAMES.get(m, m),
+        "role_name": role_name,
     }  # fmt: skip

@@ -369,6 +369,11 @@ def test_adding_a_user_has_no_role_until_one_is_chosen(client, world):
     select = page.split('id="user-role"', 1)[1].split("</select>", 1)[0]
     assert re.findall(r'<option value="([^"]*)"', select)[0] == ""
     assert " selected" not in select
+    # Roles in the words refusals use: the list read "ics finance", the header "(ics finance)".
+    assert re.findall(r"<option [^>]*>([^<]*)<", select)[1:] == [
+        "administrator", "trust user", "assessor", "ICS finance user", "viewer"
+    ]  # fmt: skip
+    assert "(administrator)</li>" in page
     refused = client.post("/admin/users", data={"csrf_token": csrf, "name": "No role"})
     assert refused.status_code == 422
     text, links = _summary(refused)
