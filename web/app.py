@@ -23,6 +23,7 @@ from api.db import get_read_sessionmaker, unit_of_work
 from api.errors import CapitalError
 from web import formatting, security
 
+logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 # The npm packages of package.json, installed by `npm ci` (make run / make test). Never in git.
 NODE_MODULES = Path(os.environ.get("CAPITAL_NODE_MODULES", HERE.parent / "node_modules"))
@@ -56,7 +57,6 @@ API_DOCS_CSP = (
 )
 
 templates = Jinja2Templates(directory=HERE / "templates")
-logger = logging.getLogger(__name__)
 templates.env.filters.update(formatting.filters())
 templates.env.globals["CRITERIA"] = formatting.CRITERIA
 
