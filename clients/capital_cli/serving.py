@@ -19,6 +19,7 @@ process frees the core that solve holds, and the supervisor starts a fresh one o
 socket. Connections that arrive meanwhile wait in the socket's queue instead of being refused.
 """
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -41,6 +42,8 @@ STUCK_CHECK_S = 5.0
 EXIT_STUCK = 75
 # Connections the one worker's socket holds while its process is replaced.
 BACKLOG = 2048
+# How long a stopping process waits for a request on a connection it accepted just before.
+SETTLE_S = 2.0
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -50,6 +53,29 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a graceful stop answers connections it has just accepted.
+
+    uvicorn's shutdown closes at once every connection on which no request has begun, which is
+    right for an idle keep-alive connection but drops one accepted a moment before whose request
+    is still on its way: the client sees "server disconnected without sending a response" (seen
+    once in CI while a stuck process was replaced). So stop accepting first, then give such
+    connections up to SETTLE_S to begin their request, which is answered (and the connection
+    closed after it) as any request in hand is."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # what the kernel queues from now on waits for the next process
+        deadline = time.monotonic() + SETTLE_S
+        await asyncio.sleep(0.05)  # a connection just accepted is registered on the next turn
+        while time.monotonic() < deadline and any(
+            getattr(connection, "cycle", None) is None
+            for connection in self.server_state.connections
+        ):
+            await asyncio.sleep(0.05)
+        await super().shutdown(sockets)
 
 
 def _stop_when_a_solve_is_stuck(server: uvicorn.Server, stuck: threading.Event) -> None:
@@ -95,7 +121,7 @@ def _worker(
         resume_unfinished()
     sock = sock or _listening_socket(host, port)
     config = uvicorn.Config(APP, host=host, port=port, timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     stuck = threading.Event()
     threading.Thread(target=_stop_when_a_solve_is_stuck, args=(server, stuck),
                      name="stuck-solves", daemon=True).start()  # fmt: skip
