@@ -6,6 +6,7 @@ import re
 from html import unescape
 
 from openpyxl import load_workbook
+from sqlalchemy import event
 
 from tests.conftest import scheme_body
 
@@ -668,3 +669,21 @@ def test_a_refusal_names_roles_in_words_not_codes(client, world):
         refused.json()["detail"]
         == "Only a trust user or an administrator may do this; you are a viewer."
     )
+
+
+def test_the_home_page_reads_the_callers_systems_once(client, world, engine):
+    # It listed them for the page, then again to learn whether to offer the round form.
+    sign_in(client, world.tokens["finance_a"])
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        home = client.get("/")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert home.status_code == 200 and 'href="/rounds/new"' in home.text
+    reads = [s for s in statements if re.search(r"FROM systems\b", s) and "count(" not in s]
+    assert len(reads) == 1, reads

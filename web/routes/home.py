@@ -19,6 +19,6 @@ def home(request: Request, session: SessionDep, principal: WebUser):
     systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     rounds = all_of(rounds_service.list_rounds, session, principal=principal, system=None)
     queue = queue_for(session, principal) if principal.role == "assessor" else []
-    sets_up_rounds = new_round_refusal(session, principal) is None
+    sets_up_rounds = new_round_refusal(session, principal, systems=systems) is None
     return render(request, "home.html", systems=systems, rounds=rounds, queue=queue,
                   sets_up_rounds=sets_up_rounds)  # fmt: skip

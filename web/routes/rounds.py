@@ -84,15 +84,18 @@ def list_rounds(request: Request, session: SessionDep, principal: WebUser):
                   can_set_up=new_round_refusal(session, principal) is None)  # fmt: skip
 
 
-def _system(session, principal):
-    systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
+def _system(session, principal, systems: list | None = None):
+    """The caller's first system: the one the round form is for."""
+    if systems is None:
+        systems = all_of(systems_repository.list_systems, session, ids=principal.system_ids)
     return systems[0] if systems else None
 
 
-def new_round_refusal(session, principal: Principal):
+def new_round_refusal(session, principal: Principal, *, systems: list | None = None):
     """What setting up a round on the form (for the caller's first system) would be refused;
-    the home page and the rounds list offer the form only when this is None."""
-    return service.new_round_refusal(principal, _system(session, principal))
+    the home page and the rounds list offer the form only when this is None. `systems`: the
+    caller's systems where the page has already read them."""
+    return service.new_round_refusal(principal, _system(session, principal, systems))
 
 
 def _round_form(request, session, principal, *, first: str, count: int, values: dict,
