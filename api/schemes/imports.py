@@ -369,7 +369,7 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
         refuse(problems, [field_error("form.system", message)], cause=exc)
     # Each row keeps its place (so the import's errors name it by its index in the sheet); a
     # row whose cells or row model were wrong is None, and only its own problems are named.
-    wrong_cells = {(p.row, p.column) for p in problems}
+    cells_read_wrong = {(p.row, p.column) for p in problems}  # by the sheet's own checks
     wrong_rows = {p.row for p in problems}
     schemes: list[SchemeImportRow | None] = []
     for index, payload in enumerate(payloads):
@@ -380,17 +380,19 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
             errors = [field_error(_loc(("body", "schemes", index, *e["loc"])), e["msg"]) for e in exc.errors()]  # fmt: skip
             found = spreadsheets.server_problems(sheet, errors)
             if number in wrong_rows:  # only what the cells did not say
-                found = [p for p in found if p.letter and (number, p.column) not in wrong_cells]
+                found = [
+                    p for p in found if p.letter and (number, p.column) not in cells_read_wrong
+                ]
             problems += found
             row = None
         schemes.append(None if number in wrong_rows else row)
     # A failed row's organisation, where its cell and the row model found nothing wrong with
     # it, is checked too.
-    wrong_cells = {(p.row, p.column) for p in problems}
+    cells_named = {(p.row, p.column) for p in problems}  # by the sheet's checks or the row model
     organisations = {
         index: payloads[index]["organisation"] for index, row in enumerate(schemes)
         if row is None and payloads[index].get("organisation")
-        and (sheet.rows[index][0], "organisation") not in wrong_cells
+        and (sheet.rows[index][0], "organisation") not in cells_named
     }  # fmt: skip
     body = SchemeImport.model_construct(system=system, schemes=schemes, submit=submit,
                                         dry_run=dry_run or bool(problems))  # fmt: skip
