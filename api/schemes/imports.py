@@ -81,7 +81,7 @@ def import_schemes(
     session: Session, *, principal: Principal, body: SchemeImport,
     row_label: Callable[[int], str] = lambda index: f"row {index}",
     problems: Sequence[dict[str, str]] = (),
-    failed_organisations: Mapping[int, str] | None = None,
+    failed_organisations: Mapping[int, tuple[str, bool]] | None = None,
 ) -> SchemeImportResult:  # fmt: skip
     """Create each row without an id as a scheme of `body.system` (drafts, or submitted with
     `submit`) and update each row with one; in a dry run, only say what would happen.
@@ -91,8 +91,9 @@ def import_schemes(
     in `body.schemes`: it is left out of these checks, as is a reference to it, and nothing
     is written. `problems` are those checks' errors, named with these in one answer by row
     (the spreadsheet names its own, by row and column, and passes none). Such a row's
-    organisation, where it was itself right (`failed_organisations`, by row), is still
-    checked, so one answer says it is not one of the system's too."""
+    organisation, where it was itself right (`failed_organisations`, by row: its code, and
+    whether the row has no id and so would create a scheme), is still checked, so one answer
+    says it is not one of the system's, or closed, too."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -124,8 +125,8 @@ def import_schemes(
     for index, row in enumerate(body.schemes):
         here = f"body.schemes[{index}]"
         if row is None:
-            code = (failed_organisations or {}).get(index)
-            if code is not None and (refused := organisation_refusal(code, creating=False)):
+            code, creating = (failed_organisations or {}).get(index, (None, False))
+            if code is not None and (refused := organisation_refusal(code, creating=creating)):
                 errors.append(field_error(f"{here}.organisation", refused))
             continue
         organisation = organisations.get(row.organisation)
@@ -273,7 +274,7 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
     # A failed row's organisation, where pydantic found nothing wrong with it, is checked too.
     wrong = {e["loc"][:3] for e in found}
     organisations = {
-        i: rows[i]["organisation"].strip() for i in failed
+        i: (rows[i]["organisation"].strip(), rows[i].get("id") is None) for i in failed
         if isinstance(rows[i], dict) and isinstance(rows[i].get("organisation"), str)
         and ("schemes", i, "organisation") not in wrong
     }  # fmt: skip
@@ -390,7 +391,9 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
     # it, is checked too.
     cells_named = {(p.row, p.column) for p in problems}  # by the sheet's checks or the row model
     organisations = {
-        index: payloads[index]["organisation"] for index, row in enumerate(schemes)
+        index: (payloads[index]["organisation"], payloads[index].get("id") is None
+                and (sheet.rows[index][0], "id") not in cells_named)  # an id cell left blank
+        for index, row in enumerate(schemes)
         if row is None and payloads[index].get("organisation")
         and (sheet.rows[index][0], "organisation") not in cells_named
     }  # fmt: skip

@@ -74,12 +74,13 @@ def test_a_document_with_wrong_fields_and_wrong_references_names_both_at_once(
         row(organisation="RA2"),
         row(depends_on=[987654]),
         row(depends_on_rows=[3]),  # a reference to a row that failed its own checks is no problem
+        row(organisation="RA2", title=""),  # a failed row's closed organisation is named too
     ]}  # fmt: skip
     response = client.post(f"{API}/import", json=body, headers=world.auth("admin"))
     assert response.status_code == 422, response.text
     problem = response.json()
     assert problem["title"] == "Validation failed"
-    assert problem["detail"] == "6 problem(s) in the import; nothing was written."
+    assert problem["detail"] == "8 problem(s) in the import; nothing was written."
     assert [(e["loc"], e["msg"]) for e in problem["errors"]] == [
         ("body.schemes[1].organisation", "ZZ9 is not an organisation of SYA"),
         ("body.schemes[2].title", "String should have at least 1 character"),
@@ -87,16 +88,27 @@ def test_a_document_with_wrong_fields_and_wrong_references_names_both_at_once(
         ("body.schemes[3]", "Value error, cost_profile needs at least one year with a cost above zero"),
         ("body.schemes[4].organisation", "RA2 closed on 2026-03-31; a closed organisation can submit no new schemes"),
         ("body.schemes[5].depends_on[0]", "no scheme 987654 in SYA"),
+        ("body.schemes[7].title", "String should have at least 1 character"),
+        ("body.schemes[7].organisation", "RA2 closed on 2026-03-31; a closed organisation can submit no new schemes"),
     ]  # fmt: skip
     assert total(client, world) == before
     # Fixed as told, the same document imports at once.
     fixed = dict(
         body,
-        schemes=[body["schemes"][0], row(), row(), row(), row(), row(), row(depends_on_rows=[3])],
+        schemes=[
+            body["schemes"][0],
+            row(),
+            row(),
+            row(),
+            row(),
+            row(),
+            row(depends_on_rows=[3]),
+            row(),
+        ],
     )
     response = client.post(f"{API}/import", json=fixed, headers=world.auth("admin"))
     assert response.status_code == 200, response.text
-    assert total(client, world) == before + 7
+    assert total(client, world) == before + 8
 
 
 def test_a_row_with_wrong_fields_has_its_organisation_checked_too(client, world):

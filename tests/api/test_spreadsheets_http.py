@@ -3,10 +3,13 @@
 
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from api.systems.models import Organisation
 from tests.conftest import scheme_body
 
 API = "/api/v1/schemes"
@@ -356,6 +359,31 @@ def test_one_upload_names_every_problem_in_its_cells_rows_and_the_import(client,
     assert response.json()["errors"][-1]["msg"] == "ZZ9 is not an organisation of SYA"
     assert "7 problem(s)" in response.json()["detail"]
     assert _total(client, world) == before
+
+
+def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_too(client, world, session):
+    """A new scheme's row with a wrong cell was told only of the cell: that its organisation
+    had closed, and so could record no new scheme, came on the next upload."""
+    organisation = session.scalars(select(Organisation).where(Organisation.code == "RA2")).one()
+    organisation.closed_on = date(2026, 3, 31)
+    session.commit()
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,id,version"  # fmt: skip
+    lines = [
+        header,
+        "RA2,Crane,,roads,,,,,,,0,100,,",  # row 2: a new scheme: its category; RA2 has closed
+        "RA2,Crane,,roads,,,,,,,0,100,999999,1",  # row 3: an update may name a closed organisation
+        "RA2,Crane,,roads,,,,,,,0,100,abc,1",  # row 4: its id is wrong: it may be an update
+    ]
+    response = _upload(client, "admin", world, "\n".join(lines).encode(), name="schemes.csv")
+    assert response.status_code == 422, response.text
+    errors = [(e["row"], e["header"], e["msg"][:40]) for e in response.json()["errors"]]
+    assert errors == [
+        (2, "category", "'roads' is not one of estates_backlog, e"),
+        (2, "organisation", "RA2 closed on 2026-03-31; a closed organ"),
+        (3, "category", "'roads' is not one of estates_backlog, e"),
+        (4, "id", "'abc' should be a whole number (leave it"),
+        (4, "category", "'roads' is not one of estates_backlog, e"),
+    ], errors  # fmt: skip
 
 
 def test_the_same_scheme_twice_names_the_spreadsheet_row_it_is_also_on(client, world):
