@@ -63,16 +63,20 @@ class _Server(uvicorn.Server):
     is still on its way: the client sees "server disconnected without sending a response" (seen
     once in CI while a stuck process was replaced). So stop accepting first, then give such
     connections up to SETTLE_S to begin their request, which is answered (and the connection
-    closed after it) as any request in hand is."""
+    closed after it) as any request in hand is. A second Ctrl-C (force_exit) stops waiting."""
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()  # what the kernel queues from now on waits for the next process
         deadline = time.monotonic() + SETTLE_S
         await asyncio.sleep(0.05)  # a connection just accepted is registered on the next turn
-        while time.monotonic() < deadline and any(
-            getattr(connection, "cycle", None) is None
-            for connection in self.server_state.connections
+        while (
+            time.monotonic() < deadline
+            and not self.force_exit
+            and any(
+                getattr(connection, "cycle", None) is None
+                for connection in self.server_state.connections
+            )
         ):
             await asyncio.sleep(0.05)
         await super().shutdown(sockets)
