@@ -1,4 +1,5 @@
-"""Allocation rounds: set up, run (what-ifs included), compare, and agree."""
+"""Allocation rounds: set up, run (what-ifs included), compare, and agree. Who may do each,
+and when, is in `api.rounds.permissions`."""
 
 import time
 from dataclasses import dataclass
@@ -12,17 +13,22 @@ from api.db import utcnow
 from api.delivery import service as delivery_service
 from api.deps import Principal
 from api.errors import (
-    CapitalError,
     Conflict,
-    Forbidden,
     InvalidInput,
     NotFound,
-    a_or_an,
     field_error,
 )
 from api.rounds import repository, snapshot
 from api.rounds.fair_shares import resolve_formula
 from api.rounds.models import Round, RoundYear, Run
+from api.rounds.permissions import (
+    has_portfolio,
+    require_agreeable,
+    require_finance,
+    require_open_year,
+    require_reallocatable,
+    require_round_state,
+)
 from api.rounds.schemas import (
     AgreeRequest,
     FrontierRequest,
@@ -41,7 +47,6 @@ from api.rounds.schemas import (
 )
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
-from api.systems.models import System
 from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser import (
     Snapshot,
@@ -52,12 +57,10 @@ from optimiser import (
     parse_snapshot,
     solve,
 )
-from optimiser.money import to_json_number
 
 DEFAULT_WEIGHTS = dict.fromkeys(
     ("strategic_fit", "safety_quality", "value_for_money", "deliverability"), 0.25
 )
-EDITABLE = ("draft", "open")
 
 
 def round_view(round_: Round) -> RoundRead:
@@ -97,34 +100,6 @@ def get_round(session: Session, *, principal: Principal, round_id: int) -> Round
     if round_ is None or not principal.in_system(round_.system_id):
         raise NotFound(f"No round with id {round_id}.")  # out of scope reads like missing
     return round_
-
-
-def _require_finance(
-    principal: Principal, round_: Round | None = None, system_id: int | None = None
-) -> None:
-    principal.require_role("ics_finance")
-    principal.require_system(round_.system_id if round_ else system_id)
-
-
-def _require_round_state(round_: Round, action: str) -> None:
-    """A draft or open round can be changed ("change"); any round not yet agreed can be run
-    ("run": a run, and a frontier or study job)."""
-    if action == "change" and round_.status not in EDITABLE:
-        raise Conflict(f"{a_or_an(round_.status).capitalize()} round cannot be changed.")
-    if action == "run" and round_.status == "agreed":
-        raise Conflict(f"Round {round_.id} is agreed; it accepts no more runs.")
-
-
-def round_refusal(principal: Principal, round_: Round, action: str) -> CapitalError | None:
-    """What update_round ("change") or prepare_run ("run") would refuse the caller for a round
-    they can read, version aside; None if it would go ahead. Pages offer the round's form,
-    its runs and its frontier only when this is None."""
-    try:
-        _require_finance(principal, round_)
-        _require_round_state(round_, action)
-    except CapitalError as exc:
-        return exc
-    return None
 
 
 def list_rounds(
@@ -242,20 +217,6 @@ DEFAULTS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def new_round_refusal(principal: Principal, system: System | None) -> CapitalError | None:
-    """What create_round would refuse the caller for `system` (the one a page sets the round
-    up for; None when they work in none), whatever the round's parameters; None if they may
-    set one up. Pages offer "Set up a new round" only when this is None."""
-    try:
-        principal.require_role("ics_finance")
-        if system is None:
-            raise Forbidden("You work in no system yet, so there is none to set up a round for.")
-        _require_finance(principal, system_id=system.id)
-    except CapitalError as exc:
-        return exc
-    return None
-
-
 def create_round(session: Session, *, principal: Principal, body: RoundCreate) -> Round:
     """Set up a round for a system (finance directors of that system)."""
     system = systems_repository.get_system_by_code(session, code=body.system)
@@ -263,7 +224,7 @@ def create_round(session: Session, *, principal: Principal, body: RoundCreate) -
         raise InvalidInput(
             "Unknown system.", errors=[field_error("body.system", f"no system {body.system}")]
         )
-    _require_finance(principal, system_id=system.id)
+    require_finance(principal, system_id=system.id)
     computed = _shares_from(session, body, system)
     parameters = _overrides(dict(DEFAULTS, years=[], envelope={}), body, computed)
     _check_parameters(parameters, organisations=_organisation_codes(system), computed=computed)
@@ -288,9 +249,9 @@ def update_round(
 ) -> Round:
     """Change a draft or open round's parameters, name or status."""
     round_ = get_round(session, principal=principal, round_id=round_id)
-    _require_finance(principal, round_)
+    require_finance(principal, round_)
     check_version(round_, parse_if_match(if_match), what=f"Round {round_.id}")
-    _require_round_state(round_, "change")
+    require_round_state(round_, "change")
     before = _audit_view(round_)
     computed = _shares_from(session, body, round_.system)
     parameters = _overrides(snapshot.round_parameters(round_), body, computed)
@@ -337,8 +298,8 @@ def prepare_run(
     """Read phase of a run: permissions, the round's parameters with overrides, the snapshot."""
     started = time.perf_counter()
     round_ = get_round(session, principal=principal, round_id=round_id)
-    _require_finance(principal, round_)
-    _require_round_state(round_, "run")
+    require_finance(principal, round_)
+    require_round_state(round_, "run")
     parameters = _run_parameters(session, round_, body)
     document, excluded = snapshot.assemble(session, round_=round_, parameters=parameters)
     return _prepared(session, round_, document, excluded, body, started, kind="allocation")
@@ -351,10 +312,10 @@ def prepare_reallocation(
     committed at their current forecast, still-submitted schemes as candidates."""
     started = time.perf_counter()
     round_ = get_round(session, principal=principal, round_id=round_id)
-    _require_reallocatable(principal, round_)
+    require_reallocatable(principal, round_)
     parameters = _run_parameters(session, round_, body)
     state = delivery_service.period_state(session, system_id=round_.system_id)
-    _require_open_year(round_, parameters["years"], state)
+    require_open_year(round_, parameters["years"], state)
     current = state.current_year
     years = [y for y in parameters["years"] if current is None or y >= current]
     forecasts = delivery_service.forecast_profiles(session, system_id=round_.system_id, years=years)
@@ -364,39 +325,6 @@ def prepare_reallocation(
     prepared = _prepared(session, round_, document, excluded, body, started, kind="reallocation")
     prepared.options["reporting_period"] = state.reporting_period
     return prepared
-
-
-def _require_reallocatable(principal: Principal, round_: Round) -> None:
-    _require_finance(principal, round_)
-    if round_.status != "agreed":
-        raise Conflict(
-            f"Round {round_.id} is {round_.status}: only an agreed round is re-allocated; run it instead."
-        )
-
-
-def _require_open_year(
-    round_: Round, years: list[str], state: delivery_service.PeriodState
-) -> None:
-    """A re-allocation needs a year of the round that delivery has not yet left behind."""
-    current = state.current_year
-    if current is not None and all(y < current for y in years):
-        raise Conflict(
-            f"Every year of round {round_.id} is closed: there is nothing to re-allocate."
-        )
-
-
-def reallocation_refusal(
-    *, principal: Principal, round_: Round, state: delivery_service.PeriodState
-) -> CapitalError | None:
-    """What prepare_reallocation would refuse the caller for a round they can read, with the
-    round's own years (no what-if), its system's reporting period standing at `state`; None
-    if it would go ahead. Pages offer "Run a re-allocation" only when this is None."""
-    try:
-        _require_reallocatable(principal, round_)
-        _require_open_year(round_, [y.year for y in round_.years], state)
-    except CapitalError as exc:
-        return exc
-    return None
 
 
 def _run_parameters(
@@ -573,11 +501,6 @@ def _money(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
-def has_portfolio(run: Run | RunSummary) -> bool:
-    """Whether a run found a portfolio: only such a run is compared or agreed."""
-    return run.status in ("optimal", "feasible")
-
-
 def compare_runs(
     session: Session, *, principal: Principal, run_id: int, other_id: int
 ) -> RunComparison:
@@ -659,56 +582,12 @@ def _id_key(scheme_id: str):
     return (len(scheme_id), scheme_id)
 
 
-def _require_agreeable(
-    session: Session, *, principal: Principal, round_: Round, run: Run | None, run_id: int
-) -> None:
-    """Everything `agree` checks before it writes, in its order: the role and scope, the round
-    and run (an allocation of a round not yet agreed, or a re-allocation not yet agreed whose
-    delivery has not moved on), a portfolio, and funded schemes unchanged since the run."""
-    _require_finance(principal, round_)
-    if run is not None and run.round_id == round_.id and run.kind == "reallocation":
-        _require_reallocation_agreeable(session, round_=round_, run=run)
-    else:
-        if round_.status == "agreed":
-            raise Conflict(f"Round {round_.id} is already agreed (run {round_.agreed_run_id}).")
-        if run is None or run.round_id != round_.id:
-            raise InvalidInput(
-                "That run is not of this round.",
-                errors=[
-                    field_error("body.run_id", f"run {run_id} is not a run of round {round_.id}")
-                ],
-            )
-    if not has_portfolio(run):
-        raise Conflict(f"Run {run.id} is {run.status}: it has no portfolio to agree.")
-    versions = run.options.get("scheme_versions", {})
-    funded = [int(s["id"]) for s in run.result["schemes"] if s["outcome"] == "funded"]
-    schemes = {s.id: s for s in schemes_repository.get_schemes(session, ids=funded)}
-    for scheme_id in funded:
-        scheme = schemes.get(scheme_id)
-        if scheme is None or scheme.version != versions.get(str(scheme_id)):
-            raise Conflict(
-                f"Scheme {scheme_id} has changed since run {run.id}; run the round again before agreeing."
-            )
-
-
-def agreement_refusal(
-    session: Session, *, principal: Principal, round_: Round, run: Run
-) -> CapitalError | None:
-    """What `agree` would refuse the caller for this run of a round they can read; None if it
-    would agree it. Pages offer agreement only when this is None."""
-    try:
-        _require_agreeable(session, principal=principal, round_=round_, run=run, run_id=run.id)
-    except CapitalError as exc:
-        return exc
-    return None
-
-
 def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeRequest) -> Round:
     """Agree one run: its funded schemes become approved (and go into delivery) and the round
     is locked. Agreeing a re-allocation of an agreed round approves its funded candidates."""
     round_ = get_round(session, principal=principal, round_id=round_id)
     run = repository.get_run(session, run_id=body.run_id)
-    _require_agreeable(session, principal=principal, round_=round_, run=run, run_id=body.run_id)
+    require_agreeable(session, principal=principal, round_=round_, run=run, run_id=body.run_id)
     if run.kind == "reallocation":
         return _agree_reallocation(session, principal=principal, round_=round_, run=run)
     before = _audit_view(round_)
@@ -724,7 +603,7 @@ def agree(session: Session, *, principal: Principal, round_id: int, body: AgreeR
 
 def _approve_funded(session: Session, *, principal: Principal, round_: Round, run: Run) -> list:
     """Approve a run's funded schemes that are not approved yet (checked by
-    _require_agreeable); returns them."""
+    require_agreeable); returns them."""
     deferrals = {
         s["id"]: s["deferral_years"] for s in run.result["schemes"] if s["outcome"] == "funded"
     }
@@ -746,48 +625,10 @@ def _approve_funded(session: Session, *, principal: Principal, round_: Round, ru
     return approved
 
 
-def _require_reallocation_agreeable(session: Session, *, round_: Round, run: Run) -> None:
-    """A re-allocation is agreed once, and only while the delivery it was computed from has
-    not moved on (a month closed, a forecast changed)."""
-    if run.agreed_at is not None:
-        raise Conflict(
-            f"Re-allocation {run.id} was already agreed at {run.agreed_at:%Y-%m-%d %H:%M}."
-        )
-    state = delivery_service.period_state(session, system_id=round_.system_id)
-    if state.reporting_period != run.options.get("reporting_period"):
-        raise Conflict(
-            f"A month has closed since re-allocation {run.id} (reporting period now "
-            f"{state.reporting_period}); run the re-allocation again before agreeing."
-        )
-    years = run.snapshot["years"]
-    forecasts = delivery_service.forecast_profiles(session, system_id=round_.system_id, years=years)
-    statuses = {s.id: s.status for s in schemes_repository.get_schemes(
-        session, ids=[int(s["id"]) for s in run.snapshot["schemes"]])}  # fmt: skip
-    for document in run.snapshot["schemes"]:
-        scheme_id = int(document["id"])
-        if (
-            statuses.get(scheme_id) != "approved"
-            or run.options["scheme_versions"].get(document["id"]) is None
-        ):
-            continue
-        now = {
-            y: to_json_number(a) for y, a in sorted(forecasts.get(scheme_id, {}).items()) if a > 0
-        }
-        if (
-            document["mandatory"]
-            and document["max_deferral_years"] == 0
-            and now != document["cost_profile"]
-        ):
-            raise Conflict(
-                f"The forecast of scheme {scheme_id} has changed since re-allocation {run.id}; "
-                "run the re-allocation again before agreeing."
-            )
-
-
 def _agree_reallocation(
     session: Session, *, principal: Principal, round_: Round, run: Run
 ) -> Round:
-    """Approve a re-allocation's funded candidates (checked by _require_agreeable); the round
+    """Approve a re-allocation's funded candidates (checked by require_agreeable); the round
     stays agreed."""
     before = {"reallocation_run_id": run.id, "agreed_at": None}
     approved = _approve_funded(session, principal=principal, round_=round_, run=run)

@@ -14,6 +14,7 @@ from api.delivery.periods import label, next_month, year_of
 from api.delivery.schemas import DeliveryRead, DeliveryUpdate
 from api.deps import Principal, SessionDep
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.rounds import permissions as rounds_permissions
 from api.rounds import service as rounds_service
 from api.rounds.schemas import RunRequest
 from api.schemes.models import Scheme
@@ -100,7 +101,7 @@ def dashboard(request: Request, session: SessionDep, principal: WebUser, system:
     ) if report.organisations else None  # fmt: skip
     reallocations = []
     for round_ in agreed:  # rounds with a year still open can re-use slippage
-        if rounds_service.reallocation_refusal(principal=principal, round_=round_, state=state):
+        if rounds_permissions.reallocation_refusal(principal=principal, round_=round_, state=state):
             continue
         runs = all_of(rounds_service.list_runs, session, principal=principal, round_id=round_.id)
         reallocations.append((round_, [r for r in runs if r.kind == "reallocation"]))

@@ -15,7 +15,7 @@ from api.jobs import router as jobs_router
 from api.jobs import service as jobs_service
 from api.reports import figures as report_figures
 from api.reports import service as reports
-from api.rounds import service
+from api.rounds import permissions, service
 from api.rounds.schemas import AgreeRequest, FrontierRequest, RoundCreate, RoundUpdate, RunRequest
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
@@ -95,7 +95,7 @@ def new_round_refusal(session, principal: Principal, *, systems: list | None = N
     """What setting up a round on the form (for the caller's first system) would be refused;
     the home page and the rounds list offer the form only when this is None. `systems`: the
     caller's systems where the page has already read them."""
-    return service.new_round_refusal(principal, _system(session, principal, systems))
+    return permissions.new_round_refusal(principal, _system(session, principal, systems))
 
 
 def _round_form(request, session, principal, *, first: str, count: int, values: dict,
@@ -277,7 +277,7 @@ def create_round(request: Request, session: SessionDep, principal: WebUser, form
         count, years = 3, formatting.financial_years(formatting.current_financial_year(), 3)
     errors: dict[str, str] = {}
     system = _system(session, principal)
-    if refused := service.new_round_refusal(principal, system):
+    if refused := permissions.new_round_refusal(principal, system):
         raise refused
     name = values.get("name", "").strip()
     if not name:
@@ -331,7 +331,7 @@ def _edit_values(view) -> dict[str, str]:
 def _editable(session, principal, round_id: int):
     require_role(principal, "ics_finance")
     round_ = service.get_round(session, principal=principal, round_id=round_id)
-    if refused := service.round_refusal(principal, round_, "change"):
+    if refused := permissions.round_refusal(principal, round_, "change"):
         raise refused
     return round_
 
@@ -339,7 +339,7 @@ def _editable(session, principal, round_id: int):
 def _offers(principal, round_) -> dict:
     """What the round's pages offer, as the rounds service would allow it: changing the round,
     running it (a run, a what-if, the frontier); and why the frontier cannot be computed."""
-    run_refused = service.round_refusal(principal, round_, "run")
+    run_refused = permissions.round_refusal(principal, round_, "run")
     why_not = None
     if run_refused is not None:
         why_not = (
@@ -348,7 +348,7 @@ def _offers(principal, round_) -> dict:
             else run_refused.detail
         )
     return {
-        "can_change": service.round_refusal(principal, round_, "change") is None,
+        "can_change": permissions.round_refusal(principal, round_, "change") is None,
         "can_run": run_refused is None,
         "why_not_run": why_not,
     }
@@ -405,7 +405,7 @@ def _runs(session, principal, round_id):
 
 def _comparable(runs: list) -> list:
     """The runs compare_runs would compare: those that found a portfolio."""
-    return [r for r in runs if service.has_portfolio(r)]
+    return [r for r in runs if permissions.has_portfolio(r)]
 
 
 @router.get("/rounds/{round_id}")
@@ -573,7 +573,9 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                                          ident="chart-categories", title="Spend by category") if by_category else None  # fmt: skip
     funded_value = sum(Decimal(str(r["cost"])) for r in rows if r["outcome"] == "funded")
     rounds_agreed = round_.status == "agreed"
-    agree_refused = service.agreement_refusal(session, principal=principal, round_=round_, run=run)
+    agree_refused = permissions.agreement_refusal(
+        session, principal=principal, round_=round_, run=run
+    )
     prices = _price_of_rules(result, rows, report_figures.rules_used(run.snapshot))
     return render(request, "run.html", run=run, round=service.round_view(round_), result=result,
                   title=_title(run), rows=shown, all_count=len(rows), counts=counts,
@@ -588,7 +590,7 @@ def show_run(request: Request, session: SessionDep, principal: WebUser, run_id: 
                   frontier=_frontier(session, principal, run.round_id), back=f"/runs/{run.id}",
                   # compare_runs compares only runs that found a portfolio
                   others=[r for r in _comparable(_runs(session, principal, run.round_id))
-                          if r.id != run.id] if service.has_portfolio(run) else [])  # fmt: skip
+                          if r.id != run.id] if permissions.has_portfolio(run) else [])  # fmt: skip
 
 
 REPORTS = {"report.xlsx": reports.workbook_report, "report.pdf": reports.board_pack,
@@ -669,7 +671,7 @@ def agree_page(
     the_run = service.get_run(session, principal=principal, run_id=run)
     # No confirmation for an agreement the service would refuse (the round agreed already, a
     # re-allocation agreed or overtaken, no portfolio, a funded scheme changed since).
-    if refused := service.agreement_refusal(session, principal=principal, round_=round_,
+    if refused := permissions.agreement_refusal(session, principal=principal, round_=round_,
                                             run=the_run):  # fmt: skip
         raise refused
     funded = [r for r in _scheme_rows(session, the_run) if r["outcome"] == "funded"]
