@@ -8,6 +8,7 @@ duplicates and changes nothing.
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,18 @@ _SYSTEM_CODE = TypeAdapter(Code, config=ConfigDict(str_strip_whitespace=True, st
 
 FIELDS = ("title", "description", "category", "business_case_stage", "backlog_risk", "mandatory",
           "mandatory_reason", "alternative_group", "max_deferral_years")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """What can still be checked of a row that failed its own checks: its organisation and
+    dependencies where those fields were themselves right, and whether it would create a
+    scheme (no id given): only then can a closed organisation or a dependency be judged
+    without the scheme the row would update."""
+
+    organisation: str | None
+    creating: bool
+    depends_on: tuple[int, ...] = ()
 
 
 def _unchanged(row: SchemeImportRow, scheme: Scheme) -> bool:
@@ -81,7 +94,7 @@ def import_schemes(
     session: Session, *, principal: Principal, body: SchemeImport,
     row_label: Callable[[int], str] = lambda index: f"row {index}",
     problems: Sequence[dict[str, str]] = (),
-    failed_organisations: Mapping[int, tuple[str, bool]] | None = None,
+    failed_rows: Mapping[int, FailedRow] | None = None,
 ) -> SchemeImportResult:  # fmt: skip
     """Create each row without an id as a scheme of `body.system` (drafts, or submitted with
     `submit`) and update each row with one; in a dry run, only say what would happen.
@@ -90,10 +103,9 @@ def import_schemes(
     A row that did not pass its own checks (import_document's, import_spreadsheet's) is None
     in `body.schemes`: it is left out of these checks, as is a reference to it, and nothing
     is written. `problems` are those checks' errors, named with these in one answer by row
-    (the spreadsheet names its own, by row and column, and passes none). Such a row's
-    organisation, where it was itself right (`failed_organisations`, by row: its code, and
-    whether the row has no id and so would create a scheme), is still checked, so one answer
-    says it is not one of the system's, or closed, too."""
+    (the spreadsheet names its own, by row and column, and passes none). What can still be
+    checked of such a row (`failed_rows`, by row) is, so one answer also says its organisation
+    is not one of the system's (or the caller's, or is closed) and a dependency is missing."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -104,7 +116,9 @@ def import_schemes(
     principal.require_system(system.id)
     organisations = {o.code: o for o in system.organisations}
     given = [row for row in body.schemes if row is not None]
+    failed_rows = failed_rows or {}
     wanted = {d for row in given for d in row.depends_on}
+    wanted |= {d for failed in failed_rows.values() if failed.creating for d in failed.depends_on}
     wanted |= {row.id for row in given if row.id is not None}
     existing = (
         {s.id: s for s in repository.get_schemes(session, ids=sorted(wanted))} if wanted else {}
@@ -122,12 +136,17 @@ def import_schemes(
         # can still be updated by row id).
         return service.closed_refusal(organisation) if creating else None
 
+    def missing_dependency(dependency: int, *, held: set[int]) -> str | None:
+        found = existing.get(dependency)
+        if not service.can_depend_on(principal, found, system_id=system.id, held=held):
+            return f"no scheme {dependency} in {system.code}"
+        return None
+
     for index, row in enumerate(body.schemes):
         here = f"body.schemes[{index}]"
         if row is None:
-            code, creating = (failed_organisations or {}).get(index, (None, False))
-            if code is not None and (refused := organisation_refusal(code, creating=creating)):
-                errors.append(field_error(f"{here}.organisation", refused))
+            errors += _failed_row_errors(failed_rows.get(index), here, organisation_refusal,
+                                         missing_dependency)  # fmt: skip
             continue
         organisation = organisations.get(row.organisation)
         if refused := organisation_refusal(row.organisation, creating=row.id is None):
@@ -151,13 +170,8 @@ def import_schemes(
         ):
             held = {d.id for d in updated.depends_on}
         for position, dependency in enumerate(row.depends_on):
-            found = existing.get(dependency)
-            if not service.can_depend_on(principal, found, system_id=system.id, held=held):
-                errors.append(
-                    field_error(
-                        f"{here}.depends_on[{position}]", f"no scheme {dependency} in {system.code}"
-                    )
-                )
+            if refused := missing_dependency(dependency, held=held):
+                errors.append(field_error(f"{here}.depends_on[{position}]", refused))
             elif dependency == row.id:
                 errors.append(
                     field_error(
@@ -235,6 +249,26 @@ def import_schemes(
     )  # fmt: skip
 
 
+def _failed_row_errors(
+    failed: FailedRow | None, here: str,
+    organisation_refusal: Callable[..., str | None], missing_dependency: Callable[..., str | None],
+) -> list[dict[str, str]]:  # fmt: skip
+    """import_schemes' checks on what is right of a row that failed its own: its organisation,
+    and a new scheme's dependencies (an update's may keep what its scheme holds, unknown
+    here)."""
+    if failed is None:
+        return []
+    errors = []
+    if failed.organisation is not None and (
+        refused := organisation_refusal(failed.organisation, creating=failed.creating)
+    ):
+        errors.append(field_error(f"{here}.organisation", refused))
+    for position, dependency in enumerate(failed.depends_on if failed.creating else ()):
+        if refused := missing_dependency(dependency, held=set()):
+            errors.append(field_error(f"{here}.depends_on[{position}]", refused))
+    return errors
+
+
 def _row_of(error: dict[str, str]) -> int:
     """The row an error is about (-1 for the document's own fields), to list them in order."""
     found = _ROW.match(error["loc"])
@@ -271,17 +305,26 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
     schemes = [
         None if i in failed else SchemeImportRow.model_validate(r) for i, r in enumerate(rows)
     ]
-    # A failed row's organisation, where pydantic found nothing wrong with it, is checked too.
+    # What pydantic found nothing wrong with in a failed row is checked too.
     wrong = {e["loc"][:3] for e in found}
-    organisations = {
-        i: (rows[i]["organisation"].strip(), rows[i].get("id") is None) for i in failed
-        if isinstance(rows[i], dict) and isinstance(rows[i].get("organisation"), str)
-        and ("schemes", i, "organisation") not in wrong
-    }  # fmt: skip
+
+    failed_rows = {}
+    for i in failed:
+        if not isinstance(rows[i], dict):
+            continue
+        organisation, depends_on = (
+            rows[i].get(field) if ("schemes", i, field) not in wrong else None
+            for field in ("organisation", "depends_on")
+        )
+        failed_rows[i] = FailedRow(
+            organisation=organisation.strip() if isinstance(organisation, str) else None,
+            creating=rows[i].get("id") is None,
+            depends_on=tuple(depends_on) if isinstance(depends_on, list) else (),
+        )
     checked = SchemeImport.model_construct(system=document["system"].strip(), schemes=schemes,
                                            submit=False, dry_run=True)  # fmt: skip
     return import_schemes(session, principal=principal, body=checked, problems=problems,
-                          failed_organisations=organisations)  # fmt: skip
+                          failed_rows=failed_rows)  # fmt: skip
 
 
 def _cycle_errors(
@@ -387,22 +430,30 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
             problems += found
             row = None
         schemes.append(None if number in wrong_rows else row)
-    # A failed row's organisation, where its cell and the row model found nothing wrong with
-    # it, is checked too.
+    # What its cells and the row model found nothing wrong with in a failed row is checked too.
     cells_named = {(p.row, p.column) for p in problems}  # by the sheet's checks or the row model
-    organisations = {
-        index: (payloads[index]["organisation"], payloads[index].get("id") is None
-                and (sheet.rows[index][0], "id") not in cells_named)  # an id cell left blank
-        for index, row in enumerate(schemes)
-        if row is None and payloads[index].get("organisation")
-        and (sheet.rows[index][0], "organisation") not in cells_named
-    }  # fmt: skip
+
+    failed_rows = {}
+    for index, row in enumerate(schemes):
+        if row is not None:
+            continue
+        payload, number = payloads[index], sheet.rows[index][0]
+        organisation, depends_on = (
+            payload.get(column) if (number, column) not in cells_named else None
+            for column in ("organisation", "depends_on")
+        )
+        failed_rows[index] = FailedRow(
+            organisation=organisation or None,
+            # An id cell left blank: a wrong one may have been meant as an update.
+            creating=payload.get("id") is None and (number, "id") not in cells_named,
+            depends_on=tuple(depends_on or ()),
+        )
     body = SchemeImport.model_construct(system=system, schemes=schemes, submit=submit,
                                         dry_run=dry_run or bool(problems))  # fmt: skip
     try:
         result = import_schemes(session, principal=principal, body=body,
                                 row_label=lambda index: f"row {sheet.rows[index][0]}",
-                                failed_organisations=organisations)  # fmt: skip
+                                failed_rows=failed_rows)  # fmt: skip
     except InvalidInput as exc:
         errors = exc.errors or []
         found = spreadsheets.server_problems(sheet, [e for e in errors if "schemes[" in e["loc"]])

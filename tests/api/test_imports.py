@@ -75,12 +75,13 @@ def test_a_document_with_wrong_fields_and_wrong_references_names_both_at_once(
         row(depends_on=[987654]),
         row(depends_on_rows=[3]),  # a reference to a row that failed its own checks is no problem
         row(organisation="RA2", title=""),  # a failed row's closed organisation is named too
+        row(title="", depends_on=[987654]),  # and a new scheme's missing dependency
     ]}  # fmt: skip
     response = client.post(f"{API}/import", json=body, headers=world.auth("admin"))
     assert response.status_code == 422, response.text
     problem = response.json()
     assert problem["title"] == "Validation failed"
-    assert problem["detail"] == "8 problem(s) in the import; nothing was written."
+    assert problem["detail"] == "10 problem(s) in the import; nothing was written."
     assert [(e["loc"], e["msg"]) for e in problem["errors"]] == [
         ("body.schemes[1].organisation", "ZZ9 is not an organisation of SYA"),
         ("body.schemes[2].title", "String should have at least 1 character"),
@@ -90,6 +91,8 @@ def test_a_document_with_wrong_fields_and_wrong_references_names_both_at_once(
         ("body.schemes[5].depends_on[0]", "no scheme 987654 in SYA"),
         ("body.schemes[7].title", "String should have at least 1 character"),
         ("body.schemes[7].organisation", "RA2 closed on 2026-03-31; a closed organisation can submit no new schemes"),
+        ("body.schemes[8].title", "String should have at least 1 character"),
+        ("body.schemes[8].depends_on[0]", "no scheme 987654 in SYA"),
     ]  # fmt: skip
     assert total(client, world) == before
     # Fixed as told, the same document imports at once.
@@ -104,11 +107,12 @@ def test_a_document_with_wrong_fields_and_wrong_references_names_both_at_once(
             row(),
             row(depends_on_rows=[3]),
             row(),
+            row(),
         ],
     )
     response = client.post(f"{API}/import", json=fixed, headers=world.auth("admin"))
     assert response.status_code == 200, response.text
-    assert total(client, world) == before + 8
+    assert total(client, world) == before + 9
 
 
 def test_a_row_with_wrong_fields_has_its_organisation_checked_too(client, world):

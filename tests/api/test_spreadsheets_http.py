@@ -361,9 +361,12 @@ def test_one_upload_names_every_problem_in_its_cells_rows_and_the_import(client,
     assert _total(client, world) == before
 
 
-def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_too(client, world, session):
+def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_and_its_dependency_missing(
+    client, world, session
+):
     """A new scheme's row with a wrong cell was told only of the cell: that its organisation
-    had closed, and so could record no new scheme, came on the next upload."""
+    had closed, and so could record no new scheme, or that a scheme it needs does not exist,
+    came on the next upload."""
     organisation = session.scalars(select(Organisation).where(Organisation.code == "RA2")).one()
     organisation.closed_on = date(2026, 3, 31)
     session.commit()
@@ -373,6 +376,8 @@ def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_too(client,
         "RA2,Crane,,roads,,,,,,,0,100,,",  # row 2: a new scheme: its category; RA2 has closed
         "RA2,Crane,,roads,,,,,,,0,100,999999,1",  # row 3: an update may name a closed organisation
         "RA2,Crane,,roads,,,,,,,0,100,abc,1",  # row 4: its id is wrong: it may be an update
+        "RA1,Crane,,roads,,,,,987654,,0,100,,",  # row 5: a new scheme's dependency is missing
+        "RA1,Crane,,roads,,,,,987654,,0,100,7,1",  # row 6: an update may hold what it holds
     ]
     response = _upload(client, "admin", world, "\n".join(lines).encode(), name="schemes.csv")
     assert response.status_code == 422, response.text
@@ -383,6 +388,9 @@ def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_too(client,
         (3, "category", "'roads' is not one of estates_backlog, e"),
         (4, "id", "'abc' should be a whole number (leave it"),
         (4, "category", "'roads' is not one of estates_backlog, e"),
+        (5, "category", "'roads' is not one of estates_backlog, e"),
+        (5, "depends_on", "no scheme 987654 in SYA"),
+        (6, "category", "'roads' is not one of estates_backlog, e"),
     ], errors  # fmt: skip
 
 
