@@ -142,11 +142,25 @@ def import_schemes(
             return f"no scheme {dependency} in {system.code}"
         return None
 
+    def failed_row_errors(failed: FailedRow | None, here: str) -> list[dict[str, str]]:
+        """What is right of a row that failed its own checks: its organisation, and a new
+        scheme's dependencies (an update's may keep what its scheme holds, unknown here)."""
+        if failed is None:
+            return []
+        found = []
+        if failed.organisation is not None and (
+            refused := organisation_refusal(failed.organisation, creating=failed.creating)
+        ):
+            found.append(field_error(f"{here}.organisation", refused))
+        for position, dependency in enumerate(failed.depends_on if failed.creating else ()):
+            if refused := missing_dependency(dependency, held=set()):
+                found.append(field_error(f"{here}.depends_on[{position}]", refused))
+        return found
+
     for index, row in enumerate(body.schemes):
         here = f"body.schemes[{index}]"
         if row is None:
-            errors += _failed_row_errors(failed_rows.get(index), here, organisation_refusal,
-                                         missing_dependency)  # fmt: skip
+            errors += failed_row_errors(failed_rows.get(index), here)
             continue
         organisation = organisations.get(row.organisation)
         if refused := organisation_refusal(row.organisation, creating=row.id is None):
@@ -247,26 +261,6 @@ def import_schemes(
         unchanged=len(updates) - len(changed), ids=[s.id for s in created],
         updated_ids=[body.schemes[i].id for i in changed],
     )  # fmt: skip
-
-
-def _failed_row_errors(
-    failed: FailedRow | None, here: str,
-    organisation_refusal: Callable[..., str | None], missing_dependency: Callable[..., str | None],
-) -> list[dict[str, str]]:  # fmt: skip
-    """import_schemes' checks on what is right of a row that failed its own: its organisation,
-    and a new scheme's dependencies (an update's may keep what its scheme holds, unknown
-    here)."""
-    if failed is None:
-        return []
-    errors = []
-    if failed.organisation is not None and (
-        refused := organisation_refusal(failed.organisation, creating=failed.creating)
-    ):
-        errors.append(field_error(f"{here}.organisation", refused))
-    for position, dependency in enumerate(failed.depends_on if failed.creating else ()):
-        if refused := missing_dependency(dependency, held=set()):
-            errors.append(field_error(f"{here}.depends_on[{position}]", refused))
-    return errors
 
 
 def _row_of(error: dict[str, str]) -> int:
