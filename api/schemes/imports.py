@@ -40,14 +40,18 @@ FIELDS = ("title", "description", "category", "business_case_stage", "backlog_ri
 
 @dataclass(frozen=True)
 class FailedRow:
-    """What can still be checked of a row that failed its own checks: its organisation and
-    dependencies where those fields were themselves right, and whether it would create a
-    scheme (no id given): only then can a closed organisation or a dependency be judged
-    without the scheme the row would update."""
+    """What can still be checked of a row that failed its own checks, where those fields were
+    themselves right: its organisation, dependencies, and the `id` and `version` of the scheme
+    it would update. `creating` (no id given, and none wrongly given) says a closed
+    organisation or a missing dependency can be judged without that scheme. `version_read`:
+    the version field had no problem of its own (None then means none was given)."""
 
     organisation: str | None
     creating: bool
     depends_on: tuple[int, ...] = ()
+    id: int | None = None
+    version: int | None = None
+    version_read: bool = False
 
 
 def _unchanged(row: SchemeImportRow, scheme: Scheme) -> bool:
@@ -60,10 +64,17 @@ def _unchanged(row: SchemeImportRow, scheme: Scheme) -> bool:
 
 
 def _update_errors(
-    principal: Principal, row: SchemeImportRow, scheme: Scheme | None, system, here: str
-) -> list[dict[str, str]]:
+    principal: Principal, scheme: Scheme | None, system, here: str, *, scheme_id: int,
+    organisation: str | None, version: int | None, version_read: bool = True,
+    row: SchemeImportRow | None = None,
+) -> list[dict[str, str]]:  # fmt: skip
+    """Why a row may not update scheme `scheme_id`. Of a row that failed its own checks
+    (`row` None) only what it got right is judged: its organisation if known, its version if
+    `version_read`; whether it changes a scheme that can no longer change is not known."""
     if scheme is None or scheme.system_id != system.id or not service.can_read(principal, scheme):
-        return [field_error(f"{here}.id", f"no scheme {row.id} in {system.code} that you can see")]
+        return [
+            field_error(f"{here}.id", f"no scheme {scheme_id} in {system.code} that you can see")
+        ]
     if principal.role == "trust" and scheme.organisation_id != principal.organisation_id:
         return [
             field_error(
@@ -71,17 +82,23 @@ def _update_errors(
             )
         ]
     errors = []
-    if row.organisation != scheme.organisation.code:
+    if organisation is not None and organisation != scheme.organisation.code:
         errors.append(field_error(f"{here}.organisation",
                                   f"scheme {scheme.id} belongs to {scheme.organisation.code}; "
                                   "a scheme cannot move to another organisation"))  # fmt: skip
-    if row.version is None:
+    if not version_read:
+        return errors
+    if version is None:
         errors.append(field_error(f"{here}.version", f"the version last read is needed to update scheme "
                                   f"{scheme.id} (export the schemes again to get it)"))  # fmt: skip
-    elif row.version != scheme.version:
+    elif version != scheme.version:
         errors.append(field_error(f"{here}.version", f"scheme {scheme.id} was changed by someone else since "
-                                  f"version {row.version} (it is now version {scheme.version}): export again"))  # fmt: skip
-    elif not _unchanged(row, scheme) and scheme.status not in service.EDITABLE_STATUSES:
+                                  f"version {version} (it is now version {scheme.version}): export again"))  # fmt: skip
+    elif (
+        row is not None
+        and not _unchanged(row, scheme)
+        and scheme.status not in service.EDITABLE_STATUSES
+    ):
         errors.append(
             field_error(
                 f"{here}.id", f"scheme {scheme.id} is {scheme.status} and cannot be changed"
@@ -105,7 +122,8 @@ def import_schemes(
     is written. `problems` are those checks' errors, named with these in one answer by row
     (the spreadsheet names its own, by row and column, and passes none). What can still be
     checked of such a row (`failed_rows`, by row) is, so one answer also says its organisation
-    is not one of the system's (or the caller's, or is closed) and a dependency is missing."""
+    is not one of the system's (or the caller's, or is closed), its id names no scheme it may
+    update (or one on another row, or its version is stale) and a dependency is missing."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -118,8 +136,9 @@ def import_schemes(
     given = [row for row in body.schemes if row is not None]
     failed_rows = failed_rows or {}
     wanted = {d for row in given for d in row.depends_on}
-    wanted |= {d for failed in failed_rows.values() if failed.creating for d in failed.depends_on}
+    wanted |= {d for failed in failed_rows.values() for d in failed.depends_on}
     wanted |= {row.id for row in given if row.id is not None}
+    wanted |= {failed.id for failed in failed_rows.values() if failed.id is not None}
     existing = (
         {s.id: s for s in repository.get_schemes(session, ids=sorted(wanted))} if wanted else {}
     )
@@ -136,15 +155,50 @@ def import_schemes(
         # can still be updated by row id).
         return service.closed_refusal(organisation) if creating else None
 
-    def missing_dependency(dependency: int, *, held: set[int]) -> str | None:
-        found = existing.get(dependency)
-        if not service.can_depend_on(principal, found, system_id=system.id, held=held):
-            return f"no scheme {dependency} in {system.code}"
-        return None
+    def id_errors(
+        scheme_id: int, index: int, here: str, *, organisation_known: bool, **update
+    ) -> list[dict[str, str]]:
+        """A row's id: on no other row, and (where its organisation is one of the system's or
+        not known) a scheme the row may update (_update_errors)."""
+        found = []
+        if scheme_id in seen:
+            found.append(field_error(f"{here}.id",
+                                     f"scheme {scheme_id} is also on {row_label(seen[scheme_id])}"))  # fmt: skip
+        seen.setdefault(scheme_id, index)
+        if organisation_known:
+            found += _update_errors(principal, existing.get(scheme_id), system, here,
+                                    scheme_id=scheme_id, **update)  # fmt: skip
+        return found
 
-    def failed_row_errors(failed: FailedRow | None, here: str) -> list[dict[str, str]]:
-        """What is right of a row that failed its own checks: its organisation, and a new
-        scheme's dependencies (an update's may keep what its scheme holds, unknown here)."""
+    def dependency_errors(
+        depends_on: Sequence[int], scheme_id: int | None, here: str
+    ) -> list[dict[str, str]]:
+        """Each dependency a scheme the caller may read in the system, or one the updated
+        scheme already shows, as update_scheme allows (only a scheme the caller may read says
+        what it holds: no probing through row ids); and not the scheme itself."""
+        updated = existing.get(scheme_id) if scheme_id is not None else None
+        held = set()
+        if updated is not None and service.can_depend_on(
+            principal, updated, system_id=system.id, held=set()
+        ):
+            held = {d.id for d in updated.depends_on}
+        found = []
+        for position, dependency in enumerate(depends_on):
+            here_dependency = f"{here}.depends_on[{position}]"
+            if not service.can_depend_on(
+                principal, existing.get(dependency), system_id=system.id, held=held
+            ):
+                found.append(
+                    field_error(here_dependency, f"no scheme {dependency} in {system.code}")
+                )
+            elif dependency == scheme_id:
+                found.append(field_error(here_dependency, "a scheme cannot depend on itself"))
+        return found
+
+    def failed_row_errors(failed: FailedRow | None, index: int, here: str) -> list[dict[str, str]]:
+        """What is right of a row that failed its own checks: its organisation, its id (and
+        version), and its dependencies where it creates a scheme or its id is known (an update
+        with a wrong id may keep what its scheme holds, unknown here)."""
         if failed is None:
             return []
         found = []
@@ -152,46 +206,26 @@ def import_schemes(
             refused := organisation_refusal(failed.organisation, creating=failed.creating)
         ):
             found.append(field_error(f"{here}.organisation", refused))
-        for position, dependency in enumerate(failed.depends_on if failed.creating else ()):
-            if refused := missing_dependency(dependency, held=set()):
-                found.append(field_error(f"{here}.depends_on[{position}]", refused))
+        if failed.id is not None:
+            known = failed.organisation is None or failed.organisation in organisations
+            found += id_errors(failed.id, index, here, organisation_known=known,
+                               organisation=failed.organisation, version=failed.version,
+                               version_read=failed.version_read)  # fmt: skip
+        if failed.creating or failed.id is not None:
+            found += dependency_errors(failed.depends_on, failed.id, here)
         return found
 
     for index, row in enumerate(body.schemes):
         here = f"body.schemes[{index}]"
         if row is None:
-            errors += failed_row_errors(failed_rows.get(index), here)
+            errors += failed_row_errors(failed_rows.get(index), index, here)
             continue
-        organisation = organisations.get(row.organisation)
         if refused := organisation_refusal(row.organisation, creating=row.id is None):
             errors.append(field_error(f"{here}.organisation", refused))
         if row.id is not None:
-            if row.id in seen:
-                errors.append(
-                    field_error(
-                        f"{here}.id", f"scheme {row.id} is also on {row_label(seen[row.id])}"
-                    )
-                )
-            seen.setdefault(row.id, index)
-            if organisation is not None:
-                errors += _update_errors(principal, row, existing.get(row.id), system, here)
-        # An updated scheme may keep dependencies it already shows, as update_scheme allows;
-        # only a scheme the caller may read says what it holds (no probing through row ids).
-        updated = existing.get(row.id) if row.id is not None else None
-        held = set()
-        if updated is not None and service.can_depend_on(
-            principal, updated, system_id=system.id, held=set()
-        ):
-            held = {d.id for d in updated.depends_on}
-        for position, dependency in enumerate(row.depends_on):
-            if refused := missing_dependency(dependency, held=held):
-                errors.append(field_error(f"{here}.depends_on[{position}]", refused))
-            elif dependency == row.id:
-                errors.append(
-                    field_error(
-                        f"{here}.depends_on[{position}]", "a scheme cannot depend on itself"
-                    )
-                )
+            errors += id_errors(row.id, index, here, organisation_known=row.organisation in organisations,
+                                organisation=row.organisation, version=row.version, row=row)  # fmt: skip
+        errors += dependency_errors(row.depends_on, row.id, here)
         for position, other in enumerate(row.depends_on_rows):
             if not 0 <= other < len(body.schemes) or other == index:
                 errors.append(
@@ -306,14 +340,17 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
     for i in failed:
         if not isinstance(rows[i], dict):
             continue
-        organisation, depends_on = (
+        organisation, depends_on, scheme_id, version = (
             rows[i].get(field) if ("schemes", i, field) not in wrong else None
-            for field in ("organisation", "depends_on")
+            for field in ("organisation", "depends_on", "id", "version")
         )
         failed_rows[i] = FailedRow(
             organisation=organisation.strip() if isinstance(organisation, str) else None,
             creating=rows[i].get("id") is None,
             depends_on=tuple(depends_on) if isinstance(depends_on, list) else (),
+            id=scheme_id,
+            version=version,
+            version_read=("schemes", i, "version") not in wrong,
         )
     checked = SchemeImport.model_construct(system=document["system"].strip(), schemes=schemes,
                                            submit=False, dry_run=True)  # fmt: skip
@@ -432,15 +469,18 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
         if row is not None:
             continue
         payload, number = payloads[index], sheet.rows[index][0]
-        organisation, depends_on = (
+        organisation, depends_on, scheme_id, version = (
             payload.get(column) if (number, column) not in cells_named else None
-            for column in ("organisation", "depends_on")
+            for column in ("organisation", "depends_on", "id", "version")
         )
         failed_rows[index] = FailedRow(
             organisation=organisation or None,
             # An id cell left blank: a wrong one may have been meant as an update.
             creating=payload.get("id") is None and (number, "id") not in cells_named,
             depends_on=tuple(depends_on or ()),
+            id=scheme_id,
+            version=version,
+            version_read=(number, "version") not in cells_named,
         )
     body = SchemeImport.model_construct(system=system, schemes=schemes, submit=submit,
                                         dry_run=dry_run or bool(problems))  # fmt: skip

@@ -208,3 +208,41 @@ def test_a_closed_organisation_imports_no_new_schemes_and_its_template_offers_it
     offered = {v.formula1 for v in sheet.data_validations.dataValidation if v.type == "list"}
     organisations = next(f for f in offered if "RA2" in f)
     assert "RA1" not in organisations
+
+
+def test_a_row_with_wrong_fields_has_its_id_and_version_checked_too(client, world):
+    """An update's row that failed its own checks was told nothing of its id: that it names no
+    scheme, is on another row too or was read at a stale version came on the next attempt,
+    as did a dependency its scheme does not hold."""
+    needed, lift = (
+        client.post(API, json=scheme_body(title=t), headers=world.auth("admin")).json()["id"]
+        for t in ("Needed", "Lift")
+    )
+    changed = client.patch(f"{API}/{lift}", json={"depends_on": [needed]},
+                           headers=world.auth("admin") | {"If-Match": "1"})  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    body = {"system": "SYA", "schemes": [
+        row(id=987654, version=1, title=""),
+        row(id=lift, version=1, title=""),
+        row(id=lift, version="2", title=""),  # a wrong version is named once
+        row(id=lift, version=2, title="", depends_on=[needed, 987655]),
+        row(id="x", title="", depends_on=[987655]),  # a wrong id: its scheme is unknown
+    ]}  # fmt: skip
+    response = client.post(f"{API}/import", json=body, headers=world.auth("admin"))
+    assert response.status_code == 422, response.text
+    short = "String should have at least 1 character"
+    assert [(e["loc"], e["msg"]) for e in response.json()["errors"]] == [
+        ("body.schemes[0].title", short),
+        ("body.schemes[0].id", "no scheme 987654 in SYA that you can see"),
+        ("body.schemes[1].title", short),
+        ("body.schemes[1].version", f"scheme {lift} was changed by someone else since version 1 "
+                                    "(it is now version 2): export again"),
+        ("body.schemes[2].title", short),
+        ("body.schemes[2].version", "Input should be a valid integer"),
+        ("body.schemes[2].id", f"scheme {lift} is also on row 1"),
+        ("body.schemes[3].title", short),
+        ("body.schemes[3].id", f"scheme {lift} is also on row 1"),
+        ("body.schemes[3].depends_on[1]", "no scheme 987655 in SYA"),
+        ("body.schemes[4].title", short),
+        ("body.schemes[4].id", "Input should be a valid integer"),
+    ]  # fmt: skip

@@ -366,7 +366,15 @@ def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_and_its_dep
 ):
     """A new scheme's row with a wrong cell was told only of the cell: that its organisation
     had closed, and so could record no new scheme, or that a scheme it needs does not exist,
-    came on the next upload."""
+    came on the next upload. So did, for an update's row with a wrong cell, that its id names
+    no scheme, is on another row too or has a stale version, or that a dependency is missing."""
+    made = [
+        client.post(API, json=scheme_body(title=title, **extra), headers=world.auth("admin"))
+        for title, extra in (("Needed", {}), ("Theatre", {}), ("Lift", {}))
+    ]
+    needed, theatre, lift = (r.json()["id"] for r in made)
+    client.patch(f"{API}/{theatre}", json={"depends_on": [needed]}, headers=world.auth("admin") | {"If-Match": "1"})  # fmt: skip
+    client.patch(f"{API}/{lift}", json={"title": "Lifts"}, headers=world.auth("admin") | {"If-Match": "1"})  # fmt: skip
     organisation = session.scalars(select(Organisation).where(Organisation.code == "RA2")).one()
     organisation.closed_on = date(2026, 3, 31)
     session.commit()
@@ -377,20 +385,36 @@ def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_and_its_dep
         "RA2,Crane,,roads,,,,,,,0,100,999999,1",  # row 3: an update may name a closed organisation
         "RA2,Crane,,roads,,,,,,,0,100,abc,1",  # row 4: its id is wrong: it may be an update
         "RA1,Crane,,roads,,,,,987654,,0,100,,",  # row 5: a new scheme's dependency is missing
-        "RA1,Crane,,roads,,,,,987654,,0,100,7,1",  # row 6: an update may hold what it holds
+        f'RA1,Crane,,roads,,,,,"{needed}, 987654",,0,100,{theatre},2',  # row 6: keeps what it holds
+        f"RA1,Crane,,roads,,,,,,,0,100,{theatre},2",  # row 7: the same scheme again
+        f"RA1,Crane,,roads,,,,,,,0,100,{lift},1",  # row 8: a stale version
+        f"RA1,Crane,,roads,,,,,,,0,100,{lift},",  # row 9: no version (and again)
+        f"RA2,Crane,,roads,,,,,,,0,100,{needed},1",  # row 10: a scheme cannot move
     ]
     response = _upload(client, "admin", world, "\n".join(lines).encode(), name="schemes.csv")
     assert response.status_code == 422, response.text
     errors = [(e["row"], e["header"], e["msg"][:40]) for e in response.json()["errors"]]
+    category = "'roads' is not one of estates_backlog, e"
     assert errors == [
-        (2, "category", "'roads' is not one of estates_backlog, e"),
+        (2, "category", category),
         (2, "organisation", "RA2 closed on 2026-03-31; a closed organ"),
-        (3, "category", "'roads' is not one of estates_backlog, e"),
+        (3, "category", category),
+        (3, "id", "no scheme 999999 in SYA that you can see"),
         (4, "id", "'abc' should be a whole number (leave it"),
-        (4, "category", "'roads' is not one of estates_backlog, e"),
-        (5, "category", "'roads' is not one of estates_backlog, e"),
+        (4, "category", category),
+        (5, "category", category),
         (5, "depends_on", "no scheme 987654 in SYA"),
-        (6, "category", "'roads' is not one of estates_backlog, e"),
+        (6, "category", category),
+        (6, "depends_on", "no scheme 987654 in SYA"),
+        (7, "category", category),
+        (7, "id", f"scheme {theatre} is also on row 6"),
+        (8, "category", category),
+        (8, "version", f"scheme {lift} was changed by someone else since version 1"[:40]),
+        (9, "category", category),
+        (9, "id", f"scheme {lift} is also on row 8"),
+        (9, "version", "the version last read is needed to update"[:40]),
+        (10, "category", category),
+        (10, "organisation", f"scheme {needed} belongs to RA1; a scheme cannot move to another"[:40]),
     ], errors  # fmt: skip
 
 
