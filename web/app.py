@@ -184,10 +184,10 @@ class WebSessions:
 
 
 def install_web(app: FastAPI) -> None:
-    from web.routes import admin, assess, auth, delivery, home, rounds, schemes
+    from web.routes import admin, assess, auth, delivery, home, rounds, runs, schemes
 
     # delivery before schemes: POST /schemes/{id}/delivery is not a scheme's status action.
-    for module in (auth, home, delivery, schemes, assess, rounds, admin):
+    for module in (auth, home, delivery, schemes, assess, rounds, runs, admin):
         app.include_router(module.router, include_in_schema=False)
 
     @app.get("/assets/nhsuk-frontend.min.css", include_in_schema=False)
