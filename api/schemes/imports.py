@@ -49,6 +49,7 @@ class FailedRow:
     organisation: str | None
     creating: bool
     depends_on: tuple[int, ...] = ()
+    depends_on_rows: tuple[int, ...] = ()
     id: int | None = None
     version: int | None = None
     version_read: bool = False
@@ -123,7 +124,8 @@ def import_schemes(
     (the spreadsheet names its own, by row and column, and passes none). What can still be
     checked of such a row (`failed_rows`, by row) is, so one answer also says its organisation
     is not one of the system's (or the caller's, or is closed), its id names no scheme it may
-    update (or one on another row, or its version is stale) and a dependency is missing."""
+    update (or one on another row, or its version is stale), a dependency is missing and it
+    closes a cycle of dependencies."""
     principal.require_role("trust", "admin")
     system = systems_repository.get_system_by_code(session, code=body.system)
     if system is None:
@@ -213,7 +215,16 @@ def import_schemes(
                                version_read=failed.version_read)  # fmt: skip
         if failed.creating or failed.id is not None:
             found += dependency_errors(failed.depends_on, failed.id, here)
-        return found
+        return found + row_reference_errors(failed.depends_on_rows, index, here)
+
+    def row_reference_errors(others: Sequence[int], index: int, here: str) -> list[dict[str, str]]:
+        return [
+            field_error(
+                f"{here}.depends_on_rows[{position}]", f"no other row {other} in this import"
+            )
+            for position, other in enumerate(others)
+            if not 0 <= other < len(body.schemes) or other == index
+        ]
 
     for index, row in enumerate(body.schemes):
         here = f"body.schemes[{index}]"
@@ -226,18 +237,10 @@ def import_schemes(
             errors += id_errors(row.id, index, here, organisation_known=row.organisation in organisations,
                                 organisation=row.organisation, version=row.version, row=row)  # fmt: skip
         errors += dependency_errors(row.depends_on, row.id, here)
-        for position, other in enumerate(row.depends_on_rows):
-            if not 0 <= other < len(body.schemes) or other == index:
-                errors.append(
-                    field_error(
-                        f"{here}.depends_on_rows[{position}]",
-                        f"no other row {other} in this import",
-                    )
-                )
+        errors += row_reference_errors(row.depends_on_rows, index, here)
     if not errors:
-        errors += _cycle_errors(
-            session, body, principal=principal, system_id=system.id, row_label=row_label
-        )
+        errors += _cycle_errors(session, body, principal=principal, system_id=system.id,
+                                row_label=row_label, failed_rows=failed_rows)  # fmt: skip
     if errors or problems or len(given) < len(body.schemes):
         errors = sorted([*problems, *errors], key=_row_of)  # stable: a row's own checks first
         raise InvalidInput(
@@ -340,14 +343,15 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
     for i in failed:
         if not isinstance(rows[i], dict):
             continue
-        organisation, depends_on, scheme_id, version = (
+        organisation, depends_on, depends_on_rows, scheme_id, version = (
             rows[i].get(field) if ("schemes", i, field) not in wrong else None
-            for field in ("organisation", "depends_on", "id", "version")
+            for field in ("organisation", "depends_on", "depends_on_rows", "id", "version")
         )
         failed_rows[i] = FailedRow(
             organisation=organisation.strip() if isinstance(organisation, str) else None,
             creating=rows[i].get("id") is None,
             depends_on=tuple(depends_on) if isinstance(depends_on, list) else (),
+            depends_on_rows=tuple(depends_on_rows) if isinstance(depends_on_rows, list) else (),
             id=scheme_id,
             version=version,
             version_read=("schemes", i, "version") not in wrong,
@@ -360,12 +364,18 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
 
 def _cycle_errors(
     session: Session, body: SchemeImport, *, principal: Principal, system_id: int,
-    row_label: Callable[[int], str],
+    row_label: Callable[[int], str], failed_rows: Mapping[int, FailedRow],
 ) -> list[dict[str, str]]:  # fmt: skip
     """The system's dependencies as they would be after the import must have no cycle; the
     error names only the schemes the caller can read (service.cycle_path)."""
-    # Rows that did not pass their own checks (None) are left out, and so are edges to them.
-    rows = {i: row for i, row in enumerate(body.schemes) if row is not None}
+    # A row that did not pass its own checks (None) brings what is known of it (FailedRow):
+    # a dependency field that was wrong adds no edge, so any cycle found is a true one. A row
+    # with no FailedRow is left out, and so are edges to it.
+    rows: dict[int, SchemeImportRow | FailedRow] = {
+        i: row if row is not None else failed_rows[i]
+        for i, row in enumerate(body.schemes)
+        if row is not None or i in failed_rows
+    }
 
     def node(i: int) -> str:
         return f"scheme {rows[i].id}" if rows[i].id is not None else row_label(i)
@@ -478,6 +488,10 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
             # An id cell left blank: a wrong one may have been meant as an update.
             creating=payload.get("id") is None and (number, "id") not in cells_named,
             depends_on=tuple(depends_on or ()),
+            # The depends_on cell holds both: scheme ids and 'row N' references.
+            depends_on_rows=tuple(payload.get("depends_on_rows") or ())
+            if depends_on is not None
+            else (),
             id=scheme_id,
             version=version,
             version_read=(number, "version") not in cells_named,

@@ -246,3 +246,34 @@ def test_a_row_with_wrong_fields_has_its_id_and_version_checked_too(client, worl
         ("body.schemes[4].title", short),
         ("body.schemes[4].id", "Input should be a valid integer"),
     ]  # fmt: skip
+
+
+def test_a_cycle_through_a_row_with_wrong_fields_is_named_in_the_same_answer(client, world):
+    """Rows that depended on each other in a cycle were told so only once a wrong field in one
+    of them was fixed: the cycle check left out every row that failed its own checks."""
+    body = {"system": "SYA", "schemes": [
+        row(title="Pathology", depends_on_rows=[1]),
+        row(title="", depends_on_rows=[0]),  # its title is wrong, its reference is right
+        row(title="", depends_on_rows=[2]),  # a reference to itself is named at once
+    ]}  # fmt: skip
+    response = client.post(f"{API}/import", json=body, headers=world.auth("trust_a1"))
+    assert response.status_code == 422, response.text
+    short = "String should have at least 1 character"
+    assert [(e["loc"], e["msg"]) for e in response.json()["errors"]] == [
+        ("body.schemes[1].title", short),
+        ("body.schemes[2].title", short),
+        ("body.schemes[2].depends_on_rows[0]", "no other row 2 in this import"),
+    ]  # fmt: skip
+    body["schemes"].pop()
+    response = client.post(f"{API}/import", json=body, headers=world.auth("trust_a1"))
+    assert response.status_code == 422, response.text
+    assert [(e["loc"], e["msg"]) for e in response.json()["errors"]] == [
+        ("body.schemes[0].depends_on_rows", "rows depend on each other in a cycle: row 0 -> row 1 -> row 0"),
+        ("body.schemes[1].title", short),
+    ]  # fmt: skip
+    # A wrong reference adds no edge: no cycle is made up from it.
+    body["schemes"][1]["depends_on_rows"] = [0, "x"]
+    response = client.post(f"{API}/import", json=body, headers=world.auth("trust_a1"))
+    assert [e["loc"] for e in response.json()["errors"]] == [
+        "body.schemes[1].title", "body.schemes[1].depends_on_rows[1]",
+    ]  # fmt: skip

@@ -459,3 +459,20 @@ def test_a_wrong_system_code_is_named_at_the_form_field_with_the_rows_problems(c
         ("form.system", "'S A' is not a system code: capital letters and digits, like QWV"),
     ], errors
     assert _total(client, world) == before
+
+
+def test_a_cycle_through_a_row_with_a_wrong_cell_is_named_in_the_same_upload(client, world):
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27"  # fmt: skip
+    lines = [
+        header,
+        "RA1,Network,,digital,,,,,row 3,,0,100",
+        "RA1,Pathology,,roads,,,,,row 2,,0,100",  # its category is wrong, its reference right
+    ]
+    response = _upload(client, "trust_a1", world, "\n".join(lines).encode(), name="s.csv")
+    assert response.status_code == 422, response.text
+    errors = [(e["row"], e["header"], e["msg"][:40]) for e in response.json()["errors"]]
+    assert errors == [
+        (2, "depends_on", "rows depend on each other in a cycle: ro"),
+        (3, "category", "'roads' is not one of estates_backlog, e"),
+    ], errors  # fmt: skip
+    assert response.json()["errors"][0]["msg"].endswith("row 2 -> row 3 -> row 2")
