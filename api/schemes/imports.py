@@ -44,7 +44,10 @@ class FailedRow:
     themselves right: its organisation, dependencies, and the `id` and `version` of the scheme
     it would update. `creating` (no id given, and none wrongly given) says a closed
     organisation or a missing dependency can be judged without that scheme. `version_read`:
-    the version field had no problem of its own (None then means none was given)."""
+    the version field had no problem of its own (None then means none was given). `changes`:
+    a problem is in one of the scheme's own fields (or across them), so the row would change
+    the scheme it names, whose stored values pass those checks; a problem only in a key the
+    row may not have leaves that unknown (False)."""
 
     organisation: str | None
     creating: bool
@@ -53,6 +56,7 @@ class FailedRow:
     id: int | None = None
     version: int | None = None
     version_read: bool = False
+    changes: bool = False
 
 
 def _unchanged(row: SchemeImportRow, scheme: Scheme) -> bool:
@@ -67,11 +71,12 @@ def _unchanged(row: SchemeImportRow, scheme: Scheme) -> bool:
 def _update_errors(
     principal: Principal, scheme: Scheme | None, system, here: str, *, scheme_id: int,
     organisation: str | None, version: int | None, version_read: bool = True,
-    row: SchemeImportRow | None = None,
+    row: SchemeImportRow | None = None, changes: bool = False,
 ) -> list[dict[str, str]]:  # fmt: skip
     """Why a row may not update scheme `scheme_id`. Of a row that failed its own checks
     (`row` None) only what it got right is judged: its organisation if known, its version if
-    `version_read`; whether it changes a scheme that can no longer change is not known."""
+    `version_read`, and whether it changes a scheme that can no longer change where that is
+    known (`changes`: FailedRow's)."""
     if scheme is None or scheme.system_id != system.id or not service.can_read(principal, scheme):
         return [
             field_error(f"{here}.id", f"no scheme {scheme_id} in {system.code} that you can see")
@@ -96,10 +101,8 @@ def _update_errors(
         errors.append(field_error(f"{here}.version", f"scheme {scheme.id} was changed by someone else since "
                                   f"version {version} (it is now version {scheme.version}): export again"))  # fmt: skip
     elif (
-        row is not None
-        and not _unchanged(row, scheme)
-        and scheme.status not in service.EDITABLE_STATUSES
-    ):
+        changes or (row is not None and not _unchanged(row, scheme))
+    ) and scheme.status not in service.EDITABLE_STATUSES:
         errors.append(
             field_error(
                 f"{here}.id", f"scheme {scheme.id} is {scheme.status} and cannot be changed"
@@ -197,6 +200,15 @@ def import_schemes(
                 found.append(field_error(here_dependency, "a scheme cannot depend on itself"))
         return found
 
+    def row_reference_errors(others: Sequence[int], index: int, here: str) -> list[dict[str, str]]:
+        return [
+            field_error(
+                f"{here}.depends_on_rows[{position}]", f"no other row {other} in this import"
+            )
+            for position, other in enumerate(others)
+            if not 0 <= other < len(body.schemes) or other == index
+        ]
+
     def failed_row_errors(failed: FailedRow | None, index: int, here: str) -> list[dict[str, str]]:
         """What is right of a row that failed its own checks: its organisation, its id (and
         version), and its dependencies where it creates a scheme or its id is known (an update
@@ -212,19 +224,10 @@ def import_schemes(
             known = failed.organisation is None or failed.organisation in organisations
             found += id_errors(failed.id, index, here, organisation_known=known,
                                organisation=failed.organisation, version=failed.version,
-                               version_read=failed.version_read)  # fmt: skip
+                               version_read=failed.version_read, changes=failed.changes)  # fmt: skip
         if failed.creating or failed.id is not None:
             found += dependency_errors(failed.depends_on, failed.id, here)
         return found + row_reference_errors(failed.depends_on_rows, index, here)
-
-    def row_reference_errors(others: Sequence[int], index: int, here: str) -> list[dict[str, str]]:
-        return [
-            field_error(
-                f"{here}.depends_on_rows[{position}]", f"no other row {other} in this import"
-            )
-            for position, other in enumerate(others)
-            if not 0 <= other < len(body.schemes) or other == index
-        ]
 
     for index, row in enumerate(body.schemes):
         here = f"body.schemes[{index}]"
@@ -307,6 +310,8 @@ def _row_of(error: dict[str, str]) -> int:
 
 
 _ROW = re.compile(r"^body\.schemes\[(\d+)\]")
+# A row's fields that are the scheme's own: a problem in one means the row would change it.
+_OWN_FIELDS = set(SchemeImportRow.model_fields) - {"id", "version"}
 
 
 def import_document(session: Session, *, principal: Principal, document: Any) -> SchemeImportResult:
@@ -355,6 +360,10 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
             id=scheme_id,
             version=version,
             version_read=("schemes", i, "version") not in wrong,
+            changes=any(
+                loc[:2] == ("schemes", i) and (len(loc) == 2 or loc[2] in _OWN_FIELDS)
+                for loc in wrong
+            ),  # fmt: skip
         )
     checked = SchemeImport.model_construct(system=document["system"].strip(), schemes=schemes,
                                            submit=False, dry_run=True)  # fmt: skip
@@ -495,6 +504,10 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
             id=scheme_id,
             version=version,
             version_read=(number, "version") not in cells_named,
+            # Any cell but these is one of the scheme's own (a year's cost too), or the row.
+            changes=any(
+                p.row == number and p.column not in ("id", "version", "status") for p in problems
+            ),  # fmt: skip
         )
     body = SchemeImport.model_construct(system=system, schemes=schemes, submit=submit,
                                         dry_run=dry_run or bool(problems))  # fmt: skip

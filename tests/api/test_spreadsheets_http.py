@@ -418,6 +418,30 @@ def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_and_its_dep
     ], errors  # fmt: skip
 
 
+def test_a_row_with_a_wrong_cell_is_told_its_withdrawn_scheme_cannot_be_changed(client, world):
+    """An update's row with a wrong cell, for a scheme no longer draft or submitted, was told
+    only of the cell; that the scheme cannot be changed came on the next upload."""
+    admin = world.auth("admin")
+    boiler, lift = (client.post(API, json=scheme_body(title=t), headers=admin).json()["id"]
+                    for t in ("Boiler", "Lift"))  # fmt: skip
+    for scheme_id in (boiler, lift):
+        assert client.post(f"{API}/{scheme_id}/withdraw", headers=admin).status_code == 200
+    header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,2027/28,id,version"  # fmt: skip
+    lines = [
+        header,
+        f"RA1,Boiler,,roads,,high,,,,,0,1200000,300000,{boiler},2",  # row 2: a wrong category
+        f"RA1,Lift,,estates_backlog,,high,,,,,0,1200000,300000,{lift},x",  # row 3: its version
+    ]
+    response = _upload(client, "admin", world, "\n".join(lines).encode(), name="schemes.csv")
+    assert response.status_code == 422, response.text
+    errors = [(e["row"], e["header"], e["msg"][:40]) for e in response.json()["errors"]]
+    assert errors == [
+        (2, "category", "'roads' is not one of estates_backlog, e"),
+        (2, "id", f"scheme {boiler} is withdrawn and cannot be changed"[:40]),
+        (3, "version", "'x' should be a whole number (leave it b"),
+    ], errors  # fmt: skip
+
+
 def test_the_same_scheme_twice_names_the_spreadsheet_row_it_is_also_on(client, world):
     """The message gave the row's place in the import counting from 0 ('also on row 0')."""
     header = "organisation,title,description,category,business_case_stage,backlog_risk,mandatory,mandatory_reason,depends_on,alternative_group,max_deferral_years,2026/27,id,version"  # fmt: skip
