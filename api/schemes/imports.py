@@ -449,7 +449,8 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
     payloads, problems = spreadsheets.rows_to_import(sheet)
 
     def refuse(problems: list[spreadsheets.Problem], others=(), cause=None):
-        problems = sorted(problems, key=lambda p: p.row)  # stable: cells, row model, service
+        # By row, then left to right as the sheet is read and mended (the row's own first).
+        problems = sorted(problems, key=lambda p: (p.row, spreadsheets.column_order(p)))
         count = len(problems) + len(others)
         raise InvalidInput(f"{count} problem(s) in {name}; nothing was imported.",
                            errors=spreadsheets.as_errors(problems) + list(others)) from cause  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from api.cells import as_text, csv_field, from_csv_field
@@ -97,6 +97,11 @@ class Sheet:
 
     def letter(self, column: str) -> str:
         return get_column_letter(self.header.index(column) + 1) if column in self.header else ""
+
+
+def column_order(problem: Problem) -> int:
+    """Where a problem's column is in the sheet, left to right (0: the row as a whole)."""
+    return column_index_from_string(problem.letter) if problem.letter else 0
 
 
 def _save(book: Workbook) -> bytes:

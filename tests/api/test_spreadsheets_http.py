@@ -350,13 +350,14 @@ def test_one_upload_names_every_problem_in_its_cells_rows_and_the_import(client,
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     errors = [(e["row"], e["column"], e["header"]) for e in response.json()["errors"]]
-    assert errors == [(3, "L", "2026/27"), (4, "D", "category"), (4, "B", "title"),
-                      (5, "A", "organisation"), (6, "B", "title"), (8, "D", "category"),
-                      (8, "A", "organisation")], errors  # fmt: skip
-    assert "200" in response.json()["errors"][2]["msg"]
+    # By row, and left to right within one, whichever check found it.
+    assert errors == [(3, "L", "2026/27"), (4, "B", "title"), (4, "D", "category"),
+                      (5, "A", "organisation"), (6, "B", "title"), (8, "A", "organisation"),
+                      (8, "D", "category")], errors  # fmt: skip
+    assert "200" in response.json()["errors"][1]["msg"]
     assert "own organisation" in response.json()["errors"][3]["msg"]
     # A row with a wrong cell had its organisation checked only once the cell was fixed.
-    assert response.json()["errors"][-1]["msg"] == "ZZ9 is not an organisation of SYA"
+    assert response.json()["errors"][5]["msg"] == "ZZ9 is not an organisation of SYA"
     assert "7 problem(s)" in response.json()["detail"]
     assert _total(client, world) == before
 
@@ -396,12 +397,12 @@ def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_and_its_dep
     errors = [(e["row"], e["header"], e["msg"][:40]) for e in response.json()["errors"]]
     category = "'roads' is not one of estates_backlog, e"
     assert errors == [
-        (2, "category", category),
         (2, "organisation", "RA2 closed on 2026-03-31; a closed organ"),
+        (2, "category", category),
         (3, "category", category),
         (3, "id", "no scheme 999999 in SYA that you can see"),
-        (4, "id", "'abc' should be a whole number (leave it"),
         (4, "category", category),
+        (4, "id", "'abc' should be a whole number (leave it"),
         (5, "category", category),
         (5, "depends_on", "no scheme 987654 in SYA"),
         (6, "category", category),
@@ -413,8 +414,8 @@ def test_a_row_with_a_wrong_cell_is_told_its_organisation_has_closed_and_its_dep
         (9, "category", category),
         (9, "id", f"scheme {lift} is also on row 8"),
         (9, "version", "the version last read is needed to update"[:40]),
-        (10, "category", category),
         (10, "organisation", f"scheme {needed} belongs to RA1; a scheme cannot move to another"[:40]),
+        (10, "category", category),
     ], errors  # fmt: skip
 
 
