@@ -6,10 +6,13 @@ burst of keep-alive clients (32 opened at once by a load test, or an office's br
 network blip) lands almost wholly on one worker while the other idles: measured here, 25 of 32
 connections on one worker, which then does the work of both on one core (docs/benchmarks.md).
 
-With SO_REUSEPORT each worker binds the same address itself and the kernel spreads new
-connections over the workers' sockets by their address hash, so the load divides evenly.
-The supervisor is small: it starts the workers, restarts one that dies, and on SIGTERM or
-SIGINT asks each to finish its requests (uvicorn's graceful shutdown) and waits for them.
+With SO_REUSEPORT the supervisor binds one socket per worker on the same address and the
+kernel spreads new connections over them by their address hash, so the load divides evenly.
+The supervisor keeps each socket and hands it to the worker in that place: a worker that
+stops (a stuck solve, below, or a crash) leaves the connections queued on its socket for
+its replacement rather than reset with the socket, as they were when each worker bound its
+own. The supervisor is small: it starts the workers, restarts one that dies, and on SIGTERM
+or SIGINT asks each to finish its requests (uvicorn's graceful shutdown) and waits for them.
 Where the platform has no SO_REUSEPORT, uvicorn's own supervisor is used.
 
 One worker (the default: `make run`, the Dockerfile) is supervised too, on one socket that the
@@ -111,10 +114,10 @@ def _die_with(supervisor: int) -> None:
 
 
 def _worker(
-    host: str, port: int, supervisor: int, sock: socket.socket | None = None, resume: bool = False
+    host: str, port: int, supervisor: int, sock: socket.socket, resume: bool = False
 ) -> None:
-    """One served process: uvicorn on the supervisor's socket, or on its own on the shared
-    address; it stops with EXIT_STUCK when one of its solves is stuck past its limit."""
+    """One served process: uvicorn on the socket its supervisor keeps; it stops with
+    EXIT_STUCK when one of its solves is stuck past its limit."""
     _die_with(supervisor)
     from optimiser import quiet
 
@@ -123,7 +126,6 @@ def _worker(
         from api.jobs.runner import resume_unfinished
 
         resume_unfinished()
-    sock = sock or _listening_socket(host, port)
     config = uvicorn.Config(APP, host=host, port=port, timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
     server = _Server(config)
     stuck = threading.Event()
@@ -185,18 +187,24 @@ def serve(*, host: str, port: int, workers: int) -> None:
         return
     from api.jobs.runner import resume_unfinished
 
-    resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
     if not hasattr(socket, "SO_REUSEPORT"):
+        resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
         uvicorn.run(APP, host=host, port=port, workers=workers,
                     timeout_worker_healthcheck=HEALTHCHECK_S)  # fmt: skip
         return
-    # Fail here, once, if the address is taken by someone else (the workers would each fail).
-    _listening_socket(host, port).close()
+    try:  # here, once, if the address is taken by someone else
+        sockets = [_listening_socket(host, port) for _ in range(workers)]
+    except OSError as exc:
+        print(f"capital: cannot listen on {host}:{port}: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(3) from None  # uvicorn's exit when it cannot start, as with one worker
+    resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
+    for sock in sockets:
+        sock.listen(BACKLOG)  # from now on a connection waits for a worker, as with one
     context = multiprocessing.get_context("spawn")
     stopping = False
 
-    def start() -> multiprocessing.Process:
-        process = context.Process(target=_worker, args=(host, port, os.getpid()),
+    def start(index: int) -> multiprocessing.Process:
+        process = context.Process(target=_worker, args=(host, port, os.getpid(), sockets[index]),
                                   name="capital-worker")  # fmt: skip
         process.start()
         return process
@@ -207,7 +215,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
-    processes = [start() for _ in range(workers)]
+    processes = [start(index) for index in range(workers)]
     print(f"capital: serving on http://{host}:{port} with {workers} workers "
           f"({', '.join(str(p.pid) for p in processes)})", flush=True)  # fmt: skip
     while not stopping:
@@ -216,6 +224,8 @@ def serve(*, host: str, port: int, workers: int) -> None:
                 print(f"capital: worker {process.pid} exited ({process.exitcode}); restarting",
                       flush=True)  # fmt: skip
                 time.sleep(RESTART_BACKOFF_S)
-                processes[index] = start()
+                processes[index] = start(index)
         time.sleep(0.2)
     _stop(processes)
+    for sock in sockets:
+        sock.close()

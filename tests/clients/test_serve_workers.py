@@ -2,6 +2,11 @@
 shared by both workers, and stopping the server stops every worker."""
 
 import os
+import select
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from api.migrate import upgrade
 from tests.servers import demo_database, start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -94,3 +100,102 @@ def test_two_workers_share_a_burst_of_connections_and_stop_with_the_server(
     assert not any(os.path.exists(f"/proc/{pid}") for pid in workers), (
         "a worker outlived the server"
     )
+
+
+def _workers(server_pid: int) -> list[int]:
+    """The served processes (multiprocessing's spawned children), not its resource tracker."""
+    found = []
+    for pid in _children(server_pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"spawn_main" in handle.read():
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def _ask_health(port: int) -> socket.socket:
+    """A connection with a request sent, its answer not yet read: the kernel completes the
+    connection and queues it on a worker's socket whether or not that worker accepts."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: capital\r\nConnection: close\r\n\r\n")
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except OSError as exc:  # a reset connection: what a worker's closed socket did to it
+        answer += repr(exc).encode()
+    finally:
+        sock.close()
+    return answer
+
+
+def test_a_worker_that_dies_leaves_the_connections_queued_for_it_to_its_replacement(
+    database_url, tmp_path_factory
+):
+    """Each worker bound its own socket, which closed with it: connections the kernel had
+    queued on it but the worker had not yet accepted were reset ("connection reset by peer")
+    when it stopped or died. The supervisor now keeps each worker's socket, and the worker
+    that replaces it answers them."""
+    _url, env, _tokens = demo_database(database_url, tmp_path_factory, suffix="workerdies")
+    server, base = start_server(env, workers=2)
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        # Both workers accept: each holds one of 16 kept-alive connections (until a worker
+        # has started, the kernel may queue or send elsewhere what would be its share).
+        deadline = time.monotonic() + 60
+        while True:
+            clients = [httpx.Client(base_url=base, timeout=60) for _ in range(16)]
+            assert all(client.get("/health").status_code == 200 for client in clients)
+            held = _connections_by_process(_workers(server.pid), port)
+            for client in clients:
+                client.close()
+            if len(held) == 2 and all(held.values()):
+                break
+            assert time.monotonic() < deadline, held
+            time.sleep(0.5)
+        workers = list(held)
+        frozen = workers[0]
+        os.kill(frozen, signal.SIGSTOP)  # it accepts nothing more: what reaches it queues
+        asked = [_ask_health(port) for _ in range(16)]
+        time.sleep(1)
+        waiting = [sock for sock in asked if not select.select([sock], [], [], 0)[0]]
+        # The kernel spreads connections by address hash: none of 16 on the frozen worker's
+        # socket has a probability of 2**-16.
+        assert waiting, "no connection was queued on the frozen worker"
+        os.kill(frozen, signal.SIGKILL)
+        answers = [_answer(sock) for sock in asked]
+        assert all(a.startswith(b"HTTP/1.1 200 ") for a in answers), [a[:80] for a in answers]
+        assert frozen not in _workers(server.pid)
+    finally:
+        stop_server(server)
+    assert server.returncode == 0
+
+
+def test_two_workers_on_a_taken_address_say_so_without_a_traceback(tmp_path):
+    """`capital serve --workers 2` on a port another program holds printed a Python
+    traceback (OSError) rather than what was wrong."""
+    url = f"sqlite:///{tmp_path}/capital.db"
+    upgrade(url)
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port),
+             "--workers", "2"],
+            env=os.environ | {"DATABASE_URL": url},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        holder.close()
+    assert done.returncode == 3, done
+    assert done.stderr.strip() == (
+        f"capital: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
+    ), done.stderr
