@@ -24,3 +24,39 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def unready(url: str) -> str | None:
+    """Why the database at `url` cannot be used by this version of capital, in words (None
+    when it is at the migrations' head): not reachable, not set up, behind or unknown."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.db import make_engine
+
+    where = make_url(url).render_as_string(hide_password=True)
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"cannot open the database {where}: {reason}"
+    finally:
+        engine.dispose()
+    if current == head:
+        return None
+    if current is None:
+        return f"the database {where} is not set up: run `capital db upgrade` first"
+    known = {
+        script.revision
+        for script in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()
+    }
+    if current in known:
+        return (f"the database {where} is at revision {current} and this version of capital "
+                f"needs {head}: run `capital db upgrade` first")  # fmt: skip
+    return (f"the database {where} is at revision {current}, which this version of capital "
+            "does not know (a newer version set it up)")  # fmt: skip

@@ -8,6 +8,7 @@ import typer
 
 from capital_cli.checks import finite
 from capital_cli.delivery import delivery_app
+from capital_cli.local import require_database, transaction
 from capital_cli.reference import reference_app
 from capital_cli.remote import jobs_app, rounds_app, runs_app, schemes_app
 
@@ -53,12 +54,6 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _transaction():
-    from api.db import get_sessionmaker, unit_of_work
-
-    return unit_of_work(get_sessionmaker())
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrate the database (DATABASE_URL) up to REVISION."""
@@ -90,6 +85,7 @@ def serve(
     """Serve the API (docs at /docs)."""
     from capital_cli.serving import serve as serve_workers
 
+    require_database()
     serve_workers(host=host, port=port, workers=workers)
 
 
@@ -112,6 +108,7 @@ def worker(
     if not uses_queue():
         fail("workers need PostgreSQL (DATABASE_URL=postgresql+psycopg://...); with SQLite "
              "`capital serve` runs jobs itself")  # fmt: skip
+    require_database()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         asyncio.run(queue.run_worker(concurrency=concurrency, name=name or work.this_process()))
@@ -133,7 +130,7 @@ def users_create(
     from api.users import service
 
     try:
-        with _transaction() as session:
+        with transaction() as session:
             user = service.create_user(
                 session, name=name, role=role, system_code=system, organisation_code=organisation
             )
@@ -149,7 +146,7 @@ def users_list() -> None:
     """Every user with their role, scope and number of active tokens."""
     from api.users import repository
 
-    with _transaction() as session:
+    with transaction() as session:
         for user in repository.list_users(session):
             scope = " ".join(filter(None, [user.system and f"system={user.system.code}",
                                            user.organisation and f"organisation={user.organisation.code}"]))  # fmt: skip
@@ -168,7 +165,7 @@ def users_revoke(
     from api.users import service
 
     try:
-        with _transaction() as session:
+        with transaction() as session:
             count = service.revoke_tokens(session, user_id=user_id)
     except CapitalError as exc:
         fail(exc.detail)
@@ -180,7 +177,7 @@ def demo() -> None:
     """Load the demo system if the database is empty, and print a fresh token for each role."""
     from api import demo as demo_data
 
-    with _transaction() as session:
+    with transaction() as session:
         if demo_data.is_loaded(session):
             typer.echo("database already has data: demo not loaded again")
         else:

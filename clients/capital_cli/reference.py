@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from capital_cli.local import transaction
+
 reference_app = typer.Typer(
     help="Reference data about the real NHS: organisations from ODS, backlog from ERIC.",
     no_args_is_help=True,
@@ -33,12 +35,6 @@ def _errors(exc) -> None:
     raise typer.Exit(2)
 
 
-def _transaction():
-    from api.db import get_sessionmaker, unit_of_work
-
-    return unit_of_work(get_sessionmaker())
-
-
 def _counts(label: str, counts) -> str:
     parts = [f"{n} {name}" for name, n in counts.model_dump().items()]
     return f"{label:<14} " + ", ".join(parts)
@@ -61,7 +57,7 @@ def ods(
         icbs = parsing.parse_icbs(_read(icbs_csv), icbs_csv.name)
     except ReferenceFileInvalid as exc:
         _errors(exc)
-    with _transaction() as session:
+    with transaction() as session:
         report = service.import_ods(session, actor=None, trusts=trusts, icbs=icbs, dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
@@ -97,7 +93,7 @@ def eric(
         rows = parsing.parse_eric(_read(file), file.name)
     except ReferenceFileInvalid as exc:
         _errors(exc)
-    with _transaction() as session:
+    with transaction() as session:
         report = service.import_eric(
             session, actor=None, rows=rows, year=year, source=f"ERIC {year}: {file.name}",
             dry_run=dry_run,

@@ -1,0 +1,23 @@
+"""The commands that use this machine's database (DATABASE_URL) rather than a server: they
+check first that it can be opened and is at this version's migrations, so a database not
+yet set up (`capital db upgrade` forgotten) or not reachable is one line and exit 2, not a
+traceback from the first query."""
+
+import typer
+
+
+def require_database() -> None:
+    from api.migrate import unready
+    from api.settings import get_settings
+
+    if reason := unready(get_settings().database_url):
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(2)
+
+
+def transaction():
+    """One unit of work on the database, once it is known to be ready."""
+    from api.db import get_sessionmaker, unit_of_work
+
+    require_database()
+    return unit_of_work(get_sessionmaker())
