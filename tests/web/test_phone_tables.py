@@ -71,3 +71,36 @@ def test_the_administration_tables_fit_a_phone(visitor, web_server):
     visitor.goto("/admin")
     tables = _fits(visitor, "admin")
     assert {"Organisations", "Users"} <= {t["caption"] for t in tables}
+
+
+# The right edge of each caption of a table in a container, in CSS pixels.
+CAPTIONS = """() => [...document.querySelectorAll('main .nhsuk-table-container caption')].map(c =>
+  ({text: c.textContent.trim(), right: c.getBoundingClientRect().right}))"""
+
+
+def test_a_wide_table_on_a_phone_can_be_scrolled_from_the_keyboard_and_its_caption_read(
+    visitor, web_server
+):
+    """A table wider than a phone scrolls in its container. Those with nothing focusable in
+    them could not be scrolled from the keyboard (axe: scrollable-region-focusable, WCAG
+    2.1.1): the round's fair shares, the run's spend, fair-share, category and price tables,
+    the delivery dashboard's organisations and a scheme's months. And the caption was as wide
+    as the table: "Fair shares from the funding formula" read "... the funding formu"."""
+    finance = {"Authorization": f"Bearer {web_server.tokens['ics_finance']}"}
+    with httpx.Client(base_url=web_server.url, timeout=120) as client:
+        rounds = client.get("/api/v1/rounds", headers=finance).json()["items"]
+        agreed = next(r for r in rounds if r["status"] == "agreed")
+        runs = client.get(f"/api/v1/rounds/{agreed['id']}/runs", headers=finance).json()["items"]
+    visitor.sign_in(web_server.tokens["ics_finance"])
+    pages = [f"/rounds/{agreed['id']}", f"/runs/{runs[0]['id']}", "/delivery"]
+    seen = set()
+    for path in pages:
+        visitor.goto(path)
+        visitor.page.set_viewport_size({"width": 375, "height": 800})
+        visitor.check(f"{path} on a phone")  # axe, WCAG 2.2 AA
+        captions = visitor.page.evaluate(CAPTIONS)
+        for caption in captions:
+            assert caption["right"] <= 375 - 16 + 0.5, (path, caption)
+        seen |= {c["text"] for c in captions}
+        visitor.page.set_viewport_size({"width": 1280, "height": 900})
+    assert "Fair shares from the funding formula" in seen, seen
