@@ -32,6 +32,19 @@ def capital(
                           text=True, env=env or dict(os.environ), timeout=timeout)  # fmt: skip
 
 
+def refused(result: subprocess.CompletedProcess, *names: str, one_line: bool = False) -> str:
+    """A user's mistake at the command line: exit 2 and plain words naming each of `names` on
+    stderr, never a traceback or a rich box; returns stderr."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert "│" not in result.stderr, result.stderr
+    for name in names:
+        assert name in result.stderr, (name, result.stderr)
+    if one_line:
+        assert result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
 def fresh_database(database_url: str, tmp_path_factory, suffix: str = "live") -> str:
     """An empty database beside the session's: a new SQLite file, or a sibling PostgreSQL one."""
     if database_url.startswith("sqlite"):

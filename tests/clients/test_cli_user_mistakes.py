@@ -7,25 +7,18 @@ import pytest
 from capital_client import CapitalClient, CapitalError, InvalidArgument, NotFound, ValidationFailed
 from openpyxl import load_workbook
 
-from tests.clients.conftest import capital
-
-
-def _refused(result, *names: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
-    for name in names:
-        assert name in result.stderr, (name, result.stderr)
+from tests.servers import capital, refused
 
 
 def test_a_month_or_year_in_other_digits_is_refused_naming_the_option(live, tmp_path):
     env, path = live.env("trust"), str(tmp_path / "return.xlsx")
     for period in ("２０２６-10", "2026-1０", "2026-10\n"):
         result = capital("delivery", "template", path, "--system", "QWV", "--period", period, env=env)  # fmt: skip
-        _refused(result, "--period", "is not a month like 2026-10")
+        refused(result, "--period", "is not a month like 2026-10")
     report = capital("delivery", "report", "--system", "QWV", "--year", "２０２６/27", env=env)
-    _refused(report, "--year", "is not a financial year like 2026/27")
+    refused(report, "--year", "is not a financial year like 2026/27")
     template = capital("schemes", "template", path, "--system", "QWV", "--first-year", "２０２６/27", env=env)  # fmt: skip
-    _refused(template, "--first-year", "is not a financial year like 2026/27")
+    refused(template, "--first-year", "is not a financial year like 2026/27")
 
 
 def test_a_file_to_write_in_a_missing_folder_is_refused_naming_the_path(live, tmp_path):
@@ -36,19 +29,17 @@ def test_a_file_to_write_in_a_missing_folder_is_refused_naming_the_path(live, tm
         ("schemes", "export", str(missing / "schemes.csv"), "--system", "QWV"),
         ("runs", "export", "1", str(missing / "report.pdf")),
     ):  # fmt: skip
-        _refused(capital(*args, env=env), f"the folder {missing} does not exist")
+        refused(capital(*args, env=env), f"the folder {missing} does not exist")
     folder = capital("delivery", "template", str(tmp_path), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
-    _refused(folder, f"{tmp_path} is a folder, not a file")
+    refused(folder, f"{tmp_path} is a folder, not a file")
     assert not missing.parent.exists()
 
 
 def test_a_token_outside_printable_ascii_is_refused_naming_where_it_came_from(live):
     environment = capital("schemes", "list", env=live.env(CAPITAL_TOKEN="tokén"))
-    _refused(
-        environment, "the token in $CAPITAL_TOKEN: character 4 (U+00E9) is not printable ASCII"
-    )
+    refused(environment, "the token in $CAPITAL_TOKEN: character 4 (U+00E9) is not printable ASCII")
     option = capital("schemes", "list", "--token", "tok en", env=live.env())
-    _refused(option, "the token given with --token: character 4 (U+0020)")
+    refused(option, "the token given with --token: character 4 (U+0020)")
     assert "tokén" not in environment.stderr  # a secret, even a mistyped one, is not echoed
     with pytest.raises(InvalidArgument, match=r"^token: character 4 \(U\+00E9\)") as raised:
         CapitalClient(live.url, "tokén")
@@ -68,7 +59,7 @@ def test_the_client_escapes_path_parameters(live):
         with pytest.raises(InvalidArgument, match=r"^system: "):
             client.delivery_report("QWV/period", year="2026/27")
     result = capital("delivery", "report", "--system", "QWV/period", "--year", "2026/27", env=live.env("ics_finance"))  # fmt: skip
-    _refused(result, "system: 'QWV/period'")
+    refused(result, "system: 'QWV/period'")
 
 
 def test_the_client_names_an_amount_it_cannot_send(live):
@@ -103,7 +94,7 @@ def test_a_return_with_an_amount_in_exponent_notation_names_its_cell(live, tmp_p
     sheet.cell(row=2, column=header.index("forecast 2027-01") + 1, value="١٢٣")
     book.save(path)
     result = capital("delivery", "import", str(path), "--system", "QWV", "--period", "2026-10", env=env)  # fmt: skip
-    _refused(result, "nothing was imported",
+    refused(result, "nothing was imported",
              "row 2, column E (actual 2026-10): '1e30' is not an amount in pounds",
              "row 2, column F (forecast 2026-11): 1e+30 is more than the largest amount",
              "row 2, column G (forecast 2026-12): 'Infinity' is not an amount in pounds",
