@@ -37,7 +37,8 @@ def unready(url: str) -> str | None:
     from api.db import make_engine
 
     where = make_url(url).render_as_string(hide_password=True)
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    head = scripts.get_current_head()
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
@@ -51,11 +52,7 @@ def unready(url: str) -> str | None:
         return None
     if current is None:
         return f"the database {where} is not set up: run `capital db upgrade` first"
-    known = {
-        script.revision
-        for script in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()
-    }
-    if current in known:
+    if current in {script.revision for script in scripts.walk_revisions()}:
         return (f"the database {where} is at revision {current} and this version of capital "
                 f"needs {head}: run `capital db upgrade` first")  # fmt: skip
     return (f"the database {where} is at revision {current}, which this version of capital "

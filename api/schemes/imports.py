@@ -363,7 +363,7 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
             changes=any(
                 loc[:2] == ("schemes", i) and (len(loc) == 2 or loc[2] in _OWN_FIELDS)
                 for loc in wrong
-            ),  # fmt: skip
+            ),
         )
     checked = SchemeImport.model_construct(system=document["system"].strip(), schemes=schemes,
                                            submit=False, dry_run=True)  # fmt: skip
@@ -508,7 +508,7 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
             # Any cell but these is one of the scheme's own (a year's cost too), or the row.
             changes=any(
                 p.row == number and p.column not in ("id", "version", "status") for p in problems
-            ),  # fmt: skip
+            ),
         )
     body = SchemeImport.model_construct(system=system, schemes=schemes, submit=submit,
                                         dry_run=dry_run or bool(problems))  # fmt: skip
