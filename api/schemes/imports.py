@@ -46,8 +46,9 @@ class FailedRow:
     organisation or a missing dependency can be judged without that scheme. `version_read`:
     the version field had no problem of its own (None then means none was given). `changes`:
     a problem is in one of the scheme's own fields (or across them), so the row would change
-    the scheme it names, whose stored values pass those checks; a problem only in a key the
-    row may not have leaves that unknown (False)."""
+    the scheme it names, whose stored values pass those checks. `row`: where the only problems
+    are keys a row may not have, the rest of it, if valid; it says whether the row changes its
+    scheme (_unchanged)."""
 
     organisation: str | None
     creating: bool
@@ -57,6 +58,7 @@ class FailedRow:
     version: int | None = None
     version_read: bool = False
     changes: bool = False
+    row: SchemeImportRow | None = None
 
 
 def _unchanged(row: SchemeImportRow, scheme: Scheme) -> bool:
@@ -224,7 +226,8 @@ def import_schemes(
             known = failed.organisation is None or failed.organisation in organisations
             found += id_errors(failed.id, index, here, organisation_known=known,
                                organisation=failed.organisation, version=failed.version,
-                               version_read=failed.version_read, changes=failed.changes)  # fmt: skip
+                               version_read=failed.version_read, changes=failed.changes,
+                               row=failed.row)  # fmt: skip
         if failed.creating or failed.id is not None:
             found += dependency_errors(failed.depends_on, failed.id, here)
         return found + row_reference_errors(failed.depends_on_rows, index, here)
@@ -314,6 +317,16 @@ _ROW = re.compile(r"^body\.schemes\[(\d+)\]")
 _OWN_FIELDS = set(SchemeImportRow.model_fields) - {"id", "version"}
 
 
+def _without_stray_keys(row: dict) -> SchemeImportRow | None:
+    """A row whose only problems are keys it may not have, without them: valid, or None."""
+    try:
+        return SchemeImportRow.model_validate(
+            {key: value for key, value in row.items() if key in SchemeImportRow.model_fields}
+        )
+    except ValidationError:
+        return None
+
+
 def import_document(session: Session, *, principal: Principal, document: Any) -> SchemeImportResult:
     """A JSON import (`SchemeImport`, parsed but not validated): one answer names every problem.
 
@@ -352,6 +365,9 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
             rows[i].get(field) if ("schemes", i, field) not in wrong else None
             for field in ("organisation", "depends_on", "depends_on_rows", "id", "version")
         )
+        changes = any(
+            loc[:2] == ("schemes", i) and (len(loc) == 2 or loc[2] in _OWN_FIELDS) for loc in wrong
+        )
         failed_rows[i] = FailedRow(
             organisation=organisation.strip() if isinstance(organisation, str) else None,
             creating=rows[i].get("id") is None,
@@ -360,10 +376,8 @@ def import_document(session: Session, *, principal: Principal, document: Any) ->
             id=scheme_id,
             version=version,
             version_read=("schemes", i, "version") not in wrong,
-            changes=any(
-                loc[:2] == ("schemes", i) and (len(loc) == 2 or loc[2] in _OWN_FIELDS)
-                for loc in wrong
-            ),
+            changes=changes,
+            row=None if changes else _without_stray_keys(rows[i]),
         )
     checked = SchemeImport.model_construct(system=document["system"].strip(), schemes=schemes,
                                            submit=False, dry_run=True)  # fmt: skip

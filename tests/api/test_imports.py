@@ -258,20 +258,22 @@ def test_a_row_that_would_change_a_withdrawn_scheme_is_told_so_even_with_a_wrong
 ):
     """A row with a wrong field that updates a withdrawn scheme was told only of that field;
     fixing it brought "cannot be changed" on the next attempt. A wrong value in one of the
-    scheme's own fields cannot be what the scheme holds, so the row changes it. A problem only
-    in a key the row may not have says nothing of that, and an unchanged row is no change."""
+    scheme's own fields cannot be what the scheme holds, so the row changes it. With a problem
+    only in a key the row may not have, the rest of the row says: unchanged is no change, a
+    new title is."""
     admin = world.auth("admin")
     ids = [client.post(API, json=scheme_body(title=t), headers=admin).json()["id"]
-           for t in ("Boiler", "Lift", "Ward")]  # fmt: skip
+           for t in ("Boiler", "Lift", "Ward", "Roof")]  # fmt: skip
     for scheme_id in ids:
         withdrawn = client.post(f"{API}/{scheme_id}/withdraw", headers=admin)
         assert withdrawn.status_code == 200 and withdrawn.json()["version"] == 2, withdrawn.text
-    boiler, lift, ward = ids
+    boiler, lift, ward, roof = ids
     body = {"system": "SYA", "schemes": [
         row(id=boiler, version=2, title="Boiler", category="boilers"),  # a wrong field
         row(id=lift, version=2, title="Lift, phase 2"),  # a valid row that changes it
         row(id=ward, version=2, title="Ward", colour="blue"),  # unchanged but for a stray key
         row(id=ward, version=2, title="Ward", cost_profile={"2026/27": 0}),  # across fields
+        row(id=roof, version=2, title="Roof and gutters", colour="red"),  # changed, a stray key
     ]}  # fmt: skip
     response = client.post(f"{API}/import", json=body, headers=admin)
     errors = errors_of(response)
@@ -282,6 +284,8 @@ def test_a_row_that_would_change_a_withdrawn_scheme_is_told_so_even_with_a_wrong
         ("body.schemes[3]", "Value error, cost_profile needs at least one year with a cost above zero"),
         ("body.schemes[3].id", f"scheme {ward} is also on row 2"),
         ("body.schemes[3].id", f"scheme {ward} is withdrawn and cannot be changed"),
+        ("body.schemes[4].colour", "Extra inputs are not permitted"),
+        ("body.schemes[4].id", f"scheme {roof} is withdrawn and cannot be changed"),
     ], errors  # fmt: skip
 
 
