@@ -450,7 +450,7 @@ def import_spreadsheet(session: Session, *, principal: Principal, content: bytes
         kind = spreadsheets.kind_of(filename, content_type)
         sheet = spreadsheets.read_sheet(content, kind=kind, name=name)
     except spreadsheets.Unreadable as exc:
-        raise InvalidInput(str(exc), errors=[field_error("form.file", str(exc))]) from exc
+        raise InvalidInput(str(exc), errors=[field_error("form.file", exc.reason)]) from exc
     if not sheet.rows:
         raise InvalidInput(
             f"{name}: no rows to import.", errors=[field_error("form.file", "no rows to import")]

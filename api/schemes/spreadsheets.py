@@ -165,19 +165,25 @@ def template(*, years: list[str], organisations: list[str]) -> bytes:
 
 
 class Unreadable(ValueError):
-    """The upload is not a spreadsheet this module can read; the message says why."""
+    """The upload is not a spreadsheet this module can read. The message names the file and
+    says why; `reason` says why alone, for a place that already names the file (an upload's
+    file field; the command line, which puts the path first)."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.reason = reason
 
 
 def kind_of(filename: str | None, content_type: str | None = None) -> str:
     """`xlsx` or `csv`, from the file name (or, failing that, the content type)."""
     name = (filename or "").lower()
     if "." in name.rpartition("/")[2] and not name.endswith((".xlsx", ".xlsm", ".csv")):
-        raise Unreadable(f"{filename}: use an .xlsx or .csv file")
+        raise Unreadable(filename, "use an .xlsx or .csv file")
     if name.endswith((".xlsx", ".xlsm")) or content_type == XLSX:
         return "xlsx"
     if name.endswith(".csv") or (content_type or "").startswith(("text/csv", "application/csv")):
         return "csv"
-    raise Unreadable(f"{filename or 'the file'}: use an .xlsx or .csv file")
+    raise Unreadable(filename or "the file", "use an .xlsx or .csv file")
 
 
 def read_sheet(content: bytes, *, kind: str, name: str = "the file") -> Sheet:
@@ -187,7 +193,7 @@ def read_sheet(content: bytes, *, kind: str, name: str = "the file") -> Sheet:
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise Unreadable(f"{name}: not UTF-8 text (save the CSV as 'CSV UTF-8')") from exc
+            raise Unreadable(name, "not UTF-8 text (save the CSV as 'CSV UTF-8')") from exc
         # An export's CSV quotes formula-like text with an apostrophe; the text is without it.
         rows = iter(
             [[from_csv_field(f) for f in r] for r in csv.reader(io.StringIO(text, newline=""))]
@@ -198,12 +204,13 @@ def read_sheet(content: bytes, *, kind: str, name: str = "the file") -> Sheet:
             rows = iter([list(r) for r in book.worksheets[0].iter_rows(values_only=True)])
         except Exception as exc:  # openpyxl's errors for a file that is not a workbook
             raise Unreadable(
-                f"{name} cannot be read as a spreadsheet: save it from Excel as an Excel "
-                "Workbook (.xlsx) or as CSV UTF-8, and upload that"
+                name,
+                "not a spreadsheet that can be read: save it from Excel as an Excel Workbook "
+                "(.xlsx) or as CSV UTF-8, and upload that",
             ) from exc
     header_row = next(rows, None)
     if not header_row:
-        raise Unreadable(f"{name}: the first row must be the header")
+        raise Unreadable(name, "the first row must be the header")
     header = [str(h).strip() if h is not None else "" for h in header_row]
     while header and header[-1] == "":
         header.pop()

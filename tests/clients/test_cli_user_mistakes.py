@@ -99,3 +99,21 @@ def test_a_return_with_an_amount_in_exponent_notation_names_its_cell(live, tmp_p
              "row 2, column F (forecast 2026-11): 1e+30 is more than the largest amount",
              "row 2, column G (forecast 2026-12): 'Infinity' is not an amount in pounds",
              "row 2, column H (forecast 2027-01): '١٢٣' is not an amount in pounds")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.csv", b"", "the first row must be the header"),
+        ("latin.csv", b"organisation,title\nR0A,Caf\xe9\n", "not UTF-8 text"),
+        ("notes.xlsx", b"not a workbook", "not a spreadsheet that can be read"),
+    ],
+)  # fmt: skip
+def test_a_file_that_cannot_be_read_is_named_once(live, tmp_path, name, content, reason):
+    """The server's words about the file named it, and the command put its path before them:
+    "empty.csv: empty.csv: the first row must be the header"."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = capital("schemes", "import", str(path), "--system", "QWV", env=live.env("trust"))
+    message = refused(result, reason, one_line=True)
+    assert message.startswith(f"{path}: {reason}") and message.count(name) == 1, message

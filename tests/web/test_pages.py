@@ -501,7 +501,7 @@ def test_the_upload_says_what_is_wrong_with_the_file_at_the_file_field(client, w
     for files, message in (
         (None, "Choose a spreadsheet to upload"),
         ({"file": ("schemes.xlsx", b"not a workbook", "application/octet-stream")},
-         "schemes.xlsx cannot be read as a spreadsheet"),
+         "Not a spreadsheet that can be read: save it from Excel"),
         ({"file": ("schemes.pdf", b"%PDF", "application/pdf")}, "Choose an .xlsx or .csv file"),
     ):  # fmt: skip
         response = upload(files)
