@@ -3,6 +3,7 @@
 import json
 import sys
 from contextlib import contextmanager
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -305,6 +306,44 @@ def schemes_export(
 # -- rounds and runs ------------------------------------------------------------------------
 
 
+@rounds_app.command("list")
+def rounds_list(
+    url: Url,
+    token: Token,
+    system: Annotated[str | None, typer.Option(help="System code.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="A JSON array instead of a table.")
+    ] = False,
+) -> None:
+    """Rounds you can see: id, name, status, years, envelope and agreed run."""
+    with connect(url, token) as client:
+        rounds = client.list_rounds(system=system)
+    if as_json:
+        typer.echo(
+            json.dumps([r.model_dump(mode="json") for r in rounds], indent=1, allow_nan=False)
+        )
+        return
+    envelopes = _money_texts([sum(r.envelope.values(), Decimal(0)) for r in rounds])
+    systems = len({r.system for r in rounds}) > 1  # a finance director sees one system
+    table = Table(title=f"{len(rounds)} round{'' if len(rounds) == 1 else 's'}",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)  # fmt: skip
+    # On an 80-column terminal only the name wraps: codes, years and money never do.
+    table.add_column("id", justify="right", no_wrap=True)
+    if systems:
+        table.add_column("system", no_wrap=True)
+    table.add_column("name", ratio=1, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("years", no_wrap=True)
+    _money_column(table, "envelope", envelopes)
+    table.add_column("agreed", justify="right", no_wrap=True)
+    for round_, envelope in zip(rounds, envelopes, strict=True):
+        years = round_.years[:1] + round_.years[-1:] if len(round_.years) > 1 else round_.years
+        table.add_row(str(round_.id), *([round_.system] if systems else []), round_.name,
+                      round_.status, "–".join(years), envelope,
+                      f"run {round_.agreed_run_id}" if round_.agreed_run_id else "")  # fmt: skip
+    console.print(table)
+
+
 @rounds_app.command("run")
 def rounds_run(
     round_id: Annotated[int, typer.Argument(metavar="ROUND_ID", min=1, max=2**31 - 1)],
@@ -352,6 +391,42 @@ def rounds_reallocate(
         run = client.reallocate(round_id, **{k: v for k, v in overrides.items() if v is not None})
         titles, costs = _titles(client, run), _costs(client, run)
     _show(run, titles, costs)
+
+
+@runs_app.command("list")
+def runs_list(
+    round_id: Annotated[int, typer.Argument(metavar="ROUND_ID", min=1, max=2**31 - 1)],
+    url: Url,
+    token: Token,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="A JSON array instead of a table.")
+    ] = False,
+) -> None:
+    """A round's runs, oldest first: id, when, label, by whom, status and value."""
+    with connect(url, token) as client:
+        runs = client.list_runs(round_id)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in runs], indent=1, allow_nan=False))
+        return
+    values = _money_texts([r.objective for r in runs])
+    table = Table(title=f"{len(runs)} run{'' if len(runs) == 1 else 's'} of round {round_id}",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)  # fmt: skip
+    # On an 80-column terminal the label and the name wrap; times and money never do.
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("when (UTC)", no_wrap=True)
+    table.add_column("label", overflow="fold", min_width=len("re-allocation"))
+    table.add_column("by", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    _money_column(table, "value", values)
+    for run, value in zip(runs, values, strict=True):
+        when = run.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        # A re-allocation (slippage) says so; an allocation is the usual run.
+        label = run.label or ""
+        if run.kind == "reallocation":
+            label = f"re-allocation: {label}" if label else "re-allocation"
+        table.add_row(str(run.id), when, label, run.created_by,
+                      run.status.replace("_", " "), value)  # fmt: skip
+    console.print(table)
 
 
 @runs_app.command("show")

@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import termios
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -165,3 +166,40 @@ def test_a_mistaken_setting_is_named_before_any_command_runs(
     result = capital(*command, env=env, timeout=60)
     refused(result, message)
     assert not (tmp_path / "x.db").exists()
+
+
+def _row(lines: list[str], first: int) -> str:
+    """The first line of a table's row whose first cell is `first` (below the heading)."""
+    body = lines[next(i for i, line in enumerate(lines) if "───" in line) + 1 :]
+    return next(line for line in body if line.split()[:1] == [str(first)])
+
+
+def test_rounds_and_their_runs_are_listed_to_find_their_ids(live):
+    """`capital rounds run`, `runs show` and `runs export` take ids that the command line had
+    no way to list: a finance director had to ask the API with curl."""
+    finance = {"Authorization": f"Bearer {live.tokens['ics_finance']}"}
+    env = live.env("ics_finance")
+    rounds = httpx.get(f"{live.url}/api/v1/rounds", headers=finance).json()["items"]
+    listed = capital("rounds", "list", "--system", "QWV", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [r["id"] for r in strict(listed.stdout)] == [r["id"] for r in rounds]
+    lines = _on_terminal(["rounds", "list"], env)
+    assert max(len(line) for line in lines) <= 80 and "…" not in "\n".join(lines)
+    agreed = next(r for r in rounds if r["status"] == "agreed")
+    row = _row(lines, agreed["id"])
+    total = sum(Decimal(a) for a in agreed["envelope"].values())
+    assert f"£{total:,.0f}" in row and f"run {agreed['agreed_run_id']}" in row, row
+
+    runs = httpx.get(f"{live.url}/api/v1/rounds/{agreed['id']}/runs", headers=finance).json()
+    lines = _on_terminal(["runs", "list", str(agreed["id"])], env)
+    shown = "\n".join(lines)
+    assert max(len(line) for line in lines) <= 80 and "…" not in shown
+    assert f"{len(runs['items'])} run" in lines[0]
+    for run in runs["items"]:  # each value whole, to the penny, on its run's line
+        row = _row(lines, run["id"])
+        assert f"£{Decimal(str(run['objective'])):,.2f}" in row, row
+    json_runs = capital("runs", "list", str(agreed["id"]), "--json", env=env)
+    assert [r["id"] for r in strict(json_runs.stdout)] == [r["id"] for r in runs["items"]]
+    missing = capital("runs", "list", "999999", env=env)
+    assert missing.returncode == 1 and "No round with id 999999" in missing.stderr
+    assert "Traceback" not in missing.stderr
