@@ -47,6 +47,7 @@ from api.rounds.schemas import (
 )
 from api.schemes import repository as schemes_repository
 from api.systems import repository as systems_repository
+from api.systems import service as systems_service
 from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser import (
     Snapshot,
@@ -106,6 +107,7 @@ def list_rounds(
     session: Session, *, principal: Principal, system: str | None, limit: int, offset: int
 ) -> tuple[list[Round], int]:
     """A page of the rounds of the caller's systems, and how many there are."""
+    systems_service.check_list_filters(session, principal=principal, system=system)
     return repository.list_rounds(
         session, system_ids=principal.system_ids, system_code=system, limit=limit, offset=offset
     )

@@ -22,6 +22,7 @@ from api.schemes import repository
 from api.schemes.models import Scheme, SchemeCost
 from api.schemes.schemas import SchemeCreate, SchemePage, SchemeRead, SchemeUpdate, Scores, total
 from api.systems import repository as systems_repository
+from api.systems import service as systems_service
 from api.systems.models import Organisation
 from api.types import datetime_json, money_json
 from api.versioning import check_version, flush_versioned, parse_if_match
@@ -108,6 +109,8 @@ def list_schemes(
     offset: int,
 ) -> SchemePage:
     """A page of the schemes the caller may read, filtered."""
+    systems_service.check_list_filters(session, principal=principal, system=system,
+                                       organisation=organisation)  # fmt: skip
     visible = repository.visible_schemes(
         system_ids=principal.system_ids,
         organisation_id=principal.organisation_id,
@@ -137,6 +140,8 @@ def list_scheme_documents(
     fields, order and values), built from plain rows without the ORM or pydantic: a 50-item
     page in a few milliseconds of CPU instead of about 25 (docs/benchmarks.md, issue 9).
     tests/api/test_scheme_list_json.py holds the two paths to the same bytes."""
+    systems_service.check_list_filters(session, principal=principal, system=system,
+                                       organisation=organisation)  # fmt: skip
     visible = repository.visible_schemes(
         system_ids=principal.system_ids,
         organisation_id=principal.organisation_id,

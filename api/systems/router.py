@@ -65,6 +65,7 @@ def list_organisations(
     offset: Offset = 0,
 ) -> OrganisationPage:
     """Organisations in your systems, optionally in one system."""
+    service.check_list_filters(session, principal=principal, system=system)
     organisations, total = repository.list_organisations(
         session, system_ids=principal.system_ids, system_code=system, limit=limit, offset=offset
     )

@@ -56,6 +56,28 @@ def get_system(session: Session, *, principal: Principal, code: str) -> System:
     return system
 
 
+def check_list_filters(
+    session: Session, *, principal: Principal, system: str | None, organisation: str | None = None
+) -> None:
+    """A list filtered by a system or organisation the caller cannot see would be empty, as if
+    there were nothing in it: a mistyped code read as "0 schemes", and an export wrote an empty
+    file. Each such filter is named instead (422), alike for a code that does not exist and
+    one outside the caller's scope (no probing which codes exist elsewhere)."""
+    errors = []
+    if system is not None:
+        found = repository.get_system_by_code(session, code=system)
+        if found is None or not principal.in_system(found.id):
+            errors.append(field_error("query.system", f"no system {system} that you can see"))
+    if organisation is not None:
+        found = repository.get_organisation_by_code(session, code=organisation)
+        if found is None or not any(principal.in_system(s.id) for s in found.systems):
+            errors.append(field_error("query.organisation",
+                                      f"no organisation {organisation} that you can see"))  # fmt: skip
+    if errors:
+        # Worded as a query parameter pydantic refused (api/errors.py), as these are.
+        raise InvalidInput(f"Invalid fields: {', '.join(e['loc'] for e in errors)}", errors=errors)
+
+
 def create_system(session: Session, *, principal: Principal, body: SystemCreate) -> System:
     """Create a system (administrators only)."""
     principal.require_role("admin")

@@ -62,6 +62,12 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+# The list filters the commands send as they were given: a problem with one is the option's.
+_OPTIONS = {
+    f"query.{name}": f"--{name}" for name in ("system", "organisation", "category", "status")
+}
+
+
 @contextmanager
 def connect(url: str, token: str):
     """A client whose errors become one clear line: 2 for bad input, 1 for everything else."""
@@ -76,6 +82,11 @@ def connect(url: str, token: str):
     except InvalidArgument as exc:  # a value the client refused to send, named
         _fail(str(exc), 2)
     except ValidationFailed as exc:
+        options = [_OPTIONS.get(e["loc"]) for e in exc.errors]
+        if exc.errors and all(options):  # the command's own options: named as typed
+            _fail(
+                "; ".join(f"{o}: {e['msg']}" for o, e in zip(options, exc.errors, strict=True)), 2
+            )
         details = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors)
         _fail(f"{exc}" + (f" ({details})" if details else ""), 2)
     except CapitalError as exc:

@@ -92,6 +92,39 @@ def test_list_filters_and_pagination(client, world):
     assert client.get(API, params={"limit": 0}, headers=headers).status_code == 422
 
 
+def test_a_list_filtered_by_a_system_or_organisation_the_caller_cannot_see_says_so(client, world):
+    """`?system=QVW` for QWV was an empty page, as if the system had no schemes (and the CLI
+    printed "0 schemes", its export wrote an empty file). A code that does not exist and one
+    outside the caller's scope read alike: nothing tells which codes exist elsewhere."""
+    finance = world.auth("finance_a")
+
+    def refused(path: str, **params) -> list[tuple[str, str]]:
+        response = client.get(path, params=params, headers=finance)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        return [(e["loc"], e["msg"]) for e in response.json()["errors"]]
+
+    for code in ("ZZZ", "SYB"):  # missing; another system's
+        expected = [("query.system", f"no system {code} that you can see")]
+        assert refused(API, system=code) == expected
+        assert refused(f"{API}/export.csv", system=code) == expected
+        assert refused("/api/v1/rounds", system=code) == expected
+        assert refused("/api/v1/organisations", system=code) == expected
+    for code in ("RZ9", "RB1"):  # missing; only in another system
+        assert refused(API, organisation=code) == [
+            ("query.organisation", f"no organisation {code} that you can see")
+        ]
+    assert refused(API, system="SYB", organisation="RB1") == [
+        ("query.system", "no system SYB that you can see"),
+        ("query.organisation", "no organisation RB1 that you can see"),
+    ]
+    # In scope: an organisation in two systems, and an administrator's any system.
+    assert client.get(API, params={"organisation": "RAM"}, headers=finance).status_code == 200
+    admin = world.auth("admin")
+    assert client.get(API, params={"system": "SYB"}, headers=admin).status_code == 200
+    assert client.get("/api/v1/rounds", params={"system": "SYB"}, headers=admin).status_code == 200
+
+
 def test_update_requires_if_match(client, world):
     scheme = create(client, world)
     response = client.patch(

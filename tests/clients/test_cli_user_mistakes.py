@@ -117,3 +117,15 @@ def test_a_file_that_cannot_be_read_is_named_once(live, tmp_path, name, content,
     result = capital("schemes", "import", str(path), "--system", "QWV", env=live.env("trust"))
     message = refused(result, reason, one_line=True)
     assert message.startswith(f"{path}: {reason}") and message.count(name) == 1, message
+
+
+def test_a_system_or_organisation_the_user_cannot_see_is_named_by_its_option(live, tmp_path):
+    """`--system QVW` for QWV listed "0 schemes" and exported an empty file, exit 0."""
+    env, path = live.env("trust"), tmp_path / "schemes.csv"
+    for args in (("schemes", "list"), ("schemes", "export", str(path)), ("rounds", "list")):
+        refused(capital(*args, "--system", "QVW", env=env),
+                "error: --system: no system QVW that you can see", one_line=True)  # fmt: skip
+    both = capital("schemes", "list", "--system", "QVW", "--organisation", "R0Z", env=env)
+    refused(both, "error: --system: no system QVW that you can see; "
+            "--organisation: no organisation R0Z that you can see", one_line=True)  # fmt: skip
+    assert not path.exists()

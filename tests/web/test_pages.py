@@ -82,6 +82,18 @@ def test_scope_and_role_hold_on_every_page(client, world):
     )
 
 
+def test_the_scheme_list_drops_an_organisation_filter_it_does_not_offer(client, world):
+    """The API names a filter the caller cannot see (422); the page, whose filter is a list of
+    the caller's organisations, drops one it does not offer, as it does a wrong status."""
+    created = client.post("/api/v1/schemes", json=scheme_body(), headers=world.auth("trust_a1"))
+    client.post(f"/api/v1/schemes/{created.json()['id']}/submit", headers=world.auth("trust_a1"))
+    sign_in(client, world.tokens["finance_a"])
+    for code in ("RZ9", "RB1"):  # missing; another system's
+        page = client.get("/schemes", params={"organisation": code, "status": "lost"})
+        assert page.status_code == 200 and scheme_body()["title"] in page.text, code
+    assert scheme_body()["title"] not in client.get("/schemes?organisation=RA2").text
+
+
 def test_signing_out_ends_the_session(client, world):
     csrf = sign_in(client, world.tokens["finance_a"])
     assert client.get("/rounds").status_code == 200

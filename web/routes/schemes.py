@@ -241,6 +241,8 @@ def list_schemes(request: Request, session: SessionDep, principal: WebUser,
     organisations = all_of(
         systems_repository.list_organisations, session, system_ids=principal.system_ids
     )
+    # Like the other filters, one that is not on offer is dropped (a hand-edited address).
+    organisation = organisation if organisation in {o.code for o in organisations} else None
     if mine and principal.organisation_id:
         own = next((o for o in organisations if o.id == principal.organisation_id), None)
         organisation = own.code if own else organisation
