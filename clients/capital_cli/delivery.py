@@ -307,7 +307,7 @@ def delivery_report(
     """Plan, actuals, forecast outturn and slippage by organisation, and the headroom."""
     if not YEAR.fullmatch(year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
         _fail(f"--year '{year}' is not a financial year like 2026/27", 2)
-    with connect(url, token) as client:
+    with connect(url, token, system=system) as client:
         report = client.delivery_report(system, year=year)
     if as_json:
         typer.echo(json.dumps(report.model_dump(), indent=1, allow_nan=False, default=_number))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from capital_client import CapitalError, InvalidArgument, ValidationFailed
+from capital_client import CapitalError, InvalidArgument, NotFound, ValidationFailed
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -69,8 +69,10 @@ _OPTIONS = {
 
 
 @contextmanager
-def connect(url: str, token: str):
-    """A client whose errors become one clear line: 2 for bad input, 1 for everything else."""
+def connect(url: str, token: str, *, system: str | None = None):
+    """A client whose errors become one clear line: 2 for bad input, 1 for everything else.
+    `system`: the command's --system, where a 404 can only be about that system (its
+    template, its delivery report): the option's mistake, named as a list filter's is."""
     from capital_client import CapitalClient  # loaded on first use: capital_client.__init__
 
     try:
@@ -89,6 +91,10 @@ def connect(url: str, token: str):
             )
         details = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors)
         _fail(f"{exc}" + (f" ({details})" if details else ""), 2)
+    except NotFound as exc:
+        if system is not None:
+            _fail(f"--system: no system {system} that you can see", 2)
+        _fail(str(exc), 1)
     except CapitalError as exc:
         _fail(str(exc), 1)
     finally:
@@ -131,7 +137,7 @@ def schemes_template(
         _fail(f"{path}: the template is an .xlsx file", 2)
     if not _is_financial_year(first_year):
         _fail(f"--first-year '{first_year}' is not a financial year like 2026/27", 2)
-    with connect(url, token) as client:
+    with connect(url, token, system=system) as client:
         content = client.scheme_template(system=system, first_year=first_year, years=years)
     _write(path, content)
     console.print(f"template written to {path} ({years} years from {first_year})")

@@ -120,12 +120,18 @@ def test_a_file_that_cannot_be_read_is_named_once(live, tmp_path, name, content,
 
 
 def test_a_system_or_organisation_the_user_cannot_see_is_named_by_its_option(live, tmp_path):
-    """`--system QVW` for QWV listed "0 schemes" and exported an empty file, exit 0."""
+    """`--system QVW` for QWV listed "0 schemes" and exported an empty file, exit 0; the
+    template and the delivery report said "404 No system QVW.", exit 1."""
     env, path = live.env("trust"), tmp_path / "schemes.csv"
-    for args in (("schemes", "list"), ("schemes", "export", str(path)), ("rounds", "list")):
+    for args in (
+        ("schemes", "list"), ("schemes", "export", str(path)), ("rounds", "list"),
+        ("schemes", "template", str(tmp_path / "t.xlsx")),
+        ("delivery", "template", str(tmp_path / "r.xlsx"), "--period", "2026-10"),
+        ("delivery", "report", "--year", "2026/27"),
+    ):  # fmt: skip
         refused(capital(*args, "--system", "QVW", env=env),
                 "error: --system: no system QVW that you can see", one_line=True)  # fmt: skip
     both = capital("schemes", "list", "--system", "QVW", "--organisation", "R0Z", env=env)
     refused(both, "error: --system: no system QVW that you can see; "
             "--organisation: no organisation R0Z that you can see", one_line=True)  # fmt: skip
-    assert not path.exists()
+    assert not path.exists() and list(tmp_path.iterdir()) == []
