@@ -57,6 +57,11 @@ class InvalidInput(CapitalError):
     status, title = 422, "Validation failed"
 
 
+def invalid_fields(errors: list[dict[str, str]]) -> str:
+    """The detail of a 422 whose `errors` are the request's own fields, one per error."""
+    return f"Invalid fields: {', '.join(e['loc'] for e in errors)}"
+
+
 class FieldError(BaseModel):
     loc: str
     msg: str
@@ -130,8 +135,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in raw):
             return problem(400, "Malformed JSON", "The request body is not valid JSON.")
         errors = [field_error(_loc(e["loc"]), e["msg"]) for e in raw]
-        fields = ", ".join(e["loc"] for e in errors)
-        return problem(422, "Validation failed", f"Invalid fields: {fields}", errors)
+        return problem(422, "Validation failed", invalid_fields(errors), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import service as audit
 from api.deps import Principal
-from api.errors import Conflict, InvalidInput, NotFound, field_error
+from api.errors import Conflict, InvalidInput, NotFound, field_error, invalid_fields
 from api.systems import repository
 from api.systems.models import Organisation, System
 from api.systems.schemas import (
@@ -74,8 +74,7 @@ def check_list_filters(
             errors.append(field_error("query.organisation",
                                       f"no organisation {organisation} that you can see"))  # fmt: skip
     if errors:
-        # Worded as a query parameter pydantic refused (api/errors.py), as these are.
-        raise InvalidInput(f"Invalid fields: {', '.join(e['loc'] for e in errors)}", errors=errors)
+        raise InvalidInput(invalid_fields(errors), errors=errors)  # as pydantic's are
 
 
 def create_system(session: Session, *, principal: Principal, body: SystemCreate) -> System:

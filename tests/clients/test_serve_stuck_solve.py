@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.clients.test_serve_workers import _children
+from tests.clients.test_serve_workers import _children, _workers
 from tests.clients.test_worker_stuck_solve import OVERRUNNING_HIGHS
 from tests.servers import demo_database, start_server, stop_server
 
@@ -18,14 +18,7 @@ pytestmark = pytest.mark.slow
 
 def serving_child(pid: int) -> int | None:
     """The supervisor's uvicorn process (not multiprocessing's resource tracker)."""
-    for child in _children(pid):
-        try:
-            with open(f"/proc/{child}/cmdline", "rb") as handle:
-                if b"spawn_main" in handle.read() and _is_listening(child):
-                    return child
-        except OSError:
-            continue
-    return None
+    return next((child for child in _workers(pid) if _is_listening(child)), None)
 
 
 def _is_listening(pid: int) -> bool:

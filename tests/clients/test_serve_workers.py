@@ -5,8 +5,6 @@ import os
 import select
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +13,7 @@ import httpx
 import pytest
 
 from api.migrate import upgrade
-from tests.servers import demo_database, start_server, stop_server
+from tests.servers import capital, demo_database, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -187,12 +185,8 @@ def test_two_workers_on_a_taken_address_say_so_without_a_traceback(tmp_path):
     holder.listen()
     port = holder.getsockname()[1]
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "capital_cli.main", "serve", "--port", str(port),
-             "--workers", "2"],
-            env=os.environ | {"DATABASE_URL": url},
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        done = capital("serve", "--port", str(port), "--workers", "2",
+                       env=os.environ | {"DATABASE_URL": url}, timeout=60)  # fmt: skip
     finally:
         holder.close()
     assert done.returncode == 3, done
