@@ -8,10 +8,18 @@ Each check is a click/typer callback: raising `typer.BadParameter` makes click p
 import math
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import typer
 from capital_client.client import first_unprintable
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One clear line on stderr and a non-zero exit: never a traceback for a user mistake
+    (exit 2), nor for an answer the server gives (exit 1)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

@@ -12,12 +12,11 @@ from capital_client import NotFound, ValidationFailed
 from rich import box
 from rich.table import Table
 
-from capital_cli.checks import output_file
+from capital_cli.checks import fail, output_file
 from capital_cli.remote import (
     LARGEST_AMOUNT,
     Token,
     Url,
-    _fail,
     _report,
     _write,
     connect,
@@ -46,7 +45,7 @@ System = Annotated[str, typer.Option("--system", help="System code, e.g. QWV.")]
 
 def _check_period(period: str) -> None:
     if not PERIOD.fullmatch(period):
-        _fail(f"--period '{period}' is not a month like 2026-10", 2)
+        fail(f"--period '{period}' is not a month like 2026-10", 2)
 
 
 def _year_of(period: str) -> str:
@@ -77,7 +76,7 @@ def delivery_template(
     with what the server holds now."""
     _check_period(period)
     if path.suffix.lower() != ".xlsx":
-        _fail(f"{path}: the template is an .xlsx file", 2)
+        fail(f"{path}: the template is an .xlsx file", 2)
     year = _year_of(period)
     remaining = _months_after(period)
     deliveries = []
@@ -88,7 +87,7 @@ def delivery_template(
             except NotFound:
                 continue  # another organisation's scheme
     if not deliveries:
-        _fail(f"system {system} has no approved schemes of yours in delivery", 1)
+        fail(f"system {system} has no approved schemes of yours in delivery", 1)
     later = sorted({y for _s, d in deliveries for y in d.later_years})
     header = [*FIXED, f"actual {period}", *[f"forecast {m}" for m in remaining],
               *[f"later {y}" for y in later], *TAIL]  # fmt: skip
@@ -263,16 +262,16 @@ def delivery_import(
 
     _check_period(period)
     if not path.exists():
-        _fail(f"{path}: no such file", 2)
+        fail(f"{path}: no such file", 2)
     try:
         kind = spreadsheets.kind_of(path.name)
         sheet = spreadsheets.read_sheet(path.read_bytes(), kind=kind, name=str(path))
     except spreadsheets.Unreadable as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except OSError as exc:
-        _fail(f"{path}: cannot be read ({exc.strerror or exc})", 2)
+        fail(f"{path}: cannot be read ({exc.strerror or exc})", 2)
     if not sheet.rows:
-        _fail(f"{path}: no rows to import", 2)
+        fail(f"{path}: no rows to import", 2)
     payloads, problems, where = rows_to_returns(sheet, period)
     if problems:
         _report(path, spreadsheets.as_errors(problems))
@@ -306,7 +305,7 @@ def delivery_report(
 ) -> None:
     """Plan, actuals, forecast outturn and slippage by organisation, and the headroom."""
     if not YEAR.fullmatch(year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
-        _fail(f"--year '{year}' is not a financial year like 2026/27", 2)
+        fail(f"--year '{year}' is not a financial year like 2026/27", 2)
     with connect(url, token, system=system) as client:
         report = client.delivery_report(system, year=year)
     if as_json:

@@ -3,7 +3,7 @@ check first that it can be opened and is at this version's migrations, so a data
 yet set up (`capital db upgrade` forgotten) or not reachable is one line and exit 2, not a
 traceback from the first query."""
 
-import typer
+from capital_cli.checks import fail
 
 
 def require_database() -> None:
@@ -11,8 +11,7 @@ def require_database() -> None:
     from api.settings import get_settings
 
     if reason := unready(get_settings().database_url):
-        typer.echo(f"error: {reason}", err=True)
-        raise typer.Exit(2)
+        fail(reason)
 
 
 def transaction():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from capital_cli.checks import finite
+from capital_cli.checks import fail, finite
 from capital_cli.delivery import delivery_app
 from capital_cli.local import require_database, transaction
 from capital_cli.reference import reference_app
@@ -46,12 +46,6 @@ def _settings_first() -> None:
         fail("; ".join(f"setting {'.'.join(map(str, e['loc'])).upper()}: "
                        f"{e['msg'].removeprefix('Value error, ')}"
                        for e in exc.errors()))  # fmt: skip
-
-
-def fail(message: str, code: int = 2) -> None:
-    """One clear line on stderr and a non-zero exit: never a traceback for a user mistake."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from capital_cli.checks import fail
 from capital_cli.local import transaction
 
 reference_app = typer.Typer(
@@ -14,18 +15,13 @@ reference_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        _fail(f"{path}: no such file")
+        fail(f"{path}: no such file")
     except OSError as exc:
-        _fail(f"{path}: cannot be read ({exc.strerror})")
+        fail(f"{path}: cannot be read ({exc.strerror})")
 
 
 def _errors(exc) -> None:
@@ -88,7 +84,7 @@ def eric(
     try:
         check_financial_year(year)
     except ValueError as exc:
-        _fail(f"--year: {exc}")
+        fail(f"--year: {exc}")
     try:
         rows = parsing.parse_eric(_read(file), file.name)
     except ReferenceFileInvalid as exc:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from capital_cli.checks import bearer_token, finite, output_file
+from capital_cli.checks import bearer_token, fail, finite, output_file
 
 if TYPE_CHECKING:
     from capital_client import CapitalClient
@@ -57,11 +57,6 @@ console = _console()
 errors = _console(stderr=True)
 
 
-def _fail(message: str, code: int) -> None:
-    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
 # The list filters the commands send as they were given: a problem with one is the option's.
 _OPTIONS = {
     f"query.{name}": f"--{name}" for name in ("system", "organisation", "category", "status")
@@ -78,25 +73,23 @@ def connect(url: str, token: str, *, system: str | None = None):
     try:
         client = CapitalClient(url, token)
     except InvalidArgument as exc:  # the token: checked by its option already
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     try:
         yield client
     except InvalidArgument as exc:  # a value the client refused to send, named
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except ValidationFailed as exc:
         options = [_OPTIONS.get(e["loc"]) for e in exc.errors]
         if exc.errors and all(options):  # the command's own options: named as typed
-            _fail(
-                "; ".join(f"{o}: {e['msg']}" for o, e in zip(options, exc.errors, strict=True)), 2
-            )
+            fail("; ".join(f"{o}: {e['msg']}" for o, e in zip(options, exc.errors, strict=True)), 2)
         details = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors)
-        _fail(f"{exc}" + (f" ({details})" if details else ""), 2)
+        fail(f"{exc}" + (f" ({details})" if details else ""), 2)
     except NotFound as exc:
         if system is not None:
-            _fail(f"--system: no system {system} that you can see", 2)
-        _fail(str(exc), 1)
+            fail(f"--system: no system {system} that you can see", 2)
+        fail(str(exc), 1)
     except CapitalError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     finally:
         client.close()
 
@@ -113,10 +106,10 @@ def _write(path: Path, content: bytes) -> None:
         path.write_bytes(content)
     except FileNotFoundError as exc:
         if not path.parent.is_dir():  # removed since the argument was checked
-            _fail(f"{path}: no such directory ({path.parent})", 2)
-        _fail(f"{path}: cannot be written ({exc.strerror})", 2)
+            fail(f"{path}: no such directory ({path.parent})", 2)
+        fail(f"{path}: cannot be written ({exc.strerror})", 2)
     except OSError as exc:
-        _fail(f"{path}: cannot be written ({exc.strerror})", 2)
+        fail(f"{path}: cannot be written ({exc.strerror})", 2)
 
 
 @schemes_app.command("template")
@@ -134,9 +127,9 @@ def schemes_template(
 ) -> None:
     """Write an XLSX import template (from the server): drop-downs and a notes sheet."""
     if path.suffix.lower() != ".xlsx":
-        _fail(f"{path}: the template is an .xlsx file", 2)
+        fail(f"{path}: the template is an .xlsx file", 2)
     if not _is_financial_year(first_year):
-        _fail(f"--first-year '{first_year}' is not a financial year like 2026/27", 2)
+        fail(f"--first-year '{first_year}' is not a financial year like 2026/27", 2)
     with connect(url, token, system=system) as client:
         content = client.scheme_template(system=system, first_year=first_year, years=years)
     _write(path, content)
@@ -172,13 +165,13 @@ def schemes_import(
     A .json file holds the schemes as the API's JSON import takes them: a list, or
     {"schemes": [...]}."""
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv", ".json"):
-        _fail(f"{path}: use an .xlsx, .csv or .json file", 2)
+        fail(f"{path}: use an .xlsx, .csv or .json file", 2)
     try:
         content = path.read_bytes()
     except FileNotFoundError:
-        _fail(f"{path}: no such file", 2)
+        fail(f"{path}: no such file", 2)
     except OSError as exc:
-        _fail(f"{path}: cannot be read ({exc.strerror})", 2)
+        fail(f"{path}: cannot be read ({exc.strerror})", 2)
     schemes = _json_schemes(path, content, system) if path.suffix.lower() == ".json" else None
     with connect(url, token) as client:
         try:
@@ -209,12 +202,12 @@ def _json_schemes(path: Path, content: bytes, system: str) -> list:
     try:
         document = json.loads(content, parse_float=Decimal)
     except UnicodeDecodeError:
-        _fail(f"{path}: not UTF-8 text", 2)
+        fail(f"{path}: not UTF-8 text", 2)
     except json.JSONDecodeError as exc:
-        _fail(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", 2)
+        fail(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", 2)
     if isinstance(document, dict) and isinstance(document.get("schemes"), list):
         if document.get("system", system) != system:
-            _fail(f"{path}: its system is {document['system']}, not {system} (--system)", 2)
+            fail(f"{path}: its system is {document['system']}, not {system} (--system)", 2)
         others = sorted(set(document) - {"schemes", "system"})
         if others:  # dry_run or submit in the file: the command line's options say that
             options = [f"--{k.replace('_', '-')}" for k in others if k in ("dry_run", "submit")]
@@ -224,10 +217,10 @@ def _json_schemes(path: Path, content: bytes, system: str) -> list:
                 else 'a JSON import has only "schemes" and "system"'
             )
             keys = ", ".join(json.dumps(k) for k in others)
-            _fail(f"{path}: unexpected {keys}: {hint}", 2)
+            fail(f"{path}: unexpected {keys}: {hint}", 2)
         document = document["schemes"]
     if not isinstance(document, list):
-        _fail(f'{path}: a JSON import is a list of schemes, or {{"schemes": [...]}}', 2)
+        fail(f'{path}: a JSON import is a list of schemes, or {{"schemes": [...]}}', 2)
     return document
 
 
@@ -249,7 +242,7 @@ def _report(path: Path, problems: list[dict]) -> None:
         errors.print(f"... and {len(problems) - 200} more problems")
     if len(problems) == 1 and str(problems[0].get("loc", "")).startswith("form."):
         raise typer.Exit(2)
-    _fail(f"{len(problems)} problem(s) found; nothing was imported", 2)
+    fail(f"{len(problems)} problem(s) found; nothing was imported", 2)
 
 
 @schemes_app.command("list")
@@ -312,7 +305,7 @@ def schemes_export(
     and import it again to update them."""
     kind = path.suffix.lower().lstrip(".")
     if kind not in ("xlsx", "csv"):
-        _fail(f"{path}: use an .xlsx or .csv file", 2)
+        fail(f"{path}: use an .xlsx or .csv file", 2)
     with connect(url, token) as client:
         content = client.export_schemes(format=kind, system=system, organisation=organisation,
                                         category=category, status=status)  # fmt: skip
@@ -481,7 +474,7 @@ def runs_export(
     scheme (.csv)."""
     kind = path.suffix.lower().lstrip(".")
     if kind not in ("xlsx", "csv", "pdf"):
-        _fail(f"{path}: use an .xlsx, .pdf or .csv file", 2)
+        fail(f"{path}: use an .xlsx, .pdf or .csv file", 2)
     with connect(url, token) as client:
         content = client.run_report(run_id, format=kind, compare_with=compare_with)
     _write(path, content)
@@ -515,7 +508,7 @@ def _scaled(envelope: dict, scale: float) -> dict:
     for year, amount in envelope.items():
         value = Decimal(str(amount)) * factor
         if value > LARGEST_AMOUNT:
-            _fail(f"--envelope-scale {scale}: the {year} envelope ({_pounds(amount)}) would go "
+            fail(f"--envelope-scale {scale}: the {year} envelope ({_pounds(amount)}) would go "
                   f"above the largest amount, {_pounds(LARGEST_AMOUNT)}", 2)  # fmt: skip
         scaled[year] = value.quantize(Decimal("0.01"))
     return scaled
@@ -723,7 +716,7 @@ def _wait(client: "CapitalClient", job_id: int, timeout: float | None):
         try:
             return client.wait_job(job_id, timeout=timeout, on_progress=show)
         except TimeoutError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
 
 
 def _job_json(job) -> str:
@@ -747,7 +740,7 @@ def _finished(job, as_json: bool) -> None:
     if as_json:
         typer.echo(_job_json(job))
     if job.status != "succeeded":
-        _fail(f"job {job.id} {job.status}: {job.error}", 1)
+        fail(f"job {job.id} {job.status}: {job.error}", 1)
 
 
 @jobs_app.command("wait")

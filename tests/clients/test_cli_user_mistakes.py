@@ -135,3 +135,11 @@ def test_a_system_or_organisation_the_user_cannot_see_is_named_by_its_option(liv
     refused(both, "error: --system: no system QVW that you can see; "
             "--organisation: no organisation R0Z that you can see", one_line=True)  # fmt: skip
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_path_is_named_as_typed_in_an_error(live, tmp_path):
+    """The server commands printed their errors through rich, whose emoji codes turned a file
+    called `plan:x:.csv` into `plan❌.csv` in the message."""
+    env, path = live.env("trust"), tmp_path / "plan:x:.csv"
+    result = capital("schemes", "import", str(path), "--system", "QWV", env=env)
+    assert refused(result, one_line=True) == f"error: {path}: no such file\n"
