@@ -86,13 +86,5 @@ def awaiting_score(session: Session, *, principal: Principal) -> list:
     principal.require_role("assessor")
     scored = repository.scored_by(session, assessor_id=principal.user.id)
     own = principal.user.organisation.code if principal.user.organisation else None
-    queue, offset = [], 0
-    while True:
-        page = schemes_service.list_schemes(
-            session, principal=principal, system=None, organisation=None, category=None,
-            status="submitted", limit=500, offset=offset,
-        )  # fmt: skip
-        queue += [s for s in page.items if s.id not in scored and s.organisation != own]
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            return queue
+    submitted = schemes_service.all_schemes(session, principal=principal, status="submitted")
+    return [s for s in submitted if s.id not in scored and s.organisation != own]

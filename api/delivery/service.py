@@ -38,8 +38,8 @@ from api.schemes import repository as schemes_repository
 from api.schemes import service as schemes_service
 from api.schemes.agreement import agreed_profile
 from api.schemes.models import Scheme
-from api.systems import repository as systems_repository
 from api.systems.models import System
+from api.systems.service import get_system
 from api.types import financial_year_start
 from api.versioning import check_version, flush_versioned, parse_if_match
 from optimiser.money import format_pounds
@@ -83,14 +83,6 @@ def period_state(session: Session, *, system_id: int) -> PeriodState:
     return PeriodState(None, f"{financial_year_start(first)}-04" if first else None)
 
 
-def _system_in_scope(session: Session, *, principal: Principal, code: str) -> System:
-    """The system, if the caller works in it; out of scope reads exactly like missing (404)."""
-    system = systems_repository.get_system_by_code(session, code=code)
-    if system is None or not principal.in_system(system.id):
-        raise NotFound(f"No system with code {code}.")
-    return system
-
-
 def period_view(system: System, state: PeriodState) -> PeriodRead:
     return PeriodRead(
         system=system.code, reporting_period=state.reporting_period,
@@ -99,7 +91,7 @@ def period_view(system: System, state: PeriodState) -> PeriodRead:
 
 
 def get_period(session: Session, *, principal: Principal, system_code: str) -> PeriodRead:
-    system = _system_in_scope(session, principal=principal, code=system_code)
+    system = get_system(session, principal=principal, code=system_code)
     return period_view(system, period_state(session, system_id=system.id))
 
 
@@ -126,7 +118,7 @@ def close_period(
     """Close the system's next month (finance directors): its actuals are locked from now.
     `period`, when given, is the month the caller means: any other is a 409, so a doubled or
     retried close closes it once and never the month after it."""
-    system = _system_in_scope(session, principal=principal, code=system_code)
+    system = get_system(session, principal=principal, code=system_code)
     principal.require_role("ics_finance")
     state = period_state(session, system_id=system.id)
     repository.lock_period(session, system_id=system.id, closing=True)
@@ -507,7 +499,7 @@ def import_delivery(
     session: Session, *, principal: Principal, system_code: str, body: DeliveryImport
 ) -> DeliveryImportResult:
     """Many schemes' returns for one period, all or nothing; every error names its scheme."""
-    system = _system_in_scope(session, principal=principal, code=system_code)
+    system = get_system(session, principal=principal, code=system_code)
     if principal.role not in ("trust", "admin"):
         raise Forbidden(f"Only trusts import delivery returns; {principal.you_are}.")
     repository.lock_period(session, system_id=system.id)
@@ -607,7 +599,7 @@ def _figures_in_scope(session: Session, *, principal: Principal, system_code: st
     """What system_report and scheme_report both start from: the system (in scope, for a role
     that reads delivery), the trust's own organisation (None: the whole system), the period
     state and each scheme's figures for the year."""
-    system = _system_in_scope(session, principal=principal, code=system_code)
+    system = get_system(session, principal=principal, code=system_code)
     if principal.role not in READERS:
         raise Forbidden(f"The {principal.role} role does not read delivery.")
     own = principal.organisation_id if principal.role == "trust" else None

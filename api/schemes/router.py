@@ -268,16 +268,10 @@ def export_schemes(
 ) -> Response:
     """Every scheme you may read that matches the list's filters, in the import template's
     layout plus `id`, `version` and `status`: edit it and upload it to update them."""
-    schemes, offset = [], 0
-    while True:
-        page = service.list_schemes(
-            session, principal=principal, system=system, organisation=organisation,
-            category=category, status=status, limit=500, offset=offset,
-        )  # fmt: skip
-        schemes += page.items
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            break
+    schemes = service.all_schemes(
+        session, principal=principal, system=system, organisation=organisation,
+        category=category, status=status,
+    )  # fmt: skip
     years = sorted({y for s in schemes for y in s.cost_profile})
     header, rows = spreadsheets.export_rows(schemes, years)
     if kind == "csv":

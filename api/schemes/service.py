@@ -125,6 +125,29 @@ def list_schemes(
     return SchemePage(items=items, total=count, limit=limit, offset=offset)
 
 
+def all_schemes(
+    session: Session,
+    *,
+    principal: Principal,
+    system: str | None = None,
+    organisation: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+) -> list[SchemeRead]:
+    """Every scheme the caller may read that matches the filters (an export, an assessor's
+    queue), fetched a page of 500 at a time so that no query names more ids than a database
+    takes."""
+    schemes: list[SchemeRead] = []
+    while True:
+        page = list_schemes(
+            session, principal=principal, system=system, organisation=organisation,
+            category=category, status=status, limit=500, offset=len(schemes),
+        )  # fmt: skip
+        schemes += page.items
+        if not page.items or len(schemes) >= page.total:
+            return schemes
+
+
 def list_scheme_documents(
     session: Session,
     *,
