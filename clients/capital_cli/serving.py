@@ -49,12 +49,17 @@ BACKLOG = 2048
 SETTLE_S = 2.0
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def _listening_socket(host: str, port: int, *, shared: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -139,12 +144,45 @@ def _worker(
         os._exit(EXIT_STUCK)
 
 
-def _serve_one(host: str, port: int) -> None:
-    """The one worker, restarted on the same socket whenever it stops with EXIT_STUCK."""
-    sock = uvicorn.Config(APP, host=host, port=port).bind_socket()  # exits 1 if the port is taken
-    sock.listen(BACKLOG)  # from now on a connection waits for a process rather than being refused
+def _listen(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` listening sockets on the address, or exit 3 (uvicorn's exit when it cannot
+    start) saying why. Several share the address through SO_REUSEPORT, which any process of
+    the same user may join: a second `capital serve --workers 2` on the same port would bind
+    beside the first and take half its connections, perhaps with another database or version.
+    So the address is first bound without SO_REUSEPORT, which fails if anything listens
+    there, ours included, and released for the sockets the workers use."""
+    try:
+        if count > 1:  # nothing may listen there yet, not even another supervisor's workers
+            _listening_socket(host, port, shared=False).close()
+        sockets = [_listening_socket(host, port, shared=count > 1) for _ in range(count)]
+    except OSError as exc:
+        print(f"capital: cannot listen on {host}:{port}: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(3) from None
+    for sock in sockets:
+        sock.listen(BACKLOG)  # from now on a connection waits for a process rather than refused
+    return sockets
+
+
+def _supervise(host: str, port: int, sockets: list[socket.socket]) -> None:
+    """One served process per socket, each restarted on its socket when it stops, until
+    SIGTERM or SIGINT asks them all to finish their requests.
+
+    One process (the default) resumes unfinished SQLite jobs itself, so its replacement after
+    a stuck solve carries on those the stuck one left; and a process that stops for any other
+    reason (a bad setting at start-up) ends the server with its exit code rather than loop.
+    Several processes leave jobs to the supervisor (one process must resume them, not each),
+    and any one that stops is restarted after a pause, the others serving meanwhile."""
+    one = len(sockets) == 1
     context = multiprocessing.get_context("spawn")
     stopping = False
+
+    def start(index: int) -> multiprocessing.Process:
+        process = context.Process(
+            target=_worker, args=(host, port, os.getpid(), sockets[index], one),
+            name="capital-server" if one else "capital-worker",
+        )  # fmt: skip
+        process.start()
+        return process
 
     def stop(signum, _frame) -> None:
         nonlocal stopping
@@ -152,21 +190,34 @@ def _serve_one(host: str, port: int) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
-    while True:
-        process = context.Process(target=_worker, args=(host, port, os.getpid(), sock, True),
-                                  name="capital-server")  # fmt: skip
-        process.start()
-        while process.is_alive() and not stopping:
-            process.join(0.2)
-        if stopping:
-            _stop([process])
-            break
-        if process.exitcode != EXIT_STUCK:
-            sock.close()
-            raise SystemExit(process.exitcode)  # it failed (a bad setting): say so, don't loop
-        print(f"capital: server process {process.pid} stopped with a stuck solve; starting a "
-              "fresh one", file=sys.stderr, flush=True)  # fmt: skip
-    sock.close()
+    processes = [start(index) for index in range(len(sockets))]
+    pids = ", ".join(str(p.pid) for p in processes)
+    print(f"capital: serving on http://{host}:{port} with "
+          + ("one process" if one else f"{len(processes)} workers") + f" ({pids}); "
+          "Ctrl-C stops it", flush=True)  # fmt: skip
+    while not stopping:
+        for index, process in enumerate(processes):
+            process.join(0.2 / len(processes))
+            if process.is_alive() or stopping:
+                continue
+            if process.exitcode == EXIT_STUCK:
+                print(f"capital: server process {process.pid} stopped with a stuck solve; "
+                      "starting a fresh one", file=sys.stderr, flush=True)  # fmt: skip
+            elif one:
+                _close(sockets)
+                raise SystemExit(process.exitcode)  # it failed (a bad setting): say so, don't loop
+            else:
+                print(f"capital: worker {process.pid} exited ({process.exitcode}); restarting",
+                      flush=True)  # fmt: skip
+                time.sleep(RESTART_BACKOFF_S)
+            processes[index] = start(index)
+    _stop(processes)
+    _close(sockets)
+
+
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
 
 
 def _stop(processes: list[multiprocessing.Process]) -> None:
@@ -182,50 +233,16 @@ def _stop(processes: list[multiprocessing.Process]) -> None:
 
 
 def serve(*, host: str, port: int, workers: int) -> None:
-    if workers == 1:
-        _serve_one(host, port)
-        return
-    from api.jobs.runner import resume_unfinished
+    if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        from api.jobs.runner import resume_unfinished
 
-    if not hasattr(socket, "SO_REUSEPORT"):
         resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
         uvicorn.run(APP, host=host, port=port, workers=workers,
                     timeout_worker_healthcheck=HEALTHCHECK_S)  # fmt: skip
         return
-    try:  # here, once, if the address is taken by someone else
-        sockets = [_listening_socket(host, port) for _ in range(workers)]
-    except OSError as exc:
-        print(f"capital: cannot listen on {host}:{port}: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(3) from None  # uvicorn's exit when it cannot start, as with one worker
-    resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
-    for sock in sockets:
-        sock.listen(BACKLOG)  # from now on a connection waits for a worker, as with one
-    context = multiprocessing.get_context("spawn")
-    stopping = False
+    sockets = _listen(host, port, workers)  # here, once, before any job is resumed
+    if workers > 1:
+        from api.jobs.runner import resume_unfinished
 
-    def start(index: int) -> multiprocessing.Process:
-        process = context.Process(target=_worker, args=(host, port, os.getpid(), sockets[index]),
-                                  name="capital-worker")  # fmt: skip
-        process.start()
-        return process
-
-    def stop(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
-    processes = [start(index) for index in range(workers)]
-    print(f"capital: serving on http://{host}:{port} with {workers} workers "
-          f"({', '.join(str(p.pid) for p in processes)})", flush=True)  # fmt: skip
-    while not stopping:
-        for index, process in enumerate(processes):
-            if not process.is_alive() and not stopping:
-                print(f"capital: worker {process.pid} exited ({process.exitcode}); restarting",
-                      flush=True)  # fmt: skip
-                time.sleep(RESTART_BACKOFF_S)
-                processes[index] = start(index)
-        time.sleep(0.2)
-    _stop(processes)
-    for sock in sockets:
-        sock.close()
+        resume_unfinished()  # SQLite: jobs interrupted by a restart carry on in this process
+    _supervise(host, port, sockets)

@@ -175,9 +175,11 @@ def test_a_worker_that_dies_leaves_the_connections_queued_for_it_to_its_replacem
     assert server.returncode == 0
 
 
-def test_two_workers_on_a_taken_address_say_so_without_a_traceback(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_taken_address_is_said_without_a_traceback(tmp_path, workers):
     """`capital serve --workers 2` on a port another program holds printed a Python
-    traceback (OSError) rather than what was wrong."""
+    traceback (OSError) rather than what was wrong; one worker printed uvicorn's line, which
+    did not name the address."""
     url = f"sqlite:///{tmp_path}/capital.db"
     upgrade(url)
     holder = socket.socket()
@@ -185,7 +187,7 @@ def test_two_workers_on_a_taken_address_say_so_without_a_traceback(tmp_path):
     holder.listen()
     port = holder.getsockname()[1]
     try:
-        done = capital("serve", "--port", str(port), "--workers", "2",
+        done = capital("serve", "--port", str(port), "--workers", workers,
                        env=os.environ | {"DATABASE_URL": url}, timeout=60)  # fmt: skip
     finally:
         holder.close()
@@ -193,3 +195,22 @@ def test_two_workers_on_a_taken_address_say_so_without_a_traceback(tmp_path):
     assert done.stderr.strip() == (
         f"capital: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
     ), done.stderr
+
+
+def test_a_second_server_on_the_address_of_one_with_workers_is_refused(tmp_path):
+    """SO_REUSEPORT lets any process of the same user bind beside the workers' sockets: a
+    second `capital serve --workers 2` on the same port started beside the first and took
+    about half of its new connections, whatever database or version it served."""
+    url = f"sqlite:///{tmp_path}/capital.db"
+    upgrade(url)
+    env = os.environ | {"DATABASE_URL": url}
+    first, base = start_server(env, workers=2)
+    port = base.rsplit(":", 1)[1]
+    try:
+        second = capital("serve", "--port", port, "--workers", "2", env=env, timeout=30)
+    finally:
+        stop_server(first)
+    assert second.returncode == 3, second
+    assert second.stderr.strip() == (
+        f"capital: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
+    ), second.stderr
