@@ -21,6 +21,7 @@ from capital_cli.remote import (
     _write,
     connect,
     console,
+    styled,
 )
 
 # openpyxl and the spreadsheet reader (0.4 s of imports) are imported by the commands that use
@@ -312,8 +313,9 @@ def delivery_report(
         typer.echo(json.dumps(report.model_dump(), indent=1, allow_nan=False, default=_number))
         return
     period = report.reporting_period or "none closed yet"
-    console.print(f"[bold]{report.system} delivery {report.year}[/bold] - reporting period {period}"
-                  " (figures rounded to the pound; --json for pennies)")  # fmt: skip
+    console.print(styled((f"{report.system} delivery {report.year}", "bold"),
+                         f" - reporting period {period} (figures rounded to the pound; --json "
+                         "for pennies)"))  # fmt: skip
     rows = [*report.organisations, {**report.total, "organisation": "Total"}]
     ytd = Table(title="Year to date", box=box.SIMPLE_HEAVY)
     ytd.add_column("org")
@@ -337,6 +339,6 @@ def delivery_report(
     console.print(outturn)
     if report.envelope is not None:
         colour = "green" if report.headroom >= 0 else "red"
-        console.print(f"Envelope {_pounds(report.envelope)}; forecast outturn "
-                      f"{_pounds(report.total['forecast_outturn'])}; headroom "
-                      f"[{colour}]{_pounds(report.headroom)}[/{colour}]")  # fmt: skip
+        console.print(styled(f"Envelope {_pounds(report.envelope)}; forecast outturn "
+                             f"{_pounds(report.total['forecast_outturn'])}; headroom ",
+                             (_pounds(report.headroom), colour)))  # fmt: skip

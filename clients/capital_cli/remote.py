@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from capital_cli.checks import bearer_token, fail, finite, output_file
 
@@ -44,13 +45,26 @@ Token = Annotated[
 ]
 
 
+def plain_console(**options) -> Console:
+    """A console that prints every string as it is. Rich's markup and emoji codes would read
+    what users typed (a scheme called "Theatre [/] phase 2", a round's name, a file path) as
+    styles or emoji: one such title made `schemes list` a traceback for everyone in the
+    system. What the CLI styles itself it styles with `Text` (`styled`)."""
+    return Console(markup=False, emoji=False, **options)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Plain strings and (string, style) pairs as one line, none of it read as markup."""
+    return Text.assemble(*parts)
+
+
 def _console(*, stderr: bool = False) -> Console:
     """On a terminal, rich fits its width; piped into a file or another program, output is
     never wrapped or cut (rich would otherwise assume 80 columns)."""
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
-        return Console(stderr=stderr)
-    return Console(stderr=stderr, soft_wrap=True, width=100_000)
+        return plain_console(stderr=stderr)
+    return plain_console(stderr=stderr, soft_wrap=True, width=100_000)
 
 
 console = _console()
@@ -236,7 +250,7 @@ def _where(error: dict) -> str:
 
 def _report(path: Path, problems: list[dict]) -> None:
     for problem in problems[:200]:
-        errors.print(f"{path}: {_where(problem)}{problem.get('msg')}", markup=False, highlight=False,
+        errors.print(f"{path}: {_where(problem)}{problem.get('msg')}", highlight=False,
                      soft_wrap=True)  # fmt: skip
     if len(problems) > 200:
         errors.print(f"... and {len(problems) - 200} more problems")
@@ -564,10 +578,10 @@ def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) 
     result = run.result
     objective = _money(result["objective"])
     gap = "n/a" if result["gap"] is None else f"{float(result['gap']):.2e}"
-    out.print(f"[bold]Run {run.id}[/bold] of round {run.round_id}: {result['status']}, "
-              f"value {objective}, gap {gap}, solver {run.solver}")  # fmt: skip
+    out.print(styled((f"Run {run.id}", "bold"), f" of round {run.round_id}: {result['status']}, "
+                     f"value {objective}, gap {gap}, solver {run.solver}"))  # fmt: skip
     for conflict in result.get("conflicts", []):
-        out.print(f"[red]conflict:[/red] {conflict}")
+        out.print(styled(("conflict:", "red"), f" {conflict}"))
     order = {"funded": 0, "reserve": 1, "not_funded": 2}
     schemes = sorted(
         result["schemes"], key=lambda s: (order[s["outcome"]], s.get("reserve_rank") or 0)
@@ -584,7 +598,7 @@ def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) 
         outcomes.add_row(
             scheme["id"], costs.get(scheme["id"], ("", None))[0], scheme["outcome"].replace("_", " "),
             scheme.get("start_year") or "", cost,
-            f"{titles.get(scheme['id'], '')}\n[dim]{scheme['reason']}[/dim]",
+            styled(titles.get(scheme["id"], ""), "\n", (scheme["reason"], "dim")),
         )  # fmt: skip
     out.print(outcomes)
     keys = ("envelope", "reserve", "limit", "spend", "headroom")
@@ -618,8 +632,8 @@ def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) 
 def _compare(a, b, titles: dict[str, str], costs: dict, out: Console | None = None) -> None:
     out = out or console
     ra, rb = a.result, b.result
-    out.print(f"[bold]Run {a.id}[/bold] ({ra['status']}) against [bold]run {b.id}[/bold] "
-              f"({rb['status']}): differences are {b.id} minus {a.id}")  # fmt: skip
+    out.print(styled((f"Run {a.id}", "bold"), f" ({ra['status']}) against ", (f"run {b.id}", "bold"),
+                     f" ({rb['status']}): differences are {b.id} minus {a.id}"))  # fmt: skip
     no_portfolio = [
         r for r, res in ((a, ra), (b, rb)) if res["status"] in ("infeasible", "time_limit")
     ]

@@ -203,3 +203,40 @@ def test_rounds_and_their_runs_are_listed_to_find_their_ids(live):
     missing = capital("runs", "list", "999999", env=env)
     assert missing.returncode == 1 and "No round with id 999999" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_what_users_typed_is_printed_as_typed(live):
+    """Rich read a scheme's title, a round's name or a run's label as markup and emoji codes:
+    a title with "[/]" in it made `schemes list` a traceback (MarkupError) for everyone in the
+    system, "[phase 2]" vanished and ":hospital:" became an emoji."""
+    from capital_client import CapitalClient
+
+    typed = "Theatre [/] [phase 2] :hospital: [bold]St Aldhelm"
+    with CapitalClient(live.url, live.tokens["trust"]) as trust:
+        scheme = trust.create_scheme(
+            system="QWV", organisation="R0A", title=typed, description="Markup in a title.",
+            category="estates_capacity", cost_profile={"2027/28": "1000.00"},
+            business_case_stage="soc",
+        )  # fmt: skip
+    with CapitalClient(live.url, live.tokens["ics_finance"]) as finance:
+        round_ = finance.create_round(
+            system="QWV", name=typed, years=["2027/28"], envelope={"2027/28": "5000.00"}
+        )
+        finance.run_round(round_.id, label=typed)
+    try:
+        for args, role in (
+            (["schemes", "list", "--system", "QWV"], "trust"),
+            (["rounds", "list", "--system", "QWV"], "ics_finance"),
+            (["runs", "list", str(round_.id)], "ics_finance"),
+        ):
+            listed = capital(*args, env=live.env(role))
+            assert listed.returncode == 0, listed.stderr
+            assert typed in listed.stdout, listed.stdout
+        screen = _on_terminal(
+            ["schemes", "list", "--system", "QWV"], live.env("trust"), columns=200
+        )
+        on_screen = "\n".join(screen)
+        assert "[/]" in on_screen and "[phase 2]" in on_screen and ":hospital:" in on_screen
+    finally:
+        with CapitalClient(live.url, live.tokens["trust"]) as trust:
+            trust.withdraw_scheme(scheme.id)

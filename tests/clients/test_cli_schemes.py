@@ -179,12 +179,11 @@ def test_rounds_and_runs_commands(live, tmp_path):
     # On an 80-column terminal every table fits and no money figure is cut.
     from capital_cli import remote
     from capital_client import CapitalClient
-    from rich.console import Console
 
     with CapitalClient(live.url, live.tokens["ics_finance"]) as client:
         run = client.get_run(run_id)
         titles, costs = remote._titles(client, run), remote._costs(client, run)
-    screen = Console(width=80, record=True, file=io.StringIO(), color_system=None)
+    screen = remote.plain_console(width=80, record=True, file=io.StringIO(), color_system=None)
     remote._show(run, titles, costs, out=screen)
     text = screen.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
