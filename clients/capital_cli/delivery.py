@@ -11,6 +11,7 @@ import typer
 from capital_client import NotFound, ValidationFailed
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from capital_cli.checks import fail, output_file
 from capital_cli.remote import (
@@ -21,7 +22,6 @@ from capital_cli.remote import (
     _write,
     connect,
     console,
-    styled,
 )
 
 # openpyxl and the spreadsheet reader (0.4 s of imports) are imported by the commands that use
@@ -313,7 +313,7 @@ def delivery_report(
         typer.echo(json.dumps(report.model_dump(), indent=1, allow_nan=False, default=_number))
         return
     period = report.reporting_period or "none closed yet"
-    console.print(styled((f"{report.system} delivery {report.year}", "bold"),
+    console.print(Text.assemble((f"{report.system} delivery {report.year}", "bold"),
                          f" - reporting period {period} (figures rounded to the pound; --json "
                          "for pennies)"))  # fmt: skip
     rows = [*report.organisations, {**report.total, "organisation": "Total"}]
@@ -339,6 +339,6 @@ def delivery_report(
     console.print(outturn)
     if report.envelope is not None:
         colour = "green" if report.headroom >= 0 else "red"
-        console.print(styled(f"Envelope {_pounds(report.envelope)}; forecast outturn "
+        console.print(Text.assemble(f"Envelope {_pounds(report.envelope)}; forecast outturn "
                              f"{_pounds(report.total['forecast_outturn'])}; headroom ",
                              (_pounds(report.headroom), colour)))  # fmt: skip

@@ -49,13 +49,8 @@ def plain_console(**options) -> Console:
     """A console that prints every string as it is. Rich's markup and emoji codes would read
     what users typed (a scheme called "Theatre [/] phase 2", a round's name, a file path) as
     styles or emoji: one such title made `schemes list` a traceback for everyone in the
-    system. What the CLI styles itself it styles with `Text` (`styled`)."""
+    system. What the CLI styles itself it builds with `Text.assemble`."""
     return Console(markup=False, emoji=False, **options)
-
-
-def styled(*parts: str | tuple[str, str]) -> Text:
-    """Plain strings and (string, style) pairs as one line, none of it read as markup."""
-    return Text.assemble(*parts)
 
 
 def _console(*, stderr: bool = False) -> Console:
@@ -578,10 +573,10 @@ def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) 
     result = run.result
     objective = _money(result["objective"])
     gap = "n/a" if result["gap"] is None else f"{float(result['gap']):.2e}"
-    out.print(styled((f"Run {run.id}", "bold"), f" of round {run.round_id}: {result['status']}, "
+    out.print(Text.assemble((f"Run {run.id}", "bold"), f" of round {run.round_id}: {result['status']}, "
                      f"value {objective}, gap {gap}, solver {run.solver}"))  # fmt: skip
     for conflict in result.get("conflicts", []):
-        out.print(styled(("conflict:", "red"), f" {conflict}"))
+        out.print(Text.assemble(("conflict:", "red"), f" {conflict}"))
     order = {"funded": 0, "reserve": 1, "not_funded": 2}
     schemes = sorted(
         result["schemes"], key=lambda s: (order[s["outcome"]], s.get("reserve_rank") or 0)
@@ -598,7 +593,7 @@ def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) 
         outcomes.add_row(
             scheme["id"], costs.get(scheme["id"], ("", None))[0], scheme["outcome"].replace("_", " "),
             scheme.get("start_year") or "", cost,
-            styled(titles.get(scheme["id"], ""), "\n", (scheme["reason"], "dim")),
+            Text.assemble(titles.get(scheme["id"], ""), "\n", (scheme["reason"], "dim")),
         )  # fmt: skip
     out.print(outcomes)
     keys = ("envelope", "reserve", "limit", "spend", "headroom")
@@ -632,7 +627,7 @@ def _show(run, titles: dict[str, str], costs: dict, out: Console | None = None) 
 def _compare(a, b, titles: dict[str, str], costs: dict, out: Console | None = None) -> None:
     out = out or console
     ra, rb = a.result, b.result
-    out.print(styled((f"Run {a.id}", "bold"), f" ({ra['status']}) against ", (f"run {b.id}", "bold"),
+    out.print(Text.assemble((f"Run {a.id}", "bold"), f" ({ra['status']}) against ", (f"run {b.id}", "bold"),
                      f" ({rb['status']}): differences are {b.id} minus {a.id}"))  # fmt: skip
     no_portfolio = [
         r for r, res in ((a, ra), (b, rb)) if res["status"] in ("infeasible", "time_limit")
@@ -724,7 +719,7 @@ def _wait(client: "CapitalClient", job_id: int, timeout: float | None):
             state = (job.status, job.progress.done)
             if not tty and state != last[0]:
                 errors.print(f"job {job.id} {job.status} {job.progress.done}/{job.progress.total}",
-                             markup=False, highlight=False)  # fmt: skip
+                             highlight=False)  # fmt: skip
                 last[0] = state
 
         try:
@@ -788,7 +783,7 @@ def jobs_cancel(
     """Cancel a queued or running job."""
     with connect(url, token) as client:
         job = client.cancel_job(job_id)
-    console.print(f"job {job.id} {job.status}", markup=False, highlight=False)
+    console.print(f"job {job.id} {job.status}", highlight=False)
 
 
 @rounds_app.command("frontier")

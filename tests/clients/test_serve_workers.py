@@ -175,6 +175,14 @@ def test_a_worker_that_dies_leaves_the_connections_queued_for_it_to_its_replacem
     assert server.returncode == 0
 
 
+def _cannot_listen(done, port) -> None:
+    """The command said in one line that the address is taken, exit 3 (no traceback)."""
+    assert done.returncode == 3, done
+    assert done.stderr.strip() == (
+        f"capital: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
+    ), done.stderr
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_taken_address_is_said_without_a_traceback(tmp_path, workers):
     """`capital serve --workers 2` on a port another program holds printed a Python
@@ -191,10 +199,7 @@ def test_a_taken_address_is_said_without_a_traceback(tmp_path, workers):
                        env=os.environ | {"DATABASE_URL": url}, timeout=60)  # fmt: skip
     finally:
         holder.close()
-    assert done.returncode == 3, done
-    assert done.stderr.strip() == (
-        f"capital: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
-    ), done.stderr
+    _cannot_listen(done, port)
 
 
 def test_a_second_server_on_the_address_of_one_with_workers_is_refused(tmp_path):
@@ -210,7 +215,4 @@ def test_a_second_server_on_the_address_of_one_with_workers_is_refused(tmp_path)
         second = capital("serve", "--port", port, "--workers", "2", env=env, timeout=30)
     finally:
         stop_server(first)
-    assert second.returncode == 3, second
-    assert second.stderr.strip() == (
-        f"capital: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
-    ), second.stderr
+    _cannot_listen(second, port)
